@@ -1,0 +1,62 @@
+# cimkit — set-up, demo and tests in one command each (see README.md).
+#   make demo   create .venv, install cimkit, run the main job on the sample city -> demo-output/
+#   make test   create .venv if needed, install the dev extras, run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PIP := $(PY) -m pip
+PYTEST_WORKERS ?= 2
+OUTPUT ?= demo-output
+
+.PHONY: demo test test-slow test-all lint typecheck bench sample-data doctest clean help
+
+help:
+	@echo "make demo | test | test-slow | test-all | lint | typecheck | doctest | bench | sample-data | clean"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Re-install when the project metadata changes (the stamp files live inside .venv).
+$(VENV)/.installed-core: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed-core
+
+demo: $(VENV)/.installed-core
+	$(BIN)/cimkit demo --output $(OUTPUT)
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" -q
+
+test-slow: $(VENV)/.installed-dev
+	$(PY) -m pytest -m slow -q
+
+test-all: $(VENV)/.installed-dev
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+
+doctest: $(VENV)/.installed-dev
+	$(PY) -m pytest --doctest-modules cimkit -q -p no:randomly
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy cimkit
+
+# Benchmarks run cimkit and the named peer side by side; the peers are installed here only.
+bench: $(VENV)/.installed-dev
+	$(PIP) install --quiet -r benchmarks/requirements.txt
+	$(PY) benchmarks/run_all.py --quick
+
+sample-data: $(VENV)/.installed-core
+	$(PY) -m cimkit.datasets.generator sample_data
+
+clean:
+	rm -rf $(OUTPUT) .pytest_cache .ruff_cache .mypy_cache

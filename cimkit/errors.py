@@ -1,0 +1,169 @@
+"""The cimkit exception tree.
+
+Every error cimkit raises on purpose derives from :class:`CimkitError`. Where an error
+specialises a builtin (a bad value, a failed file operation, a missing key) it also derives
+from that builtin, so ``except ValueError`` and ``except OSError`` keep working for callers
+that do not know cimkit.
+
+Messages follow one shape: *where* (file, layer, entity id, line), *what* went wrong, and
+*how to fix it*::
+
+    city.gpkg: layer 'parcels': the layer has no CRS. Fix: set one with gdf.set_crs(...)
+
+This module imports the standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = [
+    "CimkitError",
+    "InputError",
+    "ValidationError",
+    "CRSError",
+    "MissingCRSError",
+    "GeographicCRSError",
+    "FileFormatError",
+    "UnsupportedSchemaError",
+    "GeoreferenceError",
+    "GeometryError",
+    "LayerNotFoundError",
+    "ReaderCrashError",
+    "CimkitIOError",
+    "DataTableError",
+    "NetworkError",
+]
+
+
+class CimkitError(Exception):
+    """Root of every error cimkit raises on purpose.
+
+    Parameters
+    ----------
+    message
+        What went wrong, in one sentence.
+    path
+        The file concerned, as the caller gave it.
+    layer
+        The layer (GeoPackage table, model layer name) concerned.
+    entity
+        The entity concerned: an IFC GlobalId or #id, a parcel id, a feature id.
+    line
+        The line number in a text file, 1-based.
+    hint
+        How to fix it, in one sentence.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        layer: str | None = None,
+        entity: Any = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = os.fspath(path) if path is not None else None
+        self.layer = layer
+        self.entity = entity
+        self.line = line
+        self.hint = hint
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = []
+        if self.path is not None:
+            where.append(str(self.path) + (f":{self.line}" if self.line is not None else ""))
+        elif self.line is not None:
+            where.append(f"line {self.line}")
+        if self.layer is not None:
+            where.append(f"layer {self.layer!r}")
+        if self.entity is not None:
+            where.append(f"entity {self.entity}")
+        text = ": ".join([*where, self.message]) if where else self.message
+        if self.hint:
+            text = f"{text.rstrip('.')}. Fix: {self.hint}"
+        return text
+
+    def __reduce__(self):  # keep errors picklable across child processes
+        return (
+            _rebuild,
+            (
+                type(self),
+                self.message,
+                {
+                    "path": self.path,
+                    "layer": self.layer,
+                    "entity": self.entity,
+                    "line": self.line,
+                    "hint": self.hint,
+                },
+            ),
+        )
+
+
+def _rebuild(cls: type[CimkitError], message: str, kwargs: dict[str, Any]) -> CimkitError:
+    return cls(message, **kwargs)
+
+
+class InputError(CimkitError, ValueError):
+    """The input data is wrong in a way the caller can fix (bad values, missing columns)."""
+
+
+class ValidationError(CimkitError, ValueError):
+    """An argument is outside its allowed set or range."""
+
+
+class DataTableError(InputError):
+    """A reference table (damage curves, emission factors, zoning rules) is malformed."""
+
+
+class CRSError(CimkitError, ValueError):
+    """A coordinate reference system is missing, unknown or unsuitable."""
+
+
+class MissingCRSError(CRSError):
+    """A layer arrived without a CRS; cimkit never assumes one."""
+
+
+class GeographicCRSError(CRSError):
+    """A geographic (degree) CRS was given where metres are required."""
+
+
+class FileFormatError(CimkitError, ValueError):
+    """A file is malformed or not of the format it claims."""
+
+
+class UnsupportedSchemaError(FileFormatError):
+    """A file uses a schema or version cimkit does not read (e.g. draft IFC4X3_RC3)."""
+
+
+class GeoreferenceError(CimkitError, ValueError):
+    """A model cannot be placed on the map without more information."""
+
+
+class GeometryError(CimkitError, ValueError):
+    """Geometry is invalid, empty or degenerate and could not (or may not) be repaired."""
+
+
+class NetworkError(CimkitError, ValueError):
+    """A network is malformed (no edges, unknown nodes, negative weights)."""
+
+
+class LayerNotFoundError(CimkitError, KeyError):
+    """A named layer is not in the model or the file."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self._format()
+
+
+class ReaderCrashError(CimkitError, OSError):
+    """A reader's child process died (crash, time limit, memory limit) on a file."""
+
+
+class CimkitIOError(CimkitError, OSError):
+    """A file could not be read or written (missing, permissions, disk full)."""

@@ -1,0 +1,254 @@
+"""The :class:`Network` container: nodes and edges as GeoDataFrames plus compact CSR arrays.
+
+This module is a container only (no file reading, no topology repair): the readers build a
+``Network`` and the analyses consume its CSR arrays. It imports nothing from cimkit above
+``errors`` and ``provenance`` so that :mod:`cimkit.model` can hold networks.
+
+Conventions
+-----------
+- ``nodes``: index ``node_id`` (int64, stable identity), Point geometry.
+- ``edges``: index ``edge_id`` (int64), columns ``u`` and ``v`` (node ids), ``length_m``
+  (float64), ``oneway`` (bool; False when absent), LineString geometry from u to v, plus any
+  attributes (``road_class``, ``speed_kmh``, ``walk_time_min``, ``diameter_mm`` ...).
+- Positions in the CSR arrays are the positions of nodes in ``nodes.index`` order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+
+from cimkit.errors import NetworkError, ValidationError
+
+__all__ = ["NETWORK_KINDS", "CSRGraph", "Network"]
+
+NETWORK_KINDS = ("road", "water", "sewer", "power")
+
+
+@dataclass(frozen=True, eq=False)
+class CSRGraph:
+    """A directed graph in compressed sparse row form.
+
+    ``indptr[i]:indptr[i+1]`` slices the out-edges of node position ``i``; ``indices`` holds
+    the target positions, ``weights`` the edge costs, ``edge_ids`` the ``edge_id`` of each arc
+    (an undirected edge appears twice, once per direction).
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    edge_ids: np.ndarray
+    node_ids: np.ndarray
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.indptr) - 1
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.indices)
+
+    def to_scipy(self) -> Any:
+        """The same graph as a ``scipy.sparse.csr_matrix`` (parallel arcs keep the minimum)."""
+        from scipy.sparse import csr_matrix
+
+        n = self.n_nodes
+        rows = np.repeat(np.arange(n), np.diff(self.indptr))
+        # scipy sums duplicates; keep the cheapest of parallel arcs instead
+        order = np.lexsort((self.weights, self.indices, rows))
+        r, c, w = rows[order], self.indices[order], self.weights[order]
+        keep = np.ones(len(r), dtype=bool)
+        keep[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+        # scipy treats explicit zeros as missing arcs: nudge true zero costs to a tiny value
+        w = np.where(w[keep] == 0, np.finfo("float64").tiny, w[keep])
+        return csr_matrix((w, (r[keep], c[keep])), shape=(n, n))
+
+    def position(self, node_ids: Any) -> np.ndarray:
+        """CSR positions of ``node_ids`` (raises NetworkError for unknown ids)."""
+        ids = np.atleast_1d(np.asarray(node_ids))
+        pos = np.searchsorted(self.node_ids, ids) if _is_sorted(self.node_ids) else None
+        if pos is None:
+            lookup = pd.Index(self.node_ids)
+            pos = lookup.get_indexer(ids)
+            bad = pos < 0
+        else:
+            pos = np.clip(pos, 0, len(self.node_ids) - 1)
+            bad = self.node_ids[pos] != ids
+        if bad.any():
+            raise NetworkError(
+                f"unknown node id(s): {ids[bad][:5].tolist()}",
+                hint="use ids from network.nodes.index.",
+            )
+        return pos.astype("int64")
+
+
+def _is_sorted(a: np.ndarray) -> bool:
+    return bool(len(a) < 2 or np.all(a[1:] > a[:-1]))
+
+
+class Network:
+    """An infrastructure network of one kind (road, water, sewer, power).
+
+    Parameters
+    ----------
+    nodes, edges
+        GeoDataFrames following the module conventions, in the same CRS.
+    kind
+        One of ``road``, ``water``, ``sewer``, ``power``.
+    report
+        Topology report from the builder (components, dangles, snapped endpoints ...).
+    """
+
+    def __init__(
+        self,
+        nodes: gpd.GeoDataFrame,
+        edges: gpd.GeoDataFrame,
+        *,
+        kind: str,
+        report: dict[str, Any] | None = None,
+    ) -> None:
+        if kind not in NETWORK_KINDS:
+            raise ValidationError(f"'kind' must be one of {', '.join(NETWORK_KINDS)}; {kind!r} was given.")
+        for col in ("u", "v"):
+            if col not in edges.columns:
+                raise NetworkError(f"the edges table has no {col!r} column", layer=f"{kind} edges")
+        if nodes.crs is not None and edges.crs is not None and CRS(nodes.crs) != CRS(edges.crs):
+            raise NetworkError(
+                "nodes and edges are in different CRSs",
+                layer=kind,
+                hint="reproject both to one CRS.",
+            )
+        edges = edges.copy()
+        if "length_m" not in edges.columns:
+            edges["length_m"] = edges.geometry.length.astype("float64")
+        if "oneway" not in edges.columns:
+            edges["oneway"] = False
+        edges["oneway"] = edges["oneway"].fillna(False).astype(bool)
+        known = nodes.index
+        missing = ~(edges["u"].isin(known) & edges["v"].isin(known))
+        if missing.any():
+            raise NetworkError(
+                f"{int(missing.sum())} edge(s) reference nodes that are not in the nodes table",
+                layer=kind,
+                entity=edges.index[missing][:5].tolist(),
+            )
+        self.nodes = nodes
+        self.edges = edges
+        self.kind = kind
+        self.report: dict[str, Any] = dict(report or {})
+        self.attrs: dict[str, Any] = {}
+        self._csr_cache: dict[tuple, CSRGraph] = {}
+
+    # -- basic facts ------------------------------------------------------------------
+    @property
+    def crs(self) -> CRS | None:
+        crs = self.edges.crs if self.edges.crs is not None else self.nodes.crs
+        return CRS.from_user_input(crs) if crs is not None else None
+
+    def __len__(self) -> int:
+        return len(self.edges)
+
+    def __repr__(self) -> str:
+        crs = self.crs.to_string() if self.crs is not None else "no CRS"
+        return (
+            f"<Network {self.kind}: {len(self.nodes)} nodes, {len(self.edges)} edges, "
+            f"{self.edges['length_m'].sum() / 1000:.2f} km ({crs})>"
+        )
+
+    # -- graph arrays -------------------------------------------------------------------
+    def csr(
+        self,
+        weight: str = "length_m",
+        *,
+        directed: Literal["auto", "both", "forward"] = "auto",
+        edge_mask: Any = None,
+    ) -> CSRGraph:
+        """Compact graph arrays weighted by an edge column.
+
+        Parameters
+        ----------
+        weight
+            Edge column holding the cost (metres, minutes ...). NaN or infinite costs drop the arc
+            (a closed road); negative costs are refused.
+        directed
+            ``"auto"``: ``oneway`` edges give one arc u→v, others two; ``"both"``: every edge two
+            arcs; ``"forward"``: every edge u→v only.
+        edge_mask
+            Optional boolean array / Series over edges: False drops the edge (e.g. flooded roads).
+        """
+        key = (weight, directed)
+        if edge_mask is None and key in self._csr_cache:
+            return self._csr_cache[key]
+        if weight not in self.edges.columns:
+            raise ValidationError(
+                f"'weight' must be an edge column; {weight!r} is not one of {list(self.edges.columns)}"
+            )
+        edges = self.edges
+        w = edges[weight].to_numpy(dtype="float64")
+        keep = np.isfinite(w)
+        if edge_mask is not None:
+            keep &= np.asarray(edge_mask, dtype=bool)
+        if (w[keep] < 0).any():
+            raise NetworkError(f"edge column {weight!r} holds negative costs", layer=self.kind)
+        node_ids = self.nodes.index.to_numpy()
+        lookup = pd.Index(node_ids)
+        u = lookup.get_indexer(edges["u"].to_numpy())
+        v = lookup.get_indexer(edges["v"].to_numpy())
+        eid = edges.index.to_numpy()
+        if directed == "forward":
+            back = np.zeros(len(edges), dtype=bool)
+        elif directed == "both":
+            back = np.ones(len(edges), dtype=bool)
+        elif directed == "auto":
+            back = ~edges["oneway"].to_numpy(dtype=bool)
+        else:
+            raise ValidationError(f"'directed' must be one of auto, both, forward; {directed!r} was given.")
+        src = np.concatenate([u[keep], v[keep & back]])
+        dst = np.concatenate([v[keep], u[keep & back]])
+        cost = np.concatenate([w[keep], w[keep & back]])
+        ids = np.concatenate([eid[keep], eid[keep & back]])
+        order = np.argsort(src, kind="stable")
+        indptr = np.zeros(len(node_ids) + 1, dtype="int64")
+        np.cumsum(np.bincount(src, minlength=len(node_ids)), out=indptr[1:])
+        graph = CSRGraph(
+            indptr=indptr,
+            indices=dst[order].astype("int64"),
+            weights=cost[order].astype("float64"),
+            edge_ids=ids[order],
+            node_ids=node_ids,
+        )
+        if edge_mask is None:
+            self._csr_cache[key] = graph
+        return graph
+
+    # -- derived networks -----------------------------------------------------------------
+    def to_crs(self, crs: Any) -> Network:
+        """The same network in another CRS (lengths are kept as measured at build time)."""
+        out = Network(self.nodes.to_crs(crs), self.edges.to_crs(crs), kind=self.kind, report=self.report)
+        out.attrs = dict(self.attrs)
+        return out
+
+    def without_edges(self, edge_mask: Any) -> Network:
+        """A copy without the edges where ``edge_mask`` is True (e.g. flooded roads)."""
+        mask = np.asarray(edge_mask, dtype=bool)
+        out = Network(self.nodes, self.edges.loc[~mask], kind=self.kind, report=self.report)
+        out.attrs = dict(self.attrs)
+        return out
+
+    def nearest_node(self, geometries: gpd.GeoSeries | gpd.GeoDataFrame) -> pd.DataFrame:
+        """Nearest node of each geometry: columns ``node_id`` and ``distance_m``, on the input's index."""
+        geoms = geometries.geometry if isinstance(geometries, gpd.GeoDataFrame) else geometries
+        if len(self.nodes) == 0:
+            raise NetworkError("the network has no nodes", layer=self.kind)
+        tree_idx = self.nodes.sindex.nearest(geoms.values, return_all=False, return_distance=True)
+        (src, dst), dist = tree_idx
+        out = pd.DataFrame(index=geoms.index, columns=["node_id", "distance_m"], dtype="float64")
+        out.iloc[src, 0] = self.nodes.index.to_numpy()[dst]
+        out.iloc[src, 1] = dist
+        out["node_id"] = out["node_id"].astype(self.nodes.index.dtype)
+        return out

@@ -1,0 +1,26 @@
+"""Shared fixtures: the real open data sets in ../shared/data, and the sample city."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real data sets listed in ../shared/data/MANIFEST.md; skips when absent."""
+    if not (SHARED_DATA / "MANIFEST.md").is_file():
+        pytest.skip("../shared/data is not present on this machine")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_city_dir() -> Path:
+    """The project's generated sample city (sample_data/)."""
+    from cimkit.datasets import sample_city_path
+
+    return sample_city_path()
