@@ -1,0 +1,179 @@
+"""A plain, readable report: one HTML page and the same text as Markdown.
+
+Written for residents as well as experts: large type, high contrast, headings in order, every
+figure with a text alternative, numbers with their units, and tables with captions. Written
+atomically.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cimkit._atomic import atomic_path
+
+__all__ = ["Report"]
+
+_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; font-size: 19px;
+       line-height: 1.55; color: #111; background: #fff; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { font-size: 2rem; } h2 { font-size: 1.5rem; border-bottom: 2px solid #333; margin-top: 2.2rem; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 1rem; }
+caption { text-align: left; font-weight: bold; padding: .3rem 0; }
+th, td { border: 1px solid #555; padding: .35rem .6rem; text-align: left; }
+th { background: #e8e8e8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1rem 0; } figcaption { font-size: 1rem; color: #222; }
+img { max-width: 100%; height: auto; border: 1px solid #999; }
+.note { background: #fff7d6; border-left: 6px solid #b58900; padding: .6rem 1rem; }
+"""
+
+
+@dataclass
+class _Section:
+    title: str
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+
+
+class Report:
+    """Collect sections of text, tables and figures; write them as HTML and Markdown."""
+
+    def __init__(self, title: str, *, intro: str = "") -> None:
+        self.title = title
+        self.intro = intro
+        self.sections: list[_Section] = []
+
+    def section(self, title: str) -> Report:
+        self.sections.append(_Section(title))
+        return self
+
+    def _current(self) -> _Section:
+        if not self.sections:
+            self.section("Results")
+        return self.sections[-1]
+
+    def text(self, paragraph: str) -> Report:
+        self._current().blocks.append(("text", paragraph))
+        return self
+
+    def note(self, paragraph: str) -> Report:
+        self._current().blocks.append(("note", paragraph))
+        return self
+
+    def table(self, frame: pd.DataFrame, caption: str, *, floatfmt: str = "{:,.1f}") -> Report:
+        self._current().blocks.append(("table", (frame, caption, floatfmt)))
+        return self
+
+    def figure(
+        self, fig: Any, alt: str, caption: str, *, path: str | os.PathLike[str] | None = None
+    ) -> Report:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        png = buffer.getvalue()
+        if path is not None:
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(png)
+        self._current().blocks.append(
+            ("figure", (png, alt, caption, None if path is None else Path(path).name))
+        )
+        return self
+
+    # -- output ---------------------------------------------------------------
+    def to_html(self) -> str:
+        esc = html.escape
+        parts = [
+            f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{esc(self.title)}</title><style>{_CSS}</style></head><body><main>",
+            f"<h1>{esc(self.title)}</h1>",
+        ]
+        if self.intro:
+            parts.append(f"<p>{esc(self.intro)}</p>")
+        for sec in self.sections:
+            parts.append(f"<section><h2>{esc(sec.title)}</h2>")
+            for kind, value in sec.blocks:
+                if kind == "text":
+                    parts.append(f"<p>{esc(value)}</p>")
+                elif kind == "note":
+                    parts.append(f"<p class='note'>{esc(value)}</p>")
+                elif kind == "table":
+                    frame, caption, floatfmt = value
+                    parts.append(_html_table(frame, caption, floatfmt))
+                elif kind == "figure":
+                    png, alt, caption, _ = value
+                    data = base64.b64encode(png).decode("ascii")
+                    parts.append(
+                        f"<figure><img src='data:image/png;base64,{data}' alt='{esc(alt)}'>"
+                        f"<figcaption>{esc(caption)}</figcaption></figure>"
+                    )
+            parts.append("</section>")
+        parts.append("</main></body></html>")
+        return "".join(parts)
+
+    def to_markdown(self) -> str:
+        lines = [f"# {self.title}", ""]
+        if self.intro:
+            lines += [self.intro, ""]
+        for sec in self.sections:
+            lines += [f"## {sec.title}", ""]
+            for kind, value in sec.blocks:
+                if kind in ("text", "note"):
+                    lines += [("> " if kind == "note" else "") + value, ""]
+                elif kind == "table":
+                    frame, caption, floatfmt = value
+                    lines += [f"**{caption}**", "", _markdown_table(frame, floatfmt), ""]
+                elif kind == "figure":
+                    _, alt, caption, name = value
+                    if name:
+                        lines += [f"![{alt}]({name})", ""]
+                    lines += [f"*{caption}*", ""]
+        return "\n".join(lines)
+
+    def write(self, folder: str | os.PathLike[str], *, stem: str = "report") -> tuple[Path, Path]:
+        folder = Path(folder)
+        html_path, md_path = folder / f"{stem}.html", folder / f"{stem}.md"
+        with atomic_path(html_path) as tmp:
+            tmp.write_text(self.to_html(), encoding="utf-8")
+        with atomic_path(md_path) as tmp:
+            tmp.write_text(self.to_markdown(), encoding="utf-8")
+        return html_path, md_path
+
+
+def _fmt(value: Any, floatfmt: str) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, float):
+        return floatfmt.format(value)
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def _html_table(frame: pd.DataFrame, caption: str, floatfmt: str) -> str:
+    esc = html.escape
+    frame = frame.reset_index() if frame.index.name is not None else frame
+    head = "".join(f"<th scope='col'>{esc(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for row in frame.itertuples(index=False):
+        cells = "".join(
+            f"<td class='num'>{esc(_fmt(v, floatfmt))}</td>"
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+            else f"<td>{esc(_fmt(v, floatfmt))}</td>"
+            for v in row
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    return f"<table><caption>{esc(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _markdown_table(frame: pd.DataFrame, floatfmt: str) -> str:
+    frame = frame.reset_index() if frame.index.name is not None else frame
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    sep = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(_fmt(v, floatfmt) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, sep, *body])

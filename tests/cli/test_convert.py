@@ -1,0 +1,65 @@
+"""cimkit convert: survives bad files, reports precisely, resumes, writes atomically."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from shapely.geometry import Point, box
+
+from cimkit.cli.convert import run_convert
+from cimkit.cli.main import main
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1)], crs=4326).to_file(
+        src / "parcels.geojson"
+    )
+    gpd.GeoDataFrame({"category": ["school"]}, geometry=[Point(2.3, 48.7)], crs=4326).to_file(
+        src / "sub" / "pois.geojson"
+    )
+    (src / "sub" / "broken.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [', encoding="utf-8"
+    )
+    return src
+
+
+def test_batch_continues_past_bad_file_and_resumes(inputs, tmp_path, capsys):
+    out = tmp_path / "out"
+    report = run_convert([inputs], out, fmt="gpkg", crs="EPSG:2154")
+    assert (report.converted, report.failed, report.skipped) == (2, 1, 0)
+    failed = [r for r in report.records if r["status"] == "failed"]
+    assert failed[0]["input"].endswith("broken.geojson") and failed[0]["error_type"]
+    assert "FAILED" in capsys.readouterr().out
+    converted = pyogrio.read_dataframe(out / "parcels.geojson.gpkg")
+    assert converted.crs.to_epsg() == 2154 and len(converted) == 2
+    assert (out / "sub" / "pois.geojson.gpkg").is_file()
+    summary = json.loads((out / "convert-report.json").read_text())
+    assert summary["failed"] == 1 and summary["converted"] == 2
+    # second run: the two good files are skipped, the bad one is tried again
+    again = run_convert([inputs], out, fmt="gpkg", crs="EPSG:2154")
+    assert (again.converted, again.failed, again.skipped) == (0, 1, 2)
+    # a changed input is converted again
+    gpd.GeoDataFrame({"id": ["c"]}, geometry=[box(0, 0, 2, 2)], crs=4326).to_file(inputs / "parcels.geojson")
+    third = run_convert([inputs], out, fmt="gpkg", crs="EPSG:2154")
+    assert third.converted == 1 and third.skipped == 1
+    assert len(pyogrio.read_dataframe(out / "parcels.geojson.gpkg")) == 1
+    assert not [p for p in out.rglob("*.tmp*")]
+
+
+def test_parallel_jobs_give_same_result(inputs, tmp_path):
+    report = run_convert([inputs], tmp_path / "par", fmt="parquet", jobs=2)
+    assert (report.converted, report.failed) == (2, 1)
+    frame = gpd.read_parquet(tmp_path / "par" / "parcels.geojson.parquet")
+    assert list(frame["id"]) == ["a", "b"]
+
+
+def test_cli_exit_codes(inputs, tmp_path):
+    assert main(["-q", "convert", str(inputs / "parcels.geojson"), "--to", str(tmp_path / "o1")]) == 0
+    assert main(["-q", "convert", str(inputs), "--to", str(tmp_path / "o2")]) == 1
+    assert main(["-q", "convert", str(tmp_path / "missing"), "--to", str(tmp_path / "o3")]) == 2
