@@ -252,3 +252,43 @@ class Network:
         out.iloc[src, 1] = dist
         out["node_id"] = out["node_id"].astype(self.nodes.index.dtype)
         return out
+
+    # -- topology summaries and conversion ---------------------------------------------------
+    def components(self) -> pd.Series:
+        """Connected component of each node (undirected; 0 = the largest), on ``nodes.index``."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        n = len(self.nodes)
+        lookup = pd.Index(self.nodes.index)
+        u = lookup.get_indexer(self.edges["u"].to_numpy())
+        v = lookup.get_indexer(self.edges["v"].to_numpy())
+        _, labels = connected_components(coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n)), directed=False)
+        # renumber by decreasing size so that 0 is the largest component
+        sizes = np.bincount(labels)
+        rank = np.empty(len(sizes), dtype="int64")
+        rank[np.argsort(-sizes, kind="stable")] = np.arange(len(sizes))
+        return pd.Series(rank[labels], index=self.nodes.index, name="component")
+
+    def dangles(self) -> pd.Index:
+        """Ids of the nodes with exactly one incident edge (dead ends, loose line ends)."""
+        degree = pd.concat([self.edges["u"], self.edges["v"]]).value_counts()
+        return pd.Index(degree.index[degree == 1].sort_values(), name="node_id")
+
+    def to_networkx(self, *, directed: Literal["auto", "both"] = "both") -> Any:
+        """The network as a networkx ``MultiGraph`` (``directed="both"``) or ``MultiDiGraph``
+        (``"auto"``: oneway edges one arc, others two). Node and edge attributes are copied;
+        edge keys are the ``edge_id``; geometries are kept in the ``geometry`` attribute."""
+        import networkx as nx
+
+        if directed not in ("auto", "both"):
+            raise ValidationError(f"'directed' must be one of auto, both; {directed!r} was given.")
+        graph = nx.MultiGraph() if directed == "both" else nx.MultiDiGraph()
+        graph.graph.update({"crs": self.crs, "kind": self.kind})
+        graph.add_nodes_from(zip(self.nodes.index, self.nodes.to_dict("records")))
+        records = self.edges.drop(columns=["u", "v"]).to_dict("records")
+        for (eid, u, v), data in zip(self.edges[["u", "v"]].itertuples(), records):
+            graph.add_edge(u, v, key=eid, **data)
+            if directed == "auto" and not data["oneway"]:
+                graph.add_edge(v, u, key=eid, **data)
+        return graph

@@ -63,3 +63,11 @@ def test_cli_exit_codes(inputs, tmp_path):
     assert main(["-q", "convert", str(inputs / "parcels.geojson"), "--to", str(tmp_path / "o1")]) == 0
     assert main(["-q", "convert", str(inputs), "--to", str(tmp_path / "o2")]) == 1
     assert main(["-q", "convert", str(tmp_path / "missing"), "--to", str(tmp_path / "o3")]) == 2
+
+
+def test_dask_cluster_path(inputs, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        report = run_convert([inputs], tmp_path / "dask", fmt="gpkg", scheduler=cluster.scheduler_address)
+    assert (report.converted, report.failed) == (2, 1)
+    assert len(pyogrio.read_dataframe(tmp_path / "dask" / "parcels.geojson.gpkg")) == 2

@@ -1,0 +1,471 @@
+"""EPANET 2 ``.inp`` files: water distribution networks as a :class:`~cimkit.network.graph.Network`.
+
+A small parser of its own (no EPANET toolkit needed) reads the sections that describe the
+network's shape and sizes: ``[JUNCTIONS] [RESERVOIRS] [TANKS] [PIPES] [PUMPS] [VALVES]
+[DEMANDS] [STATUS] [COORDINATES] [VERTICES] [OPTIONS]``. Other sections (patterns, curves,
+controls, quality ...) are skipped: cimkit does not run hydraulics.
+
+Units
+-----
+EPANET derives its unit system from the flow unit in ``[OPTIONS] Units`` (EPANET 2.2 manual,
+"Units of Measurement"): with US flow units (CFS, GPM, MGD, IMGD, AFD) lengths and elevations
+are in feet and diameters in inches; with SI flow units (LPS, LPM, MLD, CMH, CMD) they are in
+metres and millimetres. cimkit converts to metres (1 ft = 0.3048 m) and millimetres
+(1 in = 25.4 mm). Demands keep the file's flow unit in ``demand`` and are converted to litres per
+second in ``demand_lps``. Without a ``Units`` line EPANET assumes GPM, and so does cimkit.
+
+Coordinates
+-----------
+EPANET coordinates are usually schematic or in an unnamed local system. The network keeps them
+as they are with no CRS; ``crs=`` *assigns* a CRS to them (it does not reproject), for files
+whose coordinates are known to be map coordinates. A node without coordinates is an error.
+
+Lengths
+-------
+Pipe ``length_m`` is the length written in the file (converted), not the drawn length. Pumps and
+valves have ``length_m = 0`` (they are points in the hydraulic model); their geometry is the
+straight line between their end nodes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
+
+__all__ = ["FLOW_UNITS_LPS", "US_FLOW_UNITS", "epanet_network", "read_epanet"]
+
+logger = logging.getLogger(__name__)
+
+#: Litres per second in one unit of each EPANET flow unit (US gallon = 3.785411784 L,
+#: imperial gallon = 4.54609 L, acre-foot = 1233.48184 m3, cubic foot = 28.316846592 L).
+FLOW_UNITS_LPS: dict[str, float] = {
+    "CFS": 28.316846592,
+    "GPM": 3.785411784 / 60.0,
+    "MGD": 3.785411784e6 / 86400.0,
+    "IMGD": 4.54609e6 / 86400.0,
+    "AFD": 1233.48183754752e3 / 86400.0,
+    "LPS": 1.0,
+    "LPM": 1.0 / 60.0,
+    "MLD": 1e6 / 86400.0,
+    "CMH": 1000.0 / 3600.0,
+    "CMD": 1000.0 / 86400.0,
+}
+US_FLOW_UNITS = frozenset({"CFS", "GPM", "MGD", "IMGD", "AFD"})
+_FT = 0.3048
+_IN_MM = 25.4
+
+_VALVE_TYPES = {"PRV", "PSV", "PBV", "FCV", "TCV", "GPV", "PCV"}
+
+
+@dataclass
+class _Row:
+    line: int
+    fields: list[str]
+
+
+@dataclass
+class _Sections:
+    rows: dict[str, list[_Row]] = field(default_factory=dict)
+
+    def get(self, name: str) -> list[_Row]:
+        return self.rows.get(name, [])
+
+
+def _split_sections(path: Path) -> _Sections:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError as err:
+        raise CimkitIOError("file not found", path=path, hint="check the path.") from err
+    except OSError as err:
+        raise CimkitIOError(f"cannot read the file ({err.strerror})", path=path) from err
+    out = _Sections()
+    current: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(";", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("["):
+            end = line.find("]")
+            if end < 0:
+                raise FileFormatError(
+                    f"section header {line!r} has no closing bracket",
+                    path=path,
+                    line=number,
+                    hint="write section headers as [NAME].",
+                )
+            current = line[1:end].strip().upper()
+            out.rows.setdefault(current, [])
+            continue
+        if current is None:
+            raise FileFormatError(
+                "data before the first [SECTION] header",
+                path=path,
+                line=number,
+                hint="an EPANET .inp file starts with a section header such as [TITLE].",
+            )
+        out.rows[current].append(_Row(number, line.split()))
+    if not any(out.get(s) for s in ("JUNCTIONS", "RESERVOIRS", "TANKS")):
+        raise FileFormatError(
+            "no [JUNCTIONS], [RESERVOIRS] or [TANKS] rows: this is not an EPANET network",
+            path=path,
+            hint="give an EPANET 2 .inp file.",
+        )
+    return out
+
+
+def _number(row: _Row, index: int, what: str, path: Path, *, default: float | None = None) -> float:
+    if index >= len(row.fields):
+        if default is not None:
+            return default
+        raise FileFormatError(
+            f"missing {what} (field {index + 1})",
+            path=path,
+            line=row.line,
+            entity=row.fields[0] if row.fields else None,
+            hint=f"give the {what} as a number.",
+        )
+    text = row.fields[index]
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise FileFormatError(
+            f"{what} {text!r} is not a number",
+            path=path,
+            line=row.line,
+            entity=row.fields[0],
+            hint=f"write the {what} as a plain number (e.g. 100 or 12.5).",
+        )
+    return value
+
+
+def _need(row: _Row, count: int, what: str, path: Path) -> None:
+    if len(row.fields) < count:
+        raise FileFormatError(
+            f"a {what} row needs at least {count} fields, {len(row.fields)} were given",
+            path=path,
+            line=row.line,
+            entity=row.fields[0] if row.fields else None,
+            hint="see the EPANET 2 manual for the section's columns.",
+        )
+
+
+def read_epanet(
+    path: str | os.PathLike[str], *, crs: Any = None
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Read the nodes and links of an EPANET 2 ``.inp`` file.
+
+    Parameters
+    ----------
+    path
+        The ``.inp`` file.
+    crs
+        CRS to assign to the coordinates (not a reprojection); None keeps them local.
+
+    Returns
+    -------
+    nodes, links
+        ``nodes`` indexed by ``node_id`` (int64, file order: junctions, reservoirs, tanks) with
+        ``epanet_id``, ``node_type`` (junction / reservoir / tank), ``elevation_m`` (reservoirs:
+        their total head), ``demand`` (file flow unit), ``demand_lps``, ``head_m`` (reservoirs),
+        ``init_level_m``, ``min_level_m``, ``max_level_m``, ``tank_diameter_m`` (tanks).
+        ``links`` indexed by ``edge_id`` with ``u``, ``v`` (node ids), ``epanet_id``,
+        ``link_type`` (pipe / pump / valve), ``length_m``, ``diameter_mm``, ``roughness``
+        (unit of the headloss formula), ``minor_loss``, ``status`` (open / closed / cv / active),
+        ``valve_type``, ``pump_parameters``. ``attrs`` of both hold ``flow_units`` and
+        ``headloss``.
+
+    Raises
+    ------
+    FileFormatError
+        With the line number, for a malformed number, a missing field, an unknown node or a
+        node without coordinates.
+    """
+    path = Path(path)
+    sections = _split_sections(path)
+    options = {}
+    for row in sections.get("OPTIONS"):
+        key = row.fields[0].upper()
+        if key in ("SPECIFIC", "DEMAND", "EMITTER"):  # two-word keys this reader does not use
+            continue
+        options[key] = row.fields[1].upper() if len(row.fields) > 1 else ""
+    flow_units = options.get("UNITS", "GPM")
+    if flow_units not in FLOW_UNITS_LPS:
+        row = next(r for r in sections.get("OPTIONS") if r.fields[0].upper() == "UNITS")
+        raise FileFormatError(
+            f"unknown flow unit {flow_units!r}",
+            path=path,
+            line=row.line,
+            hint=f"use one of {', '.join(FLOW_UNITS_LPS)}.",
+        )
+    us = flow_units in US_FLOW_UNITS
+    to_m = _FT if us else 1.0
+    to_mm = _IN_MM if us else 1.0
+    to_lps = FLOW_UNITS_LPS[flow_units]
+
+    records: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+
+    def add_node(row: _Row, record: dict[str, Any]) -> None:
+        name = row.fields[0]
+        if name in seen:
+            raise FileFormatError(
+                f"node id {name!r} is defined twice",
+                path=path,
+                line=row.line,
+                entity=name,
+                hint="node ids must be unique across junctions, reservoirs and tanks.",
+            )
+        seen[name] = len(records)
+        records.append({"epanet_id": name, **record, "_line": row.line})
+
+    for row in sections.get("JUNCTIONS"):
+        _need(row, 2, "junction", path)
+        demand = _number(row, 2, "base demand", path, default=0.0)
+        add_node(
+            row,
+            {
+                "node_type": "junction",
+                "elevation_m": _number(row, 1, "elevation", path) * to_m,
+                "demand": demand,
+            },
+        )
+    for row in sections.get("RESERVOIRS"):
+        _need(row, 2, "reservoir", path)
+        head = _number(row, 1, "head", path) * to_m
+        add_node(row, {"node_type": "reservoir", "elevation_m": head, "head_m": head, "demand": 0.0})
+    for row in sections.get("TANKS"):
+        _need(row, 6, "tank", path)
+        add_node(
+            row,
+            {
+                "node_type": "tank",
+                "elevation_m": _number(row, 1, "elevation", path) * to_m,
+                "init_level_m": _number(row, 2, "initial level", path) * to_m,
+                "min_level_m": _number(row, 3, "minimum level", path) * to_m,
+                "max_level_m": _number(row, 4, "maximum level", path) * to_m,
+                "tank_diameter_m": _number(row, 5, "diameter", path) * to_m,
+                "demand": 0.0,
+            },
+        )
+    # [DEMANDS]: the sum of a junction's demand categories replaces its [JUNCTIONS] demand
+    demand_sums: dict[str, float] = {}
+    for row in sections.get("DEMANDS"):
+        _need(row, 2, "demand", path)
+        _node_ref(row, 0, seen, path)
+        demand_sums[row.fields[0]] = demand_sums.get(row.fields[0], 0.0) + _number(row, 1, "demand", path)
+    for name, total in demand_sums.items():
+        records[seen[name]]["demand"] = total
+
+    links: list[dict[str, Any]] = []
+    link_seen: dict[str, int] = {}
+
+    def add_link(row: _Row, record: dict[str, Any]) -> None:
+        name = row.fields[0]
+        if name in link_seen:
+            raise FileFormatError(
+                f"link id {name!r} is defined twice",
+                path=path,
+                line=row.line,
+                entity=name,
+                hint="link ids must be unique across pipes, pumps and valves.",
+            )
+        link_seen[name] = len(links)
+        links.append(
+            {
+                "epanet_id": name,
+                "u": _node_ref(row, 1, seen, path),
+                "v": _node_ref(row, 2, seen, path),
+                **record,
+            }
+        )
+
+    for row in sections.get("PIPES"):
+        _need(row, 6, "pipe", path)
+        status = row.fields[7].lower() if len(row.fields) > 7 else "open"
+        add_link(
+            row,
+            {
+                "link_type": "pipe",
+                "length_m": _number(row, 3, "length", path) * to_m,
+                "diameter_mm": _number(row, 4, "diameter", path) * to_mm,
+                "roughness": _number(row, 5, "roughness", path),
+                "minor_loss": _number(row, 6, "minor loss", path, default=0.0),
+                "status": status,
+            },
+        )
+    for row in sections.get("PUMPS"):
+        _need(row, 3, "pump", path)
+        add_link(
+            row,
+            {
+                "link_type": "pump",
+                "length_m": 0.0,
+                "status": "open",
+                "pump_parameters": " ".join(row.fields[3:]),
+            },
+        )
+    for row in sections.get("VALVES"):
+        _need(row, 6, "valve", path)
+        valve_type = row.fields[4].upper()
+        if valve_type not in _VALVE_TYPES:
+            raise FileFormatError(
+                f"unknown valve type {row.fields[4]!r}",
+                path=path,
+                line=row.line,
+                entity=row.fields[0],
+                hint=f"use one of {', '.join(sorted(_VALVE_TYPES))}.",
+            )
+        add_link(
+            row,
+            {
+                "link_type": "valve",
+                "length_m": 0.0,
+                "diameter_mm": _number(row, 3, "diameter", path) * to_mm,
+                "valve_type": valve_type,
+                "valve_setting": row.fields[5],
+                "minor_loss": _number(row, 6, "minor loss", path, default=0.0),
+                "status": "active",
+            },
+        )
+    for row in sections.get("STATUS"):
+        _need(row, 2, "status", path)
+        name = row.fields[0]
+        if name not in link_seen:
+            raise FileFormatError(
+                f"[STATUS] names link {name!r}, which is not defined",
+                path=path,
+                line=row.line,
+                entity=name,
+                hint="define the link in [PIPES], [PUMPS] or [VALVES].",
+            )
+        word = row.fields[1].lower()
+        if word in ("open", "closed", "cv"):
+            links[link_seen[name]]["status"] = word
+        # a number is a pump speed or valve setting, not a status: keep it as the setting
+        elif links[link_seen[name]]["link_type"] == "valve":
+            links[link_seen[name]]["valve_setting"] = row.fields[1]
+
+    # coordinates
+    xy = np.full((len(records), 2), np.nan)
+    for row in sections.get("COORDINATES"):
+        _need(row, 3, "coordinates", path)
+        node = _node_ref(row, 0, seen, path)
+        xy[node] = (_number(row, 1, "x coordinate", path), _number(row, 2, "y coordinate", path))
+    missing = np.flatnonzero(np.isnan(xy[:, 0]))
+    if len(missing):
+        first = records[missing[0]]
+        raise FileFormatError(
+            f"{len(missing)} node(s) have no [COORDINATES] row (first: {first['epanet_id']!r})",
+            path=path,
+            line=first["_line"],
+            entity=first["epanet_id"],
+            hint="add x y coordinates for every node; EPANET's editor writes them when you save.",
+        )
+    vertices: dict[str, list[tuple[float, float]]] = {}
+    for row in sections.get("VERTICES"):
+        _need(row, 3, "vertex", path)
+        name = row.fields[0]
+        if name not in link_seen:
+            raise FileFormatError(
+                f"[VERTICES] names link {name!r}, which is not defined",
+                path=path,
+                line=row.line,
+                entity=name,
+            )
+        vertices.setdefault(name, []).append(
+            (_number(row, 1, "x coordinate", path), _number(row, 2, "y coordinate", path))
+        )
+
+    nodes = pd.DataFrame.from_records(records).drop(columns="_line")
+    nodes["demand_lps"] = nodes["demand"] * to_lps
+    for col in ("head_m", "init_level_m", "min_level_m", "max_level_m", "tank_diameter_m"):
+        if col not in nodes.columns:
+            nodes[col] = np.nan
+    nodes.index = pd.Index(np.arange(len(nodes), dtype="int64"), name="node_id")
+    nodes_gdf = gpd.GeoDataFrame(nodes, geometry=shapely.points(xy), crs=crs)
+
+    if links:
+        frame = pd.DataFrame.from_records(links)
+    else:
+        frame = pd.DataFrame(columns=["epanet_id", "u", "v", "link_type", "length_m", "status"])
+    for col, dtype in (("diameter_mm", "float64"), ("roughness", "float64"), ("minor_loss", "float64")):
+        frame[col] = frame[col].astype(dtype) if col in frame.columns else np.nan
+    for col in ("valve_type", "valve_setting", "pump_parameters"):
+        if col not in frame.columns:
+            frame[col] = None
+    frame["u"] = frame["u"].astype("int64")
+    frame["v"] = frame["v"].astype("int64")
+    frame["length_m"] = frame["length_m"].astype("float64")
+    geoms = [
+        shapely.linestrings([xy[u], *vertices.get(name, []), xy[v]])
+        for name, u, v in zip(frame["epanet_id"], frame["u"], frame["v"])
+    ]
+    frame.index = pd.Index(np.arange(len(frame), dtype="int64"), name="edge_id")
+    frame["oneway"] = frame["link_type"].isin(["pump", "valve"]) | (frame["status"] == "cv")
+    links_gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=crs)
+    for table in (nodes_gdf, links_gdf):
+        table.attrs["flow_units"] = flow_units
+        table.attrs["headloss"] = options.get("HEADLOSS", "H-W")
+    logger.info("%s: %d nodes, %d links (%s)", path.name, len(nodes_gdf), len(links_gdf), flow_units)
+    return nodes_gdf, links_gdf
+
+
+def _node_ref(row: _Row, index: int, seen: dict[str, int], path: Path) -> int:
+    name = row.fields[index]
+    if name not in seen:
+        raise FileFormatError(
+            f"node {name!r} is not defined in [JUNCTIONS], [RESERVOIRS] or [TANKS]",
+            path=path,
+            line=row.line,
+            entity=row.fields[0],
+            hint="define the node or correct the id.",
+        )
+    return seen[name]
+
+
+def epanet_network(path: str | os.PathLike[str], *, crs: Any = None) -> Any:
+    """A water :class:`~cimkit.network.graph.Network` from an EPANET ``.inp`` file.
+
+    Nodes and links come from :func:`read_epanet`; ``network.report`` holds the component and
+    dangle counts and the flow units. No snapping happens: EPANET topology is explicit.
+    """
+    from cimkit.network.graph import Network
+    from cimkit.network.topology import network_report
+
+    if crs is not None:
+        from pyproj import CRS
+
+        try:
+            CRS.from_user_input(crs)
+        except Exception as err:
+            raise ValidationError(f"'crs' is not a valid CRS: {crs!r}") from err
+    nodes, links = read_epanet(path, crs=crs)
+    report = network_report(nodes, links)
+    nodes["degree"] = report.pop("_degree")
+    nodes["component"] = report.pop("_component")
+    report.update(
+        {
+            "flow_units": nodes.attrs["flow_units"],
+            "junctions": int((nodes["node_type"] == "junction").sum()),
+            "reservoirs": int((nodes["node_type"] == "reservoir").sum()),
+            "tanks": int((nodes["node_type"] == "tank").sum()),
+            "pipes": int((links["link_type"] == "pipe").sum()),
+            "pumps": int((links["link_type"] == "pump").sum()),
+            "valves": int((links["link_type"] == "valve").sum()),
+            "pipe_length_m": float(links.loc[links["link_type"] == "pipe", "length_m"].sum()),
+        }
+    )
+    return Network(nodes, links, kind="water", report=report)

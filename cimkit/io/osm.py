@@ -1,0 +1,144 @@
+"""OpenStreetMap extracts (``.osm.pbf`` / ``.osm``) as network lines, through GDAL's OSM driver.
+
+GDAL exposes OSM ways as a ``lines`` layer with the columns ``osm_id, name, highway, waterway,
+aerialway, barrier, man_made, railway, z_order`` and the remaining tags in ``other_tags``
+(an hstore string ``"key"=>"value",...``). :func:`read_osm_lines` reads that layer with pyogrio,
+unpacks the tags cimkit uses and keeps the ways of one network kind:
+
+``road``
+    ways with a ``highway`` tag, except ``proposed``, ``construction``, ``abandoned``,
+    ``disused``, ``razed``, ``platform``, ``raceway``, ``bus_stop``, ``rest_area``,
+    ``services`` (not travelled ways). Tags kept: ``highway``, ``maxspeed``, ``oneway``,
+    ``junction``, ``access``, ``bridge``, ``tunnel``, ``layer``.
+``water``
+    ``man_made=pipeline`` with ``substance`` in ``water``, ``drinking_water``, ``hot_water``
+    (supply only; ``rainwater`` is drainage and goes to ``sewer``).
+``sewer``
+    ``man_made=pipeline`` with ``substance`` in ``sewage``, ``wastewater``, ``rainwater``.
+``power``
+    ways tagged ``power=line``, ``minor_line`` or ``cable``; tags ``voltage``, ``cables``,
+    ``location``.
+
+Waterways (rivers, streams, ditches) are **not** taken for any kind: they are hydrography, not
+supply or drainage networks; read them as a plain layer if needed. Relations
+(``multilinestrings`` layer) are not read: OSM networks are mapped as ways.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
+
+__all__ = ["OSM_SUFFIXES", "is_osm_path", "parse_other_tags", "read_osm_lines"]
+
+logger = logging.getLogger(__name__)
+
+OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
+
+ROAD_EXCLUDED = frozenset(
+    {
+        "proposed",
+        "construction",
+        "abandoned",
+        "disused",
+        "razed",
+        "platform",
+        "raceway",
+        "bus_stop",
+        "rest_area",
+        "services",
+    }
+)
+WATER_SUBSTANCES = frozenset({"water", "drinking_water", "hot_water"})
+SEWER_SUBSTANCES = frozenset({"sewage", "wastewater", "rainwater"})
+POWER_VALUES = frozenset({"line", "minor_line", "cable"})
+
+_TAGS_BY_KIND = {
+    "road": ("maxspeed", "oneway", "junction", "access", "bridge", "tunnel", "layer"),
+    "water": ("substance", "diameter", "location", "operator"),
+    "sewer": ("substance", "diameter", "location", "operator"),
+    "power": ("power", "voltage", "cables", "location", "operator"),
+}
+_PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
+
+
+def is_osm_path(path: str | os.PathLike[str]) -> bool:
+    """True for file names ending in ``.osm.pbf``, ``.pbf`` or ``.osm``."""
+    name = os.fspath(path).lower()
+    return name.endswith(OSM_SUFFIXES)
+
+
+def parse_other_tags(text: Any) -> dict[str, str]:
+    """The tags of GDAL's ``other_tags`` hstore string as a dict (empty for null)."""
+    if not isinstance(text, str) or not text:
+        return {}
+    return {k.replace('\\"', '"'): v.replace('\\"', '"') for k, v in _PAIR.findall(text)}
+
+
+def read_osm_lines(path: str | os.PathLike[str], *, kind: str) -> gpd.GeoDataFrame:
+    """The OSM ways of one network kind, in EPSG:4326, with their ``osm_id``.
+
+    Parameters
+    ----------
+    path
+        An ``.osm.pbf`` or ``.osm`` file.
+    kind
+        ``road``, ``water``, ``sewer`` or ``power`` (what each takes is in the module docstring).
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``osm_id``, ``name``, ``highway`` (roads) / ``man_made`` and the tags of the
+        kind, LineString geometry in EPSG:4326, on a fresh RangeIndex.
+    """
+    import pyogrio
+
+    if kind not in _TAGS_BY_KIND:
+        raise ValidationError(f"'kind' must be one of road, water, sewer, power; {kind!r} was given.")
+    path = Path(path)
+    if not path.is_file():
+        raise CimkitIOError("file not found", path=path, hint="check the path.")
+    try:
+        frame = pyogrio.read_dataframe(path, layer="lines", use_arrow=False)
+    except Exception as err:  # pyogrio raises DataSourceError / DataLayerError / GDAL errors
+        raise FileFormatError(
+            f"GDAL's OSM driver could not read the ways ({err})",
+            path=path,
+            layer="lines",
+            hint="give an OpenStreetMap .osm.pbf or .osm extract.",
+        ) from err
+    tags = frame["other_tags"].map(parse_other_tags) if "other_tags" in frame.columns else None
+
+    def tag(name: str) -> pd.Series:
+        if name in frame.columns:
+            return frame[name]
+        if tags is None:
+            return pd.Series(None, index=frame.index, dtype="object")
+        return tags.map(lambda d: d.get(name))
+
+    if kind == "road":
+        highway = tag("highway")
+        keep = highway.notna() & ~highway.isin(ROAD_EXCLUDED)
+    elif kind in ("water", "sewer"):
+        substance = tag("substance").fillna("").str.lower()
+        wanted = WATER_SUBSTANCES if kind == "water" else SEWER_SUBSTANCES
+        keep = (tag("man_made") == "pipeline") & substance.isin(wanted)
+    else:
+        keep = tag("power").isin(POWER_VALUES)
+    base_cols = ["osm_id", "name", "highway"] if kind == "road" else ["osm_id", "name", "man_made"]
+    out = frame.loc[keep, [c for c in base_cols if c in frame.columns]].copy()
+    for name in _TAGS_BY_KIND[kind]:
+        out[name] = tag(name)[keep].to_numpy()
+    out = gpd.GeoDataFrame(out, geometry=frame.geometry[keep].to_numpy(), crs=frame.crs or "EPSG:4326")
+    out["osm_id"] = pd.to_numeric(out["osm_id"], errors="coerce").astype("Int64")
+    out.index = pd.RangeIndex(len(out))
+    logger.info("%s: %d OSM ways of kind %s out of %d", path.name, len(out), kind, len(frame))
+    return out

@@ -1,0 +1,126 @@
+"""IFC distribution systems as networks (cimkit.io.ifc_network)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cimkit.errors import NetworkError, UnsupportedSchemaError, ValidationError
+from cimkit.io.ifc_network import ifc_network, read_ifc_network
+
+
+@pytest.fixture(scope="module")
+def drainage(shared_data):
+    return shared_data / "ifc43_drainage_system" / "DrainageSystem-1-2.ifc4x3_add2.ifc"
+
+
+def test_drainage_system_counts_and_connectivity(drainage):
+    net = ifc_network(drainage, kind="sewer")
+    # MANIFEST: 6 IfcPipeSegment, 7 IfcDistributionChamberElement, 24 IfcDistributionPort
+    assert len(net.edges) == 6
+    assert len(net.nodes) == 7
+    assert set(net.nodes["ifc_class"]) == {"IfcDistributionChamberElement"}
+    assert (net.edges["connected_by"] == "ports").all()  # 6 pipes x 2 ports = 12 port links
+    assert net.edges["flow_direction_known"].all()
+    assert net.report["components"] == 1
+    assert net.crs is None
+    # chamber tags along the pipes, read from the IfcRelConnectsPorts of the file:
+    # pipe '8' runs from chamber '10' (H1) to chamber '51' (H2); pipe '210' from '212' to '56'
+    names = net.nodes["name"]
+    pairs = {row.name: (names[row.u], names[row.v]) for row in net.edges.itertuples()}
+    assert pairs["8"] == ("10", "51")
+    assert pairs["210"] == ("212", "56")
+    # chamber '56' (H3) joins 4 pipes: 54 in, 210 in, 60 out, 109 out
+    assert net.nodes.set_index("name").loc["56", "degree"] == 4
+
+
+def test_drainage_pipe_values(drainage):
+    _, edges = read_ifc_network(drainage, kind="sewer")
+    pipe = edges.set_index("name").loc["8"]
+    # the Axis polyline of pipe '8' is (0,0,0)-(0,0,16.748145) in its placement: 16.748145 m
+    assert pipe["length_m"] == pytest.approx(16.748145, abs=1e-6)
+    # IfcCircleHollowProfileDef radius 0.2 m -> outer diameter 400 mm; material 'betoni'
+    assert pipe["diameter_mm"] == pytest.approx(400.0)
+    assert pipe["material"] == "betoni"
+    # SINK port at the placement origin z = 125.124735 (IFCCARTESIANPOINT #92)
+    assert pipe["z_start_m"] == pytest.approx(125.124735)
+    assert np.isclose(
+        edges["length_m"].sum(),
+        16.748145 + 11.359033 + 25.044046 + 11.338315 + 3.086138 + 3.760222,
+        atol=1e-5,
+    )
+
+
+def test_chamber_positions_are_file_coordinates(drainage):
+    nodes, _ = read_ifc_network(drainage, kind="sewer", crs="EPSG:3878")
+    h1 = nodes.set_index("name").loc["10"]
+    # IFCCARTESIANPOINT #21 (24525622.894716, 6876920.244796, 124.984735)
+    assert h1.geometry.x == pytest.approx(24525622.894716)
+    assert h1.geometry.y == pytest.approx(6876920.244796)
+    assert h1["z_m"] == pytest.approx(124.984735)
+    assert nodes.crs.to_epsg() == 3878
+
+
+def test_geometry_fallback_without_ports(tmp_path):
+    import ifcopenshell.api.context
+    import ifcopenshell.api.geometry
+    import ifcopenshell.api.project
+    import ifcopenshell.api.root
+    import ifcopenshell.api.unit
+
+    # three chambers A (0,0), B (30,0), C (30,40); two pipes whose axes stop 0.5 m short of them,
+    # with no ports: the ends must be matched to the chambers by geometry
+    model = ifcopenshell.api.project.create_file(version="IFC4")
+    ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject", name="p")
+    ifcopenshell.api.unit.assign_unit(model)
+
+    def place(element, x, y, z=0.0):
+        matrix = np.eye(4)
+        matrix[:3, 3] = (x, y, z)
+        ifcopenshell.api.geometry.edit_object_placement(model, product=element, matrix=matrix)
+
+    for name, (x, y) in {"A": (0.0, 0.0), "B": (30.0, 0.0), "C": (30.0, 40.0)}.items():
+        chamber = ifcopenshell.api.root.create_entity(
+            model, ifc_class="IfcDistributionChamberElement", name=name
+        )
+        place(chamber, x, y)
+    ctx = ifcopenshell.api.context.add_context(model, context_type="Model")
+    axis_ctx = ifcopenshell.api.context.add_context(
+        model, context_type="Model", context_identifier="Axis", target_view="GRAPH_VIEW", parent=ctx
+    )
+    for name, (x0, y0), (x1, y1) in [("AB", (0.5, 0.0), (29.5, 0.0)), ("BC", (30.0, 0.5), (30.0, 39.5))]:
+        pipe = ifcopenshell.api.root.create_entity(model, ifc_class="IfcPipeSegment", name=name)
+        place(pipe, 0.0, 0.0)
+        # assign_unit's default length unit is the millimetre: axis points are written in mm
+        polyline = model.createIfcPolyline(
+            [
+                model.createIfcCartesianPoint((x0 * 1000, y0 * 1000, 0.0)),
+                model.createIfcCartesianPoint((x1 * 1000, y1 * 1000, 0.0)),
+            ]
+        )
+        rep = model.createIfcShapeRepresentation(axis_ctx, "Axis", "Curve3D", [polyline])
+        ifcopenshell.api.geometry.assign_representation(model, product=pipe, representation=rep)
+    path = tmp_path / "pipes.ifc"
+    model.write(str(path))
+    net = ifc_network(path, kind="water")
+    assert (len(net.nodes), len(net.edges)) == (3, 2)
+    assert (net.edges["connected_by"] == "geometry").all()
+    assert not net.edges["flow_direction_known"].any()
+    names = net.nodes["name"]
+    assert {(names[u], names[v]) for u, v in net.edges[["u", "v"]].itertuples(index=False)} == {
+        ("A", "B"),
+        ("B", "C"),
+    }
+    assert sorted(net.edges["length_m"].round(9)) == [29.0, 39.0]  # axis lengths
+    with pytest.raises(NetworkError, match="IfcCableSegment"):
+        ifc_network(path, kind="power")
+    with pytest.raises(ValidationError):
+        ifc_network(path, kind="road")
+    # tolerance too small: free end nodes instead of chambers, 2 components
+    net = ifc_network(path, kind="water", match_distance_m=0.1)
+    assert net.report["components"] == 2 and len(net.nodes) == 4
+
+
+def test_draft_schema_is_refused(shared_data):
+    with pytest.raises(UnsupportedSchemaError, match="IFC4X3_ADD2"):
+        read_ifc_network(shared_data / "ifc43_drainage_system" / "DrainageSystem-1-2.ifc", kind="sewer")
