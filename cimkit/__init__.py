@@ -28,6 +28,7 @@ _LAZY = {
     "read_zoning": "cimkit.io.vector",
     "read_buildings": "cimkit.io.vector",
     "read_pois": "cimkit.io.vector",
+    "read_prescriptions": "cimkit.io.vector",
     "read_dem": "cimkit.io.raster",
     "read_cityjson": "cimkit.io.cityjson",
     "read_network": "cimkit.network.read",
@@ -60,7 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from cimkit.io.cityjson import read_cityjson  # noqa: F401
     from cimkit.io.ifc import read_ifc  # noqa: F401
     from cimkit.io.raster import read_dem  # noqa: F401
-    from cimkit.io.vector import read_buildings, read_parcels, read_pois, read_zoning  # noqa: F401
+    from cimkit.io.vector import read_buildings, read_parcels, read_pois, read_prescriptions, read_zoning  # noqa: F401
     from cimkit.model import CityModel, read_model  # noqa: F401
     from cimkit.network.graph import Network  # noqa: F401
     from cimkit.network.read import read_network  # noqa: F401

@@ -287,7 +287,9 @@ class CityModel:
         self._provenance[name] = record
         return layer
 
-    def add_network(self, network: Network, *, provenance: prov.Provenance | None = None) -> Network:
+    def add_network(
+        self, network: Network, *, provenance: prov.Provenance | None = None, licence: str | None = None
+    ) -> Network:
         """Add (or replace) a network under its kind, reprojecting it to the model CRS."""
         if not isinstance(network, Network):
             raise InputError(
@@ -295,7 +297,7 @@ class CityModel:
                 hint="build one with cimkit.read_network(path, kind=...).",
             )
         key = f"network_{network.kind}"
-        record = self._adopt_record(key, network, provenance, None)
+        record = self._adopt_record(key, network, provenance, licence)
         if network.crs is None:
             raise MissingCRSError(
                 f"the {network.kind} network has no CRS (schematic or local coordinates?)",
@@ -317,7 +319,9 @@ class CityModel:
         self._provenance[key] = record
         return network
 
-    def set_terrain(self, dem: Raster, *, provenance: prov.Provenance | None = None) -> Raster:
+    def set_terrain(
+        self, dem: Raster, *, provenance: prov.Provenance | None = None, licence: str | None = None
+    ) -> Raster:
         """Set the DEM, warping it to the model CRS (bilinear) when needed."""
         if not isinstance(dem, Raster):
             raise InputError(
@@ -325,7 +329,7 @@ class CityModel:
                 layer=TERRAIN,
                 hint="read it with cimkit.read_dem(path).",
             )
-        record = self._adopt_record(TERRAIN, dem, provenance, None)
+        record = self._adopt_record(TERRAIN, dem, provenance, licence)
         if dem.crs is None:
             raise MissingCRSError(
                 "the DEM has no CRS",
@@ -775,7 +779,7 @@ def _write_terrain(dem: Raster, path: Path) -> dict[str, Any]:
 def _read_terrain(path: Path, spec: Mapping[str, Any], crs: CRS) -> Raster:
     import rasterio
 
-    with rasterio.open(path, RASTER_TABLE=spec["table"]) as src:
+    with rasterio.open(path, TABLE=spec["table"]) as src:
         values = src.read(1)
         transform = src.transform
     if spec.get("nodata_is_nan") or spec.get("nodata") is None:

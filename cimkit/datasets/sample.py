@@ -123,9 +123,9 @@ def load_sample_city(*, folder: str | os.PathLike[str] | None = None, ifc: bool 
             model.add_layer(name, table, provenance=record, licence=licence)
     else:
         model.add_layer("buildings", footprints, licence=licence)
-    model.add_network(read_network(root / "streets.geojson", kind="road", crs=SAMPLE_CRS))
-    model.add_network(read_network(root / "water_pipes.geojson", kind="water", crs=SAMPLE_CRS))
-    model.set_terrain(read_dem(root / "dem.tif"))
+    model.add_network(read_network(root / "streets.geojson", kind="road", crs=SAMPLE_CRS), licence=licence)
+    model.add_network(read_network(root / "water_pipes.geojson", kind="water", crs=SAMPLE_CRS), licence=licence)
+    model.set_terrain(read_dem(root / "dem.tif"), licence=licence)
     return model
 
 
@@ -136,10 +136,16 @@ def _read_ifc_buildings(paths: list[Path]):
     from cimkit import provenance as prov
     from cimkit.io.ifc import read_ifc_model
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cimkit.options import get_options
+
     parts, elements, materials, spaces = [], [], [], []
     record = None
-    for path in paths:
-        result = read_ifc_model(path, crs=SAMPLE_CRS)
+    # each read runs in its own sandboxed child process: threads only wait on them
+    with ThreadPoolExecutor(max_workers=max(1, int(get_options()["ifc_processes"]))) as pool:
+        results = list(pool.map(lambda p: read_ifc_model(p, crs=SAMPLE_CRS, processes=1), paths))
+    for result in results:
         parts.append(result.buildings)
         elements.append(result.elements)
         materials.append(result.materials)

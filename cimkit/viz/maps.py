@@ -26,6 +26,7 @@ def plot_city(
     title: str | None = None,
     legend_label: str | None = None,
     show_networks: tuple[str, ...] = ("road",),
+    zero_as_none: bool = False,
     figsize: tuple[float, float] = (9.0, 9.0),
 ) -> Any:
     """Draw zoning, parcels, networks, the river and buildings (coloured by ``column``).
@@ -36,6 +37,9 @@ def plot_city(
         A buildings column to colour by (e.g. ``"ead_eur"``); None draws plain buildings.
     show_networks
         Network kinds to draw. Keep sensitive networks (water, sewer, power) out of public maps.
+    zero_as_none
+        Draw buildings whose value is 0 in light grey (e.g. "no flood damage") so that the colour
+        scale shows only the buildings concerned.
 
     Returns
     -------
@@ -71,6 +75,10 @@ def plot_city(
     buildings = model.buildings
     if buildings is not None and len(buildings):
         if column is not None and column in buildings.columns:
+            if zero_as_none:
+                zero = buildings[column].fillna(0) == 0
+                buildings.loc[zero].plot(ax=ax, color="#d9d9d9", edgecolor="#555555", linewidth=0.4)
+                buildings = buildings.loc[~zero]
             buildings.plot(
                 ax=ax,
                 column=column,

@@ -150,8 +150,6 @@ def _fmt(value: Any, floatfmt: str) -> str:
         return "–"
     if isinstance(value, float):
         return floatfmt.format(value)
-    if isinstance(value, (int,)) and not isinstance(value, bool):
-        return f"{value:,}"
     return str(value)
 
 

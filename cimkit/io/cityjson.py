@@ -1,0 +1,313 @@
+"""CityJSON 1.1 / 2.0 reader: buildings with footprint, height and flattened attributes.
+
+Specification: CityJSON 2.0 (https://www.cityjson.org/specs/2.0.1/) and 1.1
+(https://www.cityjson.org/specs/1.1.3/). Vertices are stored as integers; the real
+coordinates are ``vertex * transform.scale + transform.translate``. Geometries are nested
+lists of vertex indices: MultiSurface / CompositeSurface ``[surface][ring][vertex]``, Solid
+``[shell][surface][ring][vertex]``, MultiSolid / CompositeSolid one level deeper.
+
+The parser is written here on the standard ``json`` module (a CityJSON file is one JSON
+document; a dedicated dependency would add nothing for 2-D footprints and heights).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from cimkit import provenance
+from cimkit.errors import CimkitIOError, CRSError, FileFormatError, MissingCRSError, UnsupportedSchemaError
+
+__all__ = ["read_cityjson"]
+
+logger = logging.getLogger(__name__)
+
+_SUPPORTED = ("1.0", "1.1", "2.0")
+_BUILDING = "Building"
+_PARTS = ("BuildingPart",)
+_MIN_FACE_AREA = 1e-6  # m²: projected faces smaller than this are vertical walls
+
+
+def _crs_from_reference_system(text: str) -> CRS:
+    """EPSG CRS from ``https://www.opengis.net/def/crs/EPSG/0/7415`` or ``urn:ogc:def:crs:EPSG::7415``."""
+    code = text.rstrip("/").split("/")[-1].split(":")[-1]
+    authority = "EPSG" if "EPSG" in text.upper() else None
+    if authority is None or not code.isdigit():
+        return CRS.from_user_input(text)
+    return CRS.from_epsg(int(code))
+
+
+def _horizontal(crs: CRS) -> CRS:
+    """The horizontal part of a compound CRS (EPSG:7415 -> EPSG:28992)."""
+    if crs.is_compound and crs.sub_crs_list:
+        return crs.sub_crs_list[0]
+    return crs
+
+
+def _surfaces(geometry: dict[str, Any]) -> tuple[list[list[list[int]]], list[Any]]:
+    """Flatten a geometry to a list of surfaces (each a list of rings) and their semantic values."""
+    kind = geometry.get("type")
+    boundaries = geometry.get("boundaries", [])
+    values = (geometry.get("semantics") or {}).get("values")
+    if kind in ("MultiSurface", "CompositeSurface"):
+        surfaces = list(boundaries)
+        sem = list(values) if values is not None else [None] * len(surfaces)
+    elif kind == "Solid":
+        surfaces = [s for shell in boundaries for s in shell]
+        sem = [v for shell in values for v in (shell or [])] if values is not None else [None] * len(surfaces)
+    elif kind in ("MultiSolid", "CompositeSolid"):
+        surfaces = [s for solid in boundaries for shell in solid for s in shell]
+        sem = (
+            [v for solid in values for shell in (solid or []) for v in (shell or [])]
+            if values is not None
+            else [None] * len(surfaces)
+        )
+    else:
+        return [], []
+    if len(sem) != len(surfaces):
+        sem = [None] * len(surfaces)
+    return surfaces, sem
+
+
+def _lod_key(lod: Any) -> float:
+    try:
+        return float(lod)
+    except (TypeError, ValueError):
+        return -1.0
+
+
+def _pick_geometry(geoms: list[dict[str, Any]], lod: str | None) -> dict[str, Any] | None:
+    usable = [
+        g for g in geoms if g.get("type") not in (None, "GeometryInstance", "MultiPoint", "MultiLineString")
+    ]
+    if lod is not None:
+        usable = [g for g in usable if str(g.get("lod")) == str(lod)]
+    if not usable:
+        return None
+    return max(usable, key=lambda g: _lod_key(g.get("lod")))
+
+
+def _flatten(attrs: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            out[name] = json.dumps(value, ensure_ascii=False)
+        else:
+            out[name] = value
+    return out
+
+
+def _footprint(
+    surfaces: list[list[list[int]]], sem: list[Any], sem_types: list[str], verts: np.ndarray
+) -> tuple[shapely.Geometry, float, float, float]:
+    """(footprint, min z, max z, base z) of one object's surfaces.
+
+    The footprint is the union of the GroundSurface faces when the geometry has semantics,
+    else the union of the 2-D projections of every non-vertical face.
+    """
+    polys = []
+    ground_polys = []
+    zs = []
+    ground_z = []
+    for surface, value in zip(surfaces, sem):
+        rings = [verts[np.asarray(r, dtype="int64")] for r in surface if len(r) >= 3]
+        if not rings:
+            continue
+        zs.append(rings[0][:, 2])
+        poly = shapely.Polygon(rings[0][:, :2], [r[:, :2] for r in rings[1:]])
+        if not poly.is_valid:
+            poly = shapely.make_valid(poly)
+        if poly.area <= _MIN_FACE_AREA:
+            continue
+        is_ground = value is not None and value < len(sem_types) and sem_types[value] == "GroundSurface"
+        (ground_polys if is_ground else polys).append(poly)
+        if is_ground:
+            ground_z.append(rings[0][:, 2])
+    if not zs:
+        return shapely.Polygon(), np.nan, np.nan, np.nan
+    allz = np.concatenate(zs)
+    chosen = ground_polys if ground_polys else polys
+    fp = shapely.union_all(chosen) if chosen else shapely.Polygon()
+    fp = shapely.make_valid(fp)
+    if fp.geom_type == "GeometryCollection":
+        parts = [p for p in shapely.get_parts(fp) if p.geom_type in ("Polygon", "MultiPolygon")]
+        fp = shapely.union_all(parts) if parts else shapely.Polygon()
+    base = float(np.concatenate(ground_z).min()) if ground_z else float(allz.min())
+    return fp, float(allz.min()), float(allz.max()), base
+
+
+def read_cityjson(
+    path: str | os.PathLike[str],
+    *,
+    crs: Any = None,
+    source_crs: Any = None,
+    lod: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read the buildings of a CityJSON 2.0 / 1.1 file as 2-D footprints with heights.
+
+    Parameters
+    ----------
+    path
+        A ``.city.json`` / ``.json`` CityJSON file (not CityJSONSeq).
+    crs
+        Target CRS for the footprints (reprojected, recorded in the provenance).
+    source_crs
+        CRS of a file without ``metadata.referenceSystem``; without it such a file raises
+        :class:`~cimkit.errors.MissingCRSError`.
+    lod
+        Level of detail to use (``"1"``, ``"1.2"``, ``"2.2"`` ...). By default the highest LoD
+        each building has. Buildings without a geometry at that LoD get an empty footprint.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per ``Building`` CityObject (index ``building_id`` = the CityObject id):
+        ``BuildingPart`` children are merged into their parent (footprints unioned, heights
+        over all parts) and counted in ``n_parts``. Columns: the attributes (nested
+        dictionaries flattened with dots, lists as JSON text), ``lod`` (LoD used),
+        ``base_elevation_m`` (lowest ground-surface vertex, or lowest vertex when the
+        geometry has no semantics), ``height_m`` (highest vertex - base elevation; the
+        ``measuredHeight`` attribute, when present, is kept as read), ``footprint_m2``,
+        ``cityobject_type``. Footprint: the union of the ``GroundSurface`` faces when the
+        geometry carries semantics, else the union of the 2-D projections of all
+        non-vertical faces. The CRS is the horizontal part of ``metadata.referenceSystem``
+        (``.../EPSG/0/7415`` -> EPSG:28992, Amersfoort / RD New).
+    """
+    if not os.path.isfile(path):
+        raise CimkitIOError("the file does not exist", path=path, hint="check the path.")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise FileFormatError(
+            f"not valid JSON ({err})", path=path, line=getattr(err, "lineno", None), hint="check the file."
+        ) from err
+    if not isinstance(doc, dict) or doc.get("type") != "CityJSON":
+        raise FileFormatError(
+            'not a CityJSON document (no "type": "CityJSON")',
+            path=path,
+            hint="pass a CityJSON file; CityJSONSeq (.jsonl) is not read.",
+        )
+    version = str(doc.get("version", ""))
+    if version not in _SUPPORTED:
+        raise UnsupportedSchemaError(
+            f"CityJSON version {version!r} is not supported (supported: {', '.join(_SUPPORTED)})",
+            path=path,
+            hint="upgrade the file with `cjio in.json upgrade save out.json`.",
+        )
+    record = provenance.record_for_files(path, reader="cimkit.read_cityjson", libraries=["shapely", "pyproj"])
+    verts = np.asarray(doc.get("vertices", []), dtype="float64").reshape(-1, 3)
+    transform = doc.get("transform")
+    if transform:
+        verts = verts * np.asarray(transform["scale"], dtype="float64") + np.asarray(
+            transform["translate"], dtype="float64"
+        )
+        record.add_step("apply_transform", "vertices * scale + translate", **transform)
+    ref = (doc.get("metadata") or {}).get("referenceSystem")
+    if ref:
+        full = _crs_from_reference_system(str(ref))
+        file_crs = _horizontal(full)
+        if source_crs is not None and CRS.from_user_input(source_crs) not in (full, file_crs):
+            raise CRSError(
+                f"source_crs contradicts metadata.referenceSystem {ref!r}",
+                path=path,
+                hint="drop source_crs (the file's CRS is used).",
+            )
+    elif source_crs is not None:
+        file_crs = _horizontal(CRS.from_user_input(source_crs))
+        record.add_step("assign_crs", "CRS given by the caller (source_crs)", crs=file_crs.to_string())
+    else:
+        raise MissingCRSError(
+            "the file has no metadata.referenceSystem",
+            path=path,
+            hint="pass source_crs='EPSG:nnnn' to state the CRS of the coordinates.",
+        )
+    objects: dict[str, Any] = doc.get("CityObjects", {})
+    rows = []
+    geoms = []
+    skipped_instances = 0
+    for oid, obj in objects.items():
+        if obj.get("type") != _BUILDING:
+            continue
+        members = [obj] + [
+            objects[c] for c in obj.get("children", []) if c in objects and objects[c].get("type") in _PARTS
+        ]
+        footprints = []
+        zmin, zmax, bases, lods = [], [], [], []
+        for member in members:
+            geom_list = member.get("geometry", []) or []
+            skipped_instances += sum(g.get("type") == "GeometryInstance" for g in geom_list)
+            geometry = _pick_geometry(geom_list, lod)
+            if geometry is None:
+                continue
+            surfaces, sem = _surfaces(geometry)
+            sem_types = [s.get("type", "") for s in (geometry.get("semantics") or {}).get("surfaces", [])]
+            fp, lo, hi, base = _footprint(surfaces, sem, sem_types, verts)
+            if not fp.is_empty:
+                footprints.append(fp)
+            if np.isfinite(lo):
+                zmin.append(lo)
+                zmax.append(hi)
+                bases.append(base)
+                lods.append(str(geometry.get("lod")))
+        footprint = shapely.union_all(footprints) if footprints else shapely.Polygon()
+        base = min(bases) if bases else np.nan
+        row = _flatten(obj.get("attributes", {}) or {})
+        row.update(
+            {
+                "building_id": oid,
+                "cityobject_type": obj["type"],
+                "lod": max(lods, key=_lod_key) if lods else None,
+                "n_parts": len(members) - 1,
+                "base_elevation_m": base,
+                "height_m": (max(zmax) - base) if zmax else np.nan,
+            }
+        )
+        rows.append(row)
+        geoms.append(footprint)
+    if skipped_instances:
+        warnings.warn(
+            f"{os.fspath(path)}: {skipped_instances} GeometryInstance(s) (templates) ignored", stacklevel=2
+        )
+        record.add_step("skip_templates", "GeometryInstance geometries are not read", count=skipped_instances)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        frame = pd.DataFrame(
+            columns=["building_id", "cityobject_type", "lod", "n_parts", "base_elevation_m", "height_m"]
+        )
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=file_crs), crs=file_crs)
+    gdf = gdf.set_index("building_id")
+    gdf["footprint_m2"] = shapely.area(gdf.geometry.to_numpy())
+    empty = gdf.geometry.is_empty
+    if empty.any():
+        warnings.warn(
+            f"{os.fspath(path)}: {int(empty.sum())} building(s) without a usable geometry"
+            + (f" at LoD {lod}" if lod else ""),
+            stacklevel=2,
+        )
+    record.add_step(
+        "select_buildings", "Building objects, BuildingParts merged into their parent", count=len(gdf)
+    )
+    if crs is not None:
+        target = CRS.from_user_input(crs)
+        if target != gdf.crs:
+            before = gdf.crs.to_string()
+            gdf = gdf.to_crs(target)
+            gdf["footprint_m2"] = shapely.area(gdf.geometry.to_numpy())
+            record.add_step(
+                "reproject", f"{before} -> {target.to_string()}", src=before, dst=target.to_string()
+            )
+    provenance.attach(gdf, record)
+    return gdf

@@ -1,0 +1,141 @@
+"""Terrain reader: any single-band elevation grid rasterio opens (GeoTIFF, ESRI ASCII grid ...).
+
+rasterio is imported inside :func:`read_dem`, so ``import cimkit`` stays light.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Literal
+
+import numpy as np
+from pyproj import CRS
+
+from cimkit import provenance
+from cimkit.errors import CimkitIOError, CRSError, FileFormatError, InputError, MissingCRSError
+from cimkit.raster import Raster
+
+__all__ = ["VERTICAL_UNITS", "read_dem"]
+
+logger = logging.getLogger(__name__)
+
+# metres per unit; the US survey foot is 1200/3937 m (NIST SP 811, appendix B.6)
+VERTICAL_UNITS: dict[str, float] = {"m": 1.0, "ft": 0.3048, "us-ft": 1200.0 / 3937.0}
+
+
+def read_dem(
+    path: str | os.PathLike[str],
+    *,
+    crs: Any = None,
+    source_crs: Any = None,
+    vertical_units: Literal["m", "ft", "us-ft"] = "m",
+    band: int = 1,
+    nodata: float | None = None,
+    resampling: Literal["bilinear", "nearest", "cubic"] = "bilinear",
+) -> Raster:
+    """Read a digital elevation model into a :class:`~cimkit.raster.Raster` in metres.
+
+    Parameters
+    ----------
+    path
+        Any raster GDAL reads: GeoTIFF, ESRI ASCII grid (``.asc``), VRT ...
+    crs
+        Target CRS; the grid is warped to it (``resampling``) and the step is recorded.
+    source_crs
+        CRS of a file that declares none (an ``.asc`` without ``.prj``). Without it such a
+        file raises :class:`~cimkit.errors.MissingCRSError`. Refused when it contradicts the
+        file's own CRS.
+    vertical_units
+        Units of the elevations in the file: ``"m"``, ``"ft"`` (international foot,
+        0.3048 m) or ``"us-ft"`` (1200/3937 m). Values are converted to metres.
+    band
+        Band to read (1-based).
+    nodata
+        Nodata value when the file declares none (or to override it).
+    resampling
+        Resampling used by ``crs=``.
+
+    Returns
+    -------
+    Raster
+        ``units="m"``; ``nodata`` as declared (cells equal to it are masked by
+        :meth:`~cimkit.raster.Raster.masked`); float64 values with NaN as nodata after a
+        unit conversion or a reprojection; ``attrs["provenance"]`` and ``attrs["vertical_units_source"]``.
+
+    Examples
+    --------
+    >>> import cimkit
+    >>> dem = cimkit.read_dem("sample_data/dem.tif")  # doctest: +SKIP
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    if vertical_units not in VERTICAL_UNITS:
+        raise InputError(
+            f"'vertical_units' must be one of {', '.join(VERTICAL_UNITS)}; {vertical_units!r} was given"
+        )
+    if not os.path.exists(path):
+        raise CimkitIOError("the file does not exist", path=path, hint="check the path.")
+    try:
+        with rasterio.open(path) as src:
+            if band < 1 or band > src.count:
+                raise InputError(
+                    f"band {band} requested; the file has {src.count}", path=path, hint="pick band=1."
+                )
+            values = src.read(band)
+            transform = src.transform
+            file_crs = CRS.from_wkt(src.crs.to_wkt()) if src.crs else None
+            file_nodata = src.nodata
+            driver = src.driver
+    except RasterioIOError as err:
+        raise FileFormatError(
+            f"rasterio cannot open the file ({err})",
+            path=path,
+            hint="check that it is a raster GDAL reads (GeoTIFF, ASCII grid ...).",
+        ) from err
+    record = provenance.record_for_files(path, reader="cimkit.read_dem", libraries=["rasterio"])
+    record.add_step("read", f"band {band} of a {driver} grid", rows=values.shape[0], cols=values.shape[1])
+    if file_crs is None:
+        if source_crs is None:
+            raise MissingCRSError(
+                "the raster has no CRS (an ASCII grid without a .prj file?)",
+                path=path,
+                hint="pass source_crs='EPSG:nnnn' to state the CRS of the grid.",
+            )
+        file_crs = CRS.from_user_input(source_crs)
+        record.add_step("assign_crs", "CRS given by the caller (source_crs)", crs=file_crs.to_string())
+    elif source_crs is not None and CRS.from_user_input(source_crs) != file_crs:
+        raise CRSError(
+            f"source_crs={CRS.from_user_input(source_crs).to_string()} contradicts the file's CRS "
+            f"{file_crs.to_string()}",
+            path=path,
+            hint="drop source_crs (the file's CRS is used) or fix the file.",
+        )
+    if nodata is not None:
+        file_nodata = nodata
+        record.add_step("set_nodata", "nodata value given by the caller", nodata=nodata)
+    raster = Raster(values, transform, file_crs, nodata=file_nodata, units="m")
+    n_nodata = int((~raster.valid_mask()).sum())
+    record.add_step("nodata", "cells without data", nodata=file_nodata, count=n_nodata)
+    factor = VERTICAL_UNITS[vertical_units]
+    if factor != 1.0:
+        raster = Raster(raster.masked() * factor, transform, file_crs, nodata=np.nan, units="m")
+        record.add_step("scale_units", f"elevations converted from {vertical_units} to m", factor=factor)
+    if crs is not None:
+        target = CRS.from_user_input(crs)
+        if target != raster.crs:
+            before = raster.crs.to_string()
+            raster = raster.to_crs(target, resampling=resampling)
+            record.add_step(
+                "reproject",
+                f"{before} -> {target.to_string()} ({resampling})",
+                src=before,
+                dst=target.to_string(),
+                resampling=resampling,
+                shape=list(raster.shape),
+            )
+    raster.attrs["vertical_units_source"] = vertical_units
+    provenance.attach(raster, record)
+    logger.debug("read_dem %s: %r", path, raster)
+    return raster

@@ -1,0 +1,159 @@
+"""read_cityjson on hand-made documents and on the Delft 3D city model."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+import shapely
+
+from cimkit import provenance
+from cimkit.errors import FileFormatError, MissingCRSError, UnsupportedSchemaError
+from cimkit.io.cityjson import read_cityjson
+
+
+def _box_solid(x0, y0, x1, y1, z0, z1, start):
+    """Vertices (real coordinates) and a Solid shell of an axis-aligned box."""
+    v = [
+        (x0, y0, z0),
+        (x1, y0, z0),
+        (x1, y1, z0),
+        (x0, y1, z0),
+        (x0, y0, z1),
+        (x1, y0, z1),
+        (x1, y1, z1),
+        (x0, y1, z1),
+    ]
+    i = [start + k for k in range(8)]
+    shell = [
+        [[i[0], i[3], i[2], i[1]]],  # ground
+        [[i[4], i[5], i[6], i[7]]],  # roof
+        [[i[0], i[1], i[5], i[4]]],
+        [[i[1], i[2], i[6], i[5]]],
+        [[i[2], i[3], i[7], i[6]]],
+        [[i[3], i[0], i[4], i[7]]],
+    ]
+    return v, [shell]
+
+
+def _document(version="2.0", reference="https://www.opengis.net/def/crs/EPSG/0/7415"):
+    scale, translate = 0.001, [85000.0, 447000.0, -1.0]
+    v1, s1 = _box_solid(0, 0, 10, 8, 0.5, 6.5, 0)  # main building: 10 x 8, from z 0.5 to 6.5
+    v2, s2 = _box_solid(10, 0, 14, 8, 0.2, 3.2, 8)  # part: 4 x 8, from 0.2 to 3.2
+    v3, s3 = _box_solid(30, 30, 35, 35, 0.0, 4.0, 16)  # second building with semantics
+    real = np.array(v1 + v2 + v3)
+    ints = np.round((real - [0, 0, translate[2]]) / scale).astype(int)  # x, y relative to translate
+    sem = {
+        "surfaces": [{"type": "GroundSurface"}, {"type": "RoofSurface"}, {"type": "WallSurface"}],
+        "values": [[0, 1, 2, 2, 2, 2]],
+    }
+    doc = {
+        "type": "CityJSON",
+        "version": version,
+        "transform": {"scale": [scale] * 3, "translate": translate},
+        "metadata": {"referenceSystem": reference} if reference else {},
+        "CityObjects": {
+            "B1": {
+                "type": "Building",
+                "attributes": {"measuredHeight": 6.0, "address": {"city": "Delft"}},
+                "children": ["B1-p"],
+                "geometry": [{"type": "Solid", "lod": "1.2", "boundaries": s1}],
+            },
+            "B1-p": {
+                "type": "BuildingPart",
+                "parents": ["B1"],
+                "geometry": [{"type": "Solid", "lod": "1.2", "boundaries": s2}],
+            },
+            "B2": {
+                "type": "Building",
+                "geometry": [
+                    {"type": "Solid", "lod": "1.2", "boundaries": s3},
+                    {"type": "Solid", "lod": "2.2", "boundaries": s3, "semantics": sem},
+                ],
+            },
+            "R1": {"type": "Road", "geometry": []},
+        },
+        "vertices": ints.tolist(),
+    }
+    return doc
+
+
+def _write(tmp_path, doc, name="city.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_transform_parts_heights_and_crs(tmp_path):
+    gdf = read_cityjson(_write(tmp_path, _document()))
+    assert gdf.index.tolist() == ["B1", "B2"]  # BuildingPart merged, Road skipped
+    assert gdf.crs.to_epsg() == 28992  # horizontal part of EPSG:7415
+    # B1 + part: 10 x 8 + 4 x 8 = 112 m², one 14 x 8 rectangle at (85000, 447000)
+    assert gdf.loc["B1", "footprint_m2"] == pytest.approx(112.0)
+    assert gdf.geometry["B1"].bounds == pytest.approx((85000, 447000, 85014, 447008))
+    # base = lowest vertex 0.2 (the part); top = 6.5 -> height 6.3
+    assert gdf.loc["B1", "base_elevation_m"] == pytest.approx(0.2)
+    assert gdf.loc["B1", "height_m"] == pytest.approx(6.3)
+    assert gdf.loc["B1", "n_parts"] == 1
+    assert gdf.loc["B1", "address.city"] == "Delft"
+    assert gdf.loc["B1", "measuredHeight"] == 6.0
+    # B2: highest LoD (2.2) chosen, footprint from its GroundSurface: 5 x 5
+    assert gdf.loc["B2", "lod"] == "2.2"
+    assert gdf.loc["B2", "footprint_m2"] == pytest.approx(25.0)
+    assert gdf.loc["B2", "height_m"] == pytest.approx(4.0)
+    steps = [s.action for s in provenance.get(gdf).steps]
+    assert "apply_transform" in steps
+    lod12 = read_cityjson(_write(tmp_path, _document()), lod="1.2")
+    assert lod12.loc["B2", "lod"] == "1.2"
+    wgs = read_cityjson(_write(tmp_path, _document()), crs=4326)
+    assert wgs.crs.to_epsg() == 4326
+
+
+def test_versions_and_missing_crs(tmp_path):
+    old = read_cityjson(_write(tmp_path, _document(version="1.1", reference="urn:ogc:def:crs:EPSG::28992")))
+    assert old.crs.to_epsg() == 28992
+    with pytest.raises(UnsupportedSchemaError, match=r"0\.9"):
+        read_cityjson(_write(tmp_path, _document(version="0.9")))
+    with pytest.raises(MissingCRSError, match="referenceSystem"):
+        read_cityjson(_write(tmp_path, _document(reference=None)))
+    assert read_cityjson(_write(tmp_path, _document(reference=None)), source_crs=28992).crs.to_epsg() == 28992
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "FeatureCollection"}', encoding="utf-8")
+    with pytest.raises(FileFormatError, match="not a CityJSON"):
+        read_cityjson(bad)
+
+
+@pytest.mark.shared_data
+def test_delft(shared_data):
+    path = shared_data / "cityjson_delft" / "delft.city.json"
+    gdf = read_cityjson(path)
+    # MANIFEST: 160 Building CityObjects, no BuildingPart -> 160 buildings returned
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    types = Counter(o["type"] for o in doc["CityObjects"].values())
+    assert types["Building"] == 160 and types["BuildingPart"] == 0
+    assert len(gdf) == 160
+    assert gdf.crs.to_epsg() == 28992
+    assert gdf.geometry.is_valid.all() and not gdf.geometry.is_empty.any()
+    # all footprints inside the MANIFEST extent 84616-85141 E, 447423-447751 N
+    minx, miny, maxx, maxy = gdf.total_bounds
+    assert minx >= 84616 and maxx <= 85141 and miny >= 447423 and maxy <= 447751
+    # independent footprint: an LoD1 block is an extrusion, so its plan is the union of its
+    # roof faces (faces with a non-zero plan area whose mean z is above mid-height; some
+    # solids in this file have no floor faces)
+    scale, translate = np.array(doc["transform"]["scale"]), np.array(doc["transform"]["translate"])
+    verts = np.array(doc["vertices"]) * scale + translate
+    for oid in gdf.index:
+        shell = doc["CityObjects"][oid]["geometry"][0]["boundaries"][0]
+        z = verts[[i for face in shell for i in face[0]]][:, 2]
+        mid = (z.min() + z.max()) / 2
+        roof = [
+            shapely.Polygon(verts[face[0]][:, :2])
+            for face in shell
+            if verts[face[0]][:, 2].mean() > mid and shapely.Polygon(verts[face[0]][:, :2]).area > 1e-6
+        ]
+        assert gdf.loc[oid, "footprint_m2"] == pytest.approx(shapely.union_all(roof).area, rel=1e-6)
+        assert gdf.loc[oid, "base_elevation_m"] == pytest.approx(z.min())
+        assert gdf.loc[oid, "height_m"] == pytest.approx(z.max() - z.min())
+    assert (gdf["height_m"] > 0).all()
