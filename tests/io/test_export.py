@@ -1,0 +1,42 @@
+"""CityJSON LoD1 export, read back with cimkit.read_cityjson and checked by hand."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Polygon, box
+
+from cimkit.io.cityjson import read_cityjson
+from cimkit.io.export import write_cityjson
+
+
+def test_cityjson_round_trip(tmp_path):
+    court = Polygon([(0, 0), (30, 0), (30, 20), (0, 20)], holes=[[(10, 5), (20, 5), (20, 15), (10, 15)]])
+    buildings = gpd.GeoDataFrame(
+        {"height_m": [9.0, np.nan, 4.0], "storeys": [3, 2, 1], "base_elevation_m": [41.5, 40.0, np.nan],
+         "use": ["residential", "office", "retail"]},
+        geometry=[court, box(50, 0, 60, 10), box(70, 0, 75, 8)],
+        index=pd.Index(["A", "B", "C"], name="building_id"), crs=2154)
+    path = write_cityjson(buildings, tmp_path / "city.city.json")
+    doc = json.loads(path.read_text())
+    assert doc["version"] == "2.0" and doc["metadata"]["referenceSystem"].endswith("/EPSG/0/2154")
+    a = doc["CityObjects"]["A"]["geometry"][0]
+    assert a["type"] == "Solid" and len(a["boundaries"][0]) == 2 + 4 + 4  # floor, roof, 8 walls
+    back = read_cityjson(path)
+    assert back.crs.to_epsg() == 2154
+    assert back.loc["A"].geometry.area == pytest.approx(600 - 100)  # courtyard kept as a hole
+    # heights: given (9 m), from storeys (2 x 3 m), given (4 m); bases: 41.5, 40, 0
+    assert back["height_m"].to_dict() == pytest.approx({"A": 9.0, "B": 6.0, "C": 4.0})
+    assert back["base_elevation_m"].to_dict() == pytest.approx({"A": 41.5, "B": 40.0, "C": 0.0})
+    assert back.loc["B"].geometry.equals(box(50, 0, 60, 10))
+
+
+def test_export_refuses_missing_crs(tmp_path):
+    from cimkit.errors import MissingCRSError
+
+    with pytest.raises(MissingCRSError):
+        write_cityjson(gpd.GeoDataFrame({"height_m": [3.0]}, geometry=[box(0, 0, 1, 1)]), tmp_path / "x.json")
