@@ -96,7 +96,7 @@ def write_cityjson(
     lookup: dict[tuple[int, int, int], int] = {}
 
     def vid(x: float, y: float, z: float) -> int:
-        key = tuple(int(round(v)) for v in ((np.array([x, y, z]) - translate) / precision_m))
+        key = tuple(round(v) for v in ((np.array([x, y, z]) - translate) / precision_m))
         if key not in lookup:
             lookup[key] = len(vertices)
             vertices.append(list(key))

@@ -49,7 +49,7 @@ def test_provenance_of_every_layer(model):
     # parcels are published in EPSG:4326 and were reprojected on the way in
     steps = [s.action for s in model.provenance_record("parcels").steps]
     assert "reproject" in steps
-    match = [s for s in model.provenance_record("buildings").steps if s.action == "match_footprints"][0]
+    match = next(s for s in model.provenance_record("buildings").steps if s.action == "match_footprints")
     assert match.params["matched"] == 11 and match.params["ifc_only"] == 0
 
 
