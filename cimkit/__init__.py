@@ -24,6 +24,8 @@ _LAZY = {
     "Raster": "cimkit.raster",
     "Network": "cimkit.network.graph",
     "read_ifc": "cimkit.io.ifc",
+    "read_ifc_model": "cimkit.io.ifc",
+    "read_georeference": "cimkit.io.ifc",
     "read_parcels": "cimkit.io.vector",
     "read_zoning": "cimkit.io.vector",
     "read_buildings": "cimkit.io.vector",
@@ -59,7 +61,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from cimkit import analysis, datasets, errors, io, network, options, provenance, viz  # noqa: F401
     from cimkit.io.cityjson import read_cityjson  # noqa: F401
-    from cimkit.io.ifc import read_ifc  # noqa: F401
+    from cimkit.io.ifc import read_georeference, read_ifc, read_ifc_model  # noqa: F401
     from cimkit.io.raster import read_dem  # noqa: F401
     from cimkit.io.vector import read_buildings, read_parcels, read_pois, read_prescriptions, read_zoning  # noqa: F401
     from cimkit.model import CityModel, read_model  # noqa: F401
