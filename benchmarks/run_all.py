@@ -16,11 +16,19 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_ifc.py", "bench_merge.py", "bench_network_build.py", "bench_flood.py", "bench_accessibility.py"]
+BENCHMARKS = [
+    "bench_ifc.py",
+    "bench_merge.py",
+    "bench_network_build.py",
+    "bench_flood.py",
+    "bench_accessibility.py",
+]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="pass --quick to every benchmark")
     parser.add_argument("names", nargs="*", help="a subset of benchmark files to run")
     args = parser.parse_args()

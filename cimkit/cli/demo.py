@@ -23,7 +23,9 @@ __all__ = ["run_demo"]
 logger = logging.getLogger(__name__)
 
 
-def run_demo(output: str | os.PathLike[str] = "demo-output", *, sample_dir: str | os.PathLike[str] | None = None) -> Path:
+def run_demo(
+    output: str | os.PathLike[str] = "demo-output", *, sample_dir: str | os.PathLike[str] | None = None
+) -> Path:
     """Run the main job; return the output folder."""
     import matplotlib
 
@@ -94,7 +96,9 @@ def _links_and_compliance(model: Any, report: Any) -> None:
     model.join("buildings", links, step="cimkit.analysis.linking")
     compliance = check_compliance(model.buildings, parcels, zoning, roads=road.edges)
     keep = [c for c in compliance.columns if c not in ("parcel_id", "zone_id")]
-    model.join("buildings", compliance[keep].add_prefix("plu_"), step="cimkit.analysis.zoning.check_compliance")
+    model.join(
+        "buildings", compliance[keep].add_prefix("plu_"), step="cimkit.analysis.zoning.check_compliance"
+    )
 
     n = len(buildings)
     crossing = int(to_parcel["crosses_parcels"].sum()) if "crosses_parcels" in to_parcel else 0
@@ -116,10 +120,21 @@ def _links_and_compliance(model: Any, report: Any) -> None:
     if len(failing):
         checks = [c for c in compliance.columns if c.endswith("_ok")]
         reasons = failing[checks].apply(
-            lambda row: ", ".join(c.removesuffix("_ok").replace("_", " ") for c in checks if row[c] is False or
-                                  (pd.notna(row[c]) and not bool(row[c]))), axis=1)
-        table = pd.DataFrame({"name": buildings.loc[failing.index].get("name"), "zone": failing.get("libelle"),
-                              "rules broken": reasons}, index=failing.index)
+            lambda row: ", ".join(
+                c.removesuffix("_ok").replace("_", " ")
+                for c in checks
+                if row[c] is False or (pd.notna(row[c]) and not bool(row[c]))
+            ),
+            axis=1,
+        )
+        table = pd.DataFrame(
+            {
+                "name": buildings.loc[failing.index].get("name"),
+                "zone": failing.get("libelle"),
+                "rules broken": reasons,
+            },
+            index=failing.index,
+        )
         report.table(table, "Buildings that break a PLU rule")
 
 
@@ -139,18 +154,36 @@ def _flood(model: Any, report: Any, root: Path, out: Path) -> Any:
         method="bathtub",
         sources=model["river"],
     )
-    model.join("buildings", assessment.buildings, step="cimkit.analysis.flood.assess_flood",
-               scenarios={str(k): v for k, v in scenarios.items()})
+    model.join(
+        "buildings",
+        assessment.buildings,
+        step="cimkit.analysis.flood.assess_flood",
+        scenarios={str(k): v for k, v in scenarios.items()},
+    )
     table = assessment.buildings
     report.section("Flood risk")
     rows = []
     for rp, level in scenarios.items():
-        depth = table[f"depth_m_rp{rp}"] if f"depth_m_rp{rp}" in table else table.filter(like=f"rp{rp}").iloc[:, 0]
+        depth = (
+            table[f"depth_m_rp{rp}"]
+            if f"depth_m_rp{rp}" in table
+            else table.filter(like=f"rp{rp}").iloc[:, 0]
+        )
         damage = table.filter(regex=f"^damage_eur_rp{rp}$").sum().sum()
-        rows.append({"return period (years)": str(rp), "river level (m)": f"{level:.2f}",
-                     "buildings flooded": int((depth > 0).sum()), "damage (EUR)": float(damage)})
-    report.table(pd.DataFrame(rows), "Flooded buildings and damage by return period (river flooding, "
-                 "connected bathtub on the terrain model)", floatfmt="{:,.0f}")
+        rows.append(
+            {
+                "return period (years)": str(rp),
+                "river level (m)": f"{level:.2f}",
+                "buildings flooded": int((depth > 0).sum()),
+                "damage (EUR)": float(damage),
+            }
+        )
+    report.table(
+        pd.DataFrame(rows),
+        "Flooded buildings and damage by return period (river flooding, "
+        "connected bathtub on the terrain model)",
+        floatfmt="{:,.0f}",
+    )
     total = float(table["ead_eur"].sum())
     report.text(
         f"Expected annual damage (EAD) for the whole town: {total:,.0f} EUR per year (trapezoid integration over "
@@ -163,11 +196,16 @@ def _flood(model: Any, report: Any, root: Path, out: Path) -> Any:
         cols = [c for c in top.columns if c.startswith(("depth_m_", "ead_eur"))]
         named = top[cols].copy()
         named.insert(0, "name", buildings.loc[named.index].get("name"))
-        report.table(named, "The 10 buildings with the highest expected annual damage (EUR per year; depths in m)")
+        report.table(
+            named, "The 10 buildings with the highest expected annual damage (EUR per year; depths in m)"
+        )
     if assessment.edges is not None:
         closed = assessment.edges.filter(like="closed_car").sum()
-        report.text("Streets closed to cars (water deeper than 0.3 m): " + ", ".join(
-            f"{int(v)} at {k.rsplit('_', 1)[-1].upper()}" for k, v in closed.items()) + ".")
+        report.text(
+            "Streets closed to cars (water deeper than 0.3 m): "
+            + ", ".join(f"{int(v)} at {k.rsplit('_', 1)[-1].upper()}" for k, v in closed.items())
+            + "."
+        )
     return assessment
 
 
@@ -198,12 +236,15 @@ def _carbon(model: Any, report: Any, root: Path) -> None:
     files = ifc["source"].map(lambda s: Path(str(s)).name)
     period = pd.Series("new_low_energy", index=buildings.index)
     operational = operational_carbon(buildings.assign(period=period, gfa_m2=gfa), period="new_low_energy")
-    columns = pd.DataFrame({
-        "embodied_kgco2e": embodied,
-        "embodied_estimated": ~buildings.index.isin(per_building.index),
-        "embodied_kgco2e_per_m2": embodied / gfa,
-        "operational_b6_kgco2e_50y": operational["b6_kgco2e"],
-    }, index=buildings.index)
+    columns = pd.DataFrame(
+        {
+            "embodied_kgco2e": embodied,
+            "embodied_estimated": ~buildings.index.isin(per_building.index),
+            "embodied_kgco2e_per_m2": embodied / gfa,
+            "operational_b6_kgco2e_50y": operational["b6_kgco2e"],
+        },
+        index=buildings.index,
+    )
     verdicts = []
     for bid, fname in files.items():
         if fname not in meta.index:
@@ -216,11 +257,19 @@ def _carbon(model: Any, report: Any, root: Path) -> None:
         except Exception as err:  # a building type RE2020 does not cover (e.g. shops)
             logger.info("RE2020 not applicable to %s: %s", fname, err)
             continue
-        verdicts.append({"building_id": bid, "name": row["building_name"], "type": row["building_type"],
-                         "permit": str(int(row["permit_year"])), "Ic construction (kgCO2e/m²)": ic_c,
-                         "Ic construction max": v.ic_construction_max, "Ic énergie (kgCO2e/m²)": ic_e,
-                         "Ic énergie max": v.ic_energie_max,
-                         "verdict": {True: "passes", False: "fails", None: "not assessed"}[v.passes]})
+        verdicts.append(
+            {
+                "building_id": bid,
+                "name": row["building_name"],
+                "type": row["building_type"],
+                "permit": str(int(row["permit_year"])),
+                "Ic construction (kgCO2e/m²)": ic_c,
+                "Ic construction max": v.ic_construction_max,
+                "Ic énergie (kgCO2e/m²)": ic_e,
+                "Ic énergie max": v.ic_energie_max,
+                "verdict": {True: "passes", False: "fails", None: "not assessed"}[v.passes],
+            }
+        )
     model.join("buildings", columns, step="cimkit.analysis.carbon", study_period_years=50)
     report.section("Carbon footprint")
     report.text(
@@ -233,18 +282,33 @@ def _carbon(model: Any, report: Any, root: Path) -> None:
     unmatched = result.unmatched()
     if len(unmatched):
         listed = ", ".join(f"{name} ({vol:.1f} m³)" for name, vol in unmatched["volume_m3"].head(8).items())
-        report.note(f"{len(unmatched)} material name(s) in the IFC files have no emission factor and are "
-                    f"reported, not counted: {listed}.")
+        report.note(
+            f"{len(unmatched)} material name(s) in the IFC files have no emission factor and are "
+            f"reported, not counted: {listed}."
+        )
     if verdicts:
-        report.table(pd.DataFrame(verdicts).set_index("building_id"),
-                     "RE2020 Ic construction check (static A1-A3 only: a simplified reading, see docs/carbon.md)")
-    zone = columns[["embodied_kgco2e", "operational_b6_kgco2e_50y"]].groupby(buildings["zone_id"]).sum(min_count=1)
+        report.table(
+            pd.DataFrame(verdicts).set_index("building_id"),
+            "RE2020 Ic construction check (static A1-A3 only: a simplified reading, see docs/carbon.md)",
+        )
+    zone = (
+        columns[["embodied_kgco2e", "operational_b6_kgco2e_50y"]]
+        .groupby(buildings["zone_id"])
+        .sum(min_count=1)
+    )
     zone.index = zone.index.map(lambda z: model.zoning["libelle"].get(z, z))
     zone.index.name = "zone"
-    zone = (zone / 1000).rename(columns={"embodied_kgco2e": "embodied (tCO2e)",
-                                         "operational_b6_kgco2e_50y": "operational, 50 years (tCO2e)"})
-    report.table(zone, "Carbon per PLU zone (embodied includes the estimates for footprint-only buildings)",
-                 floatfmt="{:,.1f}")
+    zone = (zone / 1000).rename(
+        columns={
+            "embodied_kgco2e": "embodied (tCO2e)",
+            "operational_b6_kgco2e_50y": "operational, 50 years (tCO2e)",
+        }
+    )
+    report.table(
+        zone,
+        "Carbon per PLU zone (embodied includes the estimates for footprint-only buildings)",
+        floatfmt="{:,.1f}",
+    )
 
 
 def _accessibility(model: Any, report: Any, flood: Any) -> None:
@@ -263,15 +327,18 @@ def _accessibility(model: Any, report: Any, flood: Any) -> None:
     nearest_f = nearest_facility_time(flooded_net, buildings, pois, categories=cats)
     score_f = fifteen_minute_score(flooded_net, buildings, pois)
     loss = accessibility_loss(nearest, nearest_f, kind="time")
-    cols = pd.DataFrame({
-        "walk_school_min": nearest["school_min"],
-        "walk_shop_min": nearest["supermarket_min"],
-        "walk_health_min": nearest["doctor_min"],
-        "score_15min": score["score"],
-        f"score_15min_rp{rp}": score_f["score"],
-        f"walk_school_min_rp{rp}": nearest_f["school_min"],
-        f"cut_off_rp{rp}": loss["cut_off"],
-    }, index=buildings.index)
+    cols = pd.DataFrame(
+        {
+            "walk_school_min": nearest["school_min"],
+            "walk_shop_min": nearest["supermarket_min"],
+            "walk_health_min": nearest["doctor_min"],
+            "score_15min": score["score"],
+            f"score_15min_rp{rp}": score_f["score"],
+            f"walk_school_min_rp{rp}": nearest_f["school_min"],
+            f"cut_off_rp{rp}": loss["cut_off"],
+        },
+        index=buildings.index,
+    )
     model.join("buildings", cols, step="cimkit.analysis.accessibility", mode="walk", walk_kmh=4.8)
     report.section("Access on foot: the 15-minute town")
     report.text(
@@ -287,7 +354,9 @@ def _accessibility(model: Any, report: Any, flood: Any) -> None:
         f"{int(worse)} buildings lose part of their 15-minute score and {int(cols[f'cut_off_rp{rp}'].sum())} are "
         "cut off from a service they could reach before."
     )
-    by_zone = cols[["walk_school_min", "walk_shop_min", "walk_health_min", "score_15min", f"score_15min_rp{rp}"]]
+    by_zone = cols[
+        ["walk_school_min", "walk_shop_min", "walk_health_min", "score_15min", f"score_15min_rp{rp}"]
+    ]
     by_zone = by_zone.groupby(buildings["zone_id"]).median()
     by_zone.index = by_zone.index.map(lambda z: model.zoning["libelle"].get(z, z))
     by_zone.index.name = "zone"
@@ -299,8 +368,10 @@ def _overview(model: Any, report: Any) -> None:
     prov = model.provenance[["reader", "source", "licence", "n_steps"]].copy()
     prov["source"] = prov["source"].map(lambda s: Path(str(s)).name if s is not None else "in memory")
     report.table(prov, "Layers of the model, their source file and the number of processing steps recorded")
-    report.note("The water network is part of the saved model but withheld from this public report: the layout "
-                "of critical infrastructure is not published.")
+    report.note(
+        "The water network is part of the saved model but withheld from this public report: the layout "
+        "of critical infrastructure is not published."
+    )
 
 
 def _maps(public: Any, report: Any, out: Path) -> None:
@@ -309,15 +380,33 @@ def _maps(public: Any, report: Any, out: Path) -> None:
     from cimkit.viz.maps import plot_city
 
     report.section("Maps")
-    ax = plot_city(public, column="ead_eur", title="Expected annual flood damage per building",
-                   legend_label="EUR per year", zero_as_none=True)
-    report.figure(ax.figure, alt="Map of the town: buildings near the river in the valley are coloured by their "
-                  "expected annual flood damage; others are grey.", caption="Expected annual flood damage "
-                  "(light grey: no damage).", path=out / "map_flood.png")
+    ax = plot_city(
+        public,
+        column="ead_eur",
+        title="Expected annual flood damage per building",
+        legend_label="EUR per year",
+        zero_as_none=True,
+    )
+    report.figure(
+        ax.figure,
+        alt="Map of the town: buildings near the river in the valley are coloured by their "
+        "expected annual flood damage; others are grey.",
+        caption="Expected annual flood damage (light grey: no damage).",
+        path=out / "map_flood.png",
+    )
     plt.close(ax.figure)
-    ax = plot_city(public, column="score_15min", title="15-minute score on foot", cmap="viridis",
-                   legend_label="share of service groups within 15 min")
-    report.figure(ax.figure, alt="Map of the town: buildings coloured by the share of services reachable on "
-                  "foot within 15 minutes.", caption="15-minute score (1 = every service group within 15 minutes).",
-                  path=out / "map_15min.png")
+    ax = plot_city(
+        public,
+        column="score_15min",
+        title="15-minute score on foot",
+        cmap="viridis",
+        legend_label="share of service groups within 15 min",
+    )
+    report.figure(
+        ax.figure,
+        alt="Map of the town: buildings coloured by the share of services reachable on "
+        "foot within 15 minutes.",
+        caption="15-minute score (1 = every service group within 15 minutes).",
+        path=out / "map_15min.png",
+    )
     plt.close(ax.figure)

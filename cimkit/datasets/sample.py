@@ -124,20 +124,21 @@ def load_sample_city(*, folder: str | os.PathLike[str] | None = None, ifc: bool 
     else:
         model.add_layer("buildings", footprints, licence=licence)
     model.add_network(read_network(root / "streets.geojson", kind="road", crs=SAMPLE_CRS), licence=licence)
-    model.add_network(read_network(root / "water_pipes.geojson", kind="water", crs=SAMPLE_CRS), licence=licence)
+    model.add_network(
+        read_network(root / "water_pipes.geojson", kind="water", crs=SAMPLE_CRS), licence=licence
+    )
     model.set_terrain(read_dem(root / "dem.tif"), licence=licence)
     return model
 
 
 def _read_ifc_buildings(paths: list[Path]):
     """Read every IFC file and concatenate buildings and the element/material/space tables."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import geopandas as gpd
 
     from cimkit import provenance as prov
     from cimkit.io.ifc import read_ifc_model
-
-    from concurrent.futures import ThreadPoolExecutor
-
     from cimkit.options import get_options
 
     parts, elements, materials, spaces = [], [], [], []

@@ -28,8 +28,10 @@ __all__ = ["write_cityjson"]
 def _reference_system(crs: CRS) -> str:
     epsg = crs.to_epsg()
     if epsg is None:
-        raise ValidationError(f"CityJSON needs an EPSG code for the CRS; {crs.name} has none",
-                              hint="reproject the layer to an EPSG CRS first (e.g. EPSG:2154).")
+        raise ValidationError(
+            f"CityJSON needs an EPSG code for the CRS; {crs.name} has none",
+            hint="reproject the layer to an EPSG CRS first (e.g. EPSG:2154).",
+        )
     return f"https://www.opengis.net/def/crs/EPSG/0/{epsg}"
 
 
@@ -78,16 +80,28 @@ def write_cityjson(
         ``metadata`` counts them).
     """
     if buildings.crs is None:
-        raise MissingCRSError("the buildings have no CRS", layer="buildings",
-                              hint="set one with gdf.set_crs(...) before exporting.")
+        raise MissingCRSError(
+            "the buildings have no CRS",
+            layer="buildings",
+            hint="set one with gdf.set_crs(...) before exporting.",
+        )
     crs = CRS.from_user_input(buildings.crs)
-    heights = buildings[height_column].to_numpy("float64", na_value=np.nan) if height_column in buildings \
+    heights = (
+        buildings[height_column].to_numpy("float64", na_value=np.nan)
+        if height_column in buildings
         else np.full(len(buildings), np.nan)
+    )
     if "storeys" in buildings:
-        heights = np.where(np.isfinite(heights), heights,
-                           buildings["storeys"].to_numpy("float64", na_value=np.nan) * storey_height_m)
-    bases = buildings[base_column].to_numpy("float64", na_value=np.nan) if base_column in buildings \
+        heights = np.where(
+            np.isfinite(heights),
+            heights,
+            buildings["storeys"].to_numpy("float64", na_value=np.nan) * storey_height_m,
+        )
+    bases = (
+        buildings[base_column].to_numpy("float64", na_value=np.nan)
+        if base_column in buildings
         else np.zeros(len(buildings))
+    )
     bases = np.nan_to_num(bases, nan=0.0)
     minx, miny, _, _ = buildings.total_bounds
     minz = float(bases.min()) if len(bases) else 0.0
@@ -105,14 +119,18 @@ def write_cityjson(
     objects: dict[str, Any] = {}
     skipped = 0
     attr_cols = [c for c in buildings.columns if c != buildings.geometry.name]
-    for (key, row), geom, height, base in zip(buildings[attr_cols].iterrows(), buildings.geometry, heights, bases):
+    for (key, row), geom, height, base in zip(
+        buildings[attr_cols].iterrows(), buildings.geometry, heights, bases
+    ):
         if geom is None or geom.is_empty or not np.isfinite(height) or height <= 0:
             skipped += 1
             continue
         shells = []
         for poly in getattr(geom, "geoms", [geom]):
             poly = shapely.orient_polygons(poly)  # exterior CCW, holes CW (seen from above)
-            rings = [np.asarray(poly.exterior.coords)[:-1]] + [np.asarray(r.coords)[:-1] for r in poly.interiors]
+            rings = [np.asarray(poly.exterior.coords)[:-1]] + [
+                np.asarray(r.coords)[:-1] for r in poly.interiors
+            ]
             top, bottom = base + height, base
             surfaces = [
                 [[vid(x, y, bottom) for x, y in ring[::-1]] for ring in rings],  # floor, facing down
@@ -120,10 +138,15 @@ def write_cityjson(
             ]
             for ring in rings:  # walls: outward normals for CCW exteriors and CW holes alike
                 for (x0, y0), (x1, y1) in zip(ring, np.roll(ring, -1, axis=0)):
-                    surfaces.append([[vid(x0, y0, bottom), vid(x1, y1, bottom), vid(x1, y1, top), vid(x0, y0, top)]])
+                    surfaces.append(
+                        [[vid(x0, y0, bottom), vid(x1, y1, bottom), vid(x1, y1, top), vid(x0, y0, top)]]
+                    )
             shells.append(surfaces)
-        geometry = ([{"type": "Solid", "lod": "1", "boundaries": shells}] if len(shells) == 1 else
-                    [{"type": "MultiSolid", "lod": "1", "boundaries": [[s] for s in shells]}])
+        geometry = (
+            [{"type": "Solid", "lod": "1", "boundaries": shells}]
+            if len(shells) == 1
+            else [{"type": "MultiSolid", "lod": "1", "boundaries": [[s] for s in shells]}]
+        )
         attributes = {str(c): _attribute(row[c]) for c in attr_cols}
         attributes["measuredHeight"] = float(height)
         objects[str(key)] = {"type": "Building", "attributes": attributes, "geometry": geometry}
@@ -131,9 +154,16 @@ def write_cityjson(
         "type": "CityJSON",
         "version": "2.0",
         "transform": {"scale": [precision_m] * 3, "translate": translate.tolist()},
-        "metadata": {"referenceSystem": _reference_system(crs), "geographicalExtent": [
-            float(minx), float(miny), minz, *map(float, buildings.total_bounds[2:]),
-            float(np.max(bases + np.nan_to_num(heights))) if len(bases) else minz]},
+        "metadata": {
+            "referenceSystem": _reference_system(crs),
+            "geographicalExtent": [
+                float(minx),
+                float(miny),
+                minz,
+                *map(float, buildings.total_bounds[2:]),
+                float(np.max(bases + np.nan_to_num(heights))) if len(bases) else minz,
+            ],
+        },
         "CityObjects": objects,
         "vertices": vertices,
     }

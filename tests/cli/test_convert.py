@@ -67,7 +67,9 @@ def test_cli_exit_codes(inputs, tmp_path):
 
 def test_dask_cluster_path(inputs, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         report = run_convert([inputs], tmp_path / "dask", fmt="gpkg", scheduler=cluster.scheduler_address)
     assert (report.converted, report.failed) == (2, 1)
     assert len(pyogrio.read_dataframe(tmp_path / "dask" / "parcels.geojson.gpkg")) == 2

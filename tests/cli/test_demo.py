@@ -18,23 +18,49 @@ def demo_dir(tmp_path_factory):
 def test_demo_outputs(demo_dir):
     model = read_model(demo_dir / "city.gpkg")
     assert model.crs.to_epsg() == 2154
-    for name in ("buildings", "parcels", "zoning", "pois", "river", "prescriptions", "elements", "materials", "spaces"):
+    for name in (
+        "buildings",
+        "parcels",
+        "zoning",
+        "pois",
+        "river",
+        "prescriptions",
+        "elements",
+        "materials",
+        "spaces",
+    ):
         assert name in model.layers
     assert sorted(model.networks) == ["road", "water"] and model.terrain is not None
     b = model.buildings
     # results joined as columns with units, and recorded in the provenance
-    for col in ("parcel_id", "zone_id", "plu_compliant", "depth_m_rp100", "damage_eur_rp100", "ead_eur",
-                "embodied_kgco2e", "operational_b6_kgco2e_50y", "score_15min", "walk_school_min",
-                "score_15min_rp100"):
+    for col in (
+        "parcel_id",
+        "zone_id",
+        "plu_compliant",
+        "depth_m_rp100",
+        "damage_eur_rp100",
+        "ead_eur",
+        "embodied_kgco2e",
+        "operational_b6_kgco2e_50y",
+        "score_15min",
+        "walk_school_min",
+        "score_15min_rp100",
+    ):
         assert col in b.columns, col
     producers = {s.params.get("producer") for s in model.provenance_record("buildings").steps}
-    assert {"cimkit.analysis.flood.assess_flood", "cimkit.analysis.carbon",
-            "cimkit.analysis.accessibility"} <= producers
-    assert (b["depth_m_rp100"] > 0).sum() >= 3 and (b["depth_m_rp10"] > 0).sum() <= (b["depth_m_rp100"] > 0).sum()
+    assert {
+        "cimkit.analysis.flood.assess_flood",
+        "cimkit.analysis.carbon",
+        "cimkit.analysis.accessibility",
+    } <= producers
+    assert (b["depth_m_rp100"] > 0).sum() >= 3 and (b["depth_m_rp10"] > 0).sum() <= (
+        b["depth_m_rp100"] > 0
+    ).sum()
     assert b["ead_eur"].sum() > 0
     # the generator made exactly one building too high for its zone (see sample_data/README.md)
     assert b.loc[b["plu_height_ok"].eq(False)].index.tolist() == [
-        i for i in b.index if b.loc[i, "name"] == "Résidence Victor Hugo"]
+        i for i in b.index if b.loc[i, "name"] == "Résidence Victor Hugo"
+    ]
 
 
 def test_demo_report_is_public_and_readable(demo_dir):

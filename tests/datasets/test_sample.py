@@ -24,8 +24,17 @@ def test_layers_counts_and_crs(model):
     root = sample_city_path()
     index = pd.read_csv(root / "buildings" / "index.csv")
     assert model.crs.to_epsg() == 2154
-    assert {"parcels", "zoning", "prescriptions", "pois", "river", "buildings", "elements", "materials",
-            "spaces"} <= set(model.layers)
+    assert {
+        "parcels",
+        "zoning",
+        "prescriptions",
+        "pois",
+        "river",
+        "buildings",
+        "elements",
+        "materials",
+        "spaces",
+    } <= set(model.layers)
     assert sorted(model.networks) == ["road", "water"]
     assert model.terrain is not None and model.terrain.crs.to_epsg() == 2154
     for name, layer in model.layers.items():

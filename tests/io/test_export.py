@@ -17,10 +17,16 @@ from cimkit.io.export import write_cityjson
 def test_cityjson_round_trip(tmp_path):
     court = Polygon([(0, 0), (30, 0), (30, 20), (0, 20)], holes=[[(10, 5), (20, 5), (20, 15), (10, 15)]])
     buildings = gpd.GeoDataFrame(
-        {"height_m": [9.0, np.nan, 4.0], "storeys": [3, 2, 1], "base_elevation_m": [41.5, 40.0, np.nan],
-         "use": ["residential", "office", "retail"]},
+        {
+            "height_m": [9.0, np.nan, 4.0],
+            "storeys": [3, 2, 1],
+            "base_elevation_m": [41.5, 40.0, np.nan],
+            "use": ["residential", "office", "retail"],
+        },
         geometry=[court, box(50, 0, 60, 10), box(70, 0, 75, 8)],
-        index=pd.Index(["A", "B", "C"], name="building_id"), crs=2154)
+        index=pd.Index(["A", "B", "C"], name="building_id"),
+        crs=2154,
+    )
     path = write_cityjson(buildings, tmp_path / "city.city.json")
     doc = json.loads(path.read_text())
     assert doc["version"] == "2.0" and doc["metadata"]["referenceSystem"].endswith("/EPSG/0/2154")
