@@ -1,0 +1,205 @@
+"""Travel-time tables for the accessibility metrics: from a Network or a given matrix.
+
+Every metric takes ``travel``: either a :class:`~cimkit.network.graph.Network` (times are then
+computed on the network, door to door) or a precomputed travel-time matrix — a DataFrame of
+minutes, origins as rows and destinations as columns, NaN where unreachable — for instance from
+another routing engine (r5py for public transport).
+
+Pedestrians walk both ways along one-way streets: with a ``walk_*`` weight every edge gives two
+arcs; other modes follow the ``oneway`` column.
+
+Door-to-door time on a network = access walk (origin → its nearest node, straight line at
+``access_speed_kmh``) + network time (``weight`` column, minutes) + egress walk (destination's
+nearest node → destination, same speed).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cimkit.errors import InputError, ValidationError
+from cimkit.network.graph import Network
+
+Directed = Literal["auto", "both", "forward"]
+
+DEFAULT_ACCESS_SPEED_KMH = 4.8  # walking speed, see DOMAIN notes (15 min ≈ 1.2 km)
+
+
+def access_nodes(
+    network: Network, features: Any, *, access_speed_kmh: float | None = DEFAULT_ACCESS_SPEED_KMH
+) -> pd.DataFrame:
+    """Access node of each feature and the access time to it.
+
+    Parameters
+    ----------
+    network
+        The network the features connect to (projected CRS, metres).
+    features
+        GeoDataFrame / GeoSeries (snapped from the geometry's centroid, or the point itself),
+        or a Series of node ids (access time 0).
+    access_speed_kmh
+        Speed of the straight-line access leg, km/h; None gives zero access time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        On the features' index: ``node_id``, ``distance_m``, ``access_min``.
+    """
+    if isinstance(features, gpd.GeoDataFrame | gpd.GeoSeries):
+        geoms = features.geometry if isinstance(features, gpd.GeoDataFrame) else features
+        if network.crs is not None and geoms.crs is not None and network.crs != geoms.crs:
+            geoms = geoms.to_crs(network.crs)
+        if geoms.crs is not None and geoms.crs.is_geographic:
+            raise ValidationError(
+                "features are in a geographic CRS; access distances would be in degrees",
+                hint="project the network and the features to a metric CRS first.",
+            )
+        pts = geoms.copy()
+        not_point = pts.geom_type != "Point"
+        if not_point.any():
+            pts[not_point] = pts[not_point].centroid
+        out = network.nearest_node(pts)
+        if out["node_id"].isna().any():
+            raise InputError(
+                "some features have empty geometries and no access node",
+                entity=out.index[out["node_id"].isna()][:5].tolist(),
+                hint="drop features with empty geometries.",
+            )
+    elif isinstance(features, pd.Series):
+        out = pd.DataFrame({"node_id": features.to_numpy(), "distance_m": 0.0}, index=features.index)
+    else:
+        ids = np.asarray(features)
+        out = pd.DataFrame({"node_id": ids, "distance_m": 0.0}, index=pd.Index(ids, name="node_id"))
+    if access_speed_kmh is None:
+        out["access_min"] = 0.0
+    else:
+        if not access_speed_kmh > 0:
+            raise ValidationError(f"'access_speed_kmh' must be > 0; {access_speed_kmh!r} was given.")
+        out["access_min"] = out["distance_m"].astype("float64") / (access_speed_kmh * 1000.0 / 60.0)
+    return out
+
+
+def directed_for(weight: str) -> Directed:
+    """How edges become arcs for a travel mode: pedestrians walk both ways along one-way
+    streets (``"both"``); other modes follow ``oneway`` (``"auto"``)."""
+    return "both" if weight.startswith("walk") else "auto"
+
+
+def check_time_weight(weight: str) -> None:
+    if not weight.endswith("_min"):
+        raise ValidationError(
+            f"'weight' must be a travel-time column in minutes (ending in '_min'); {weight!r} was given.",
+            hint="add travel times with cimkit.network.travel.add_travel_times(...).",
+        )
+
+
+def network_matrix(
+    network: Network,
+    origins: Any,
+    destinations: Any,
+    *,
+    weight: str,
+    cutoff: float | None,
+    access_speed_kmh: float | None,
+    directed: Directed | None = None,
+) -> pd.DataFrame:
+    """Door-to-door minutes, origins x destinations, NaN beyond ``cutoff`` or unreachable."""
+    from cimkit.network.paths import travel_times
+
+    check_time_weight(weight)
+    o = access_nodes(network, origins, access_speed_kmh=access_speed_kmh)
+    d = access_nodes(network, destinations, access_speed_kmh=access_speed_kmh)
+    uo = pd.unique(o["node_id"].to_numpy())
+    ud = pd.unique(d["node_id"].to_numpy())
+    mode = directed if directed is not None else directed_for(weight)
+    tt = travel_times(network, uo, ud, weight=weight, cutoff=cutoff, directed=mode).to_numpy()
+    ri = pd.Index(uo).get_indexer(o["node_id"].to_numpy())
+    ci = pd.Index(ud).get_indexer(d["node_id"].to_numpy())
+    full = tt[np.ix_(ri, ci)] + o["access_min"].to_numpy()[:, None] + d["access_min"].to_numpy()[None, :]
+    if cutoff is not None:
+        full[full > cutoff] = np.nan
+    return pd.DataFrame(full, index=o.index, columns=d.index)
+
+
+def given_matrix(matrix: pd.DataFrame, origins: Any, destinations: Any) -> pd.DataFrame:
+    """The given matrix restricted to ``origins`` rows / ``destinations`` columns when given."""
+    if not isinstance(matrix, pd.DataFrame):
+        raise ValidationError(
+            f"'travel' must be a Network or a DataFrame of minutes; {type(matrix).__name__} was given."
+        )
+    out = matrix
+    for axis, sel, what in ((0, origins, "origins"), (1, destinations, "destinations")):
+        if sel is None:
+            continue
+        labels = sel.index if isinstance(sel, pd.Series | pd.DataFrame) else pd.Index(sel)
+        have = out.index if axis == 0 else out.columns
+        missing = labels.difference(have)
+        if len(missing):
+            raise InputError(
+                f"{len(missing)} {what} are not in the travel-time matrix",
+                entity=list(missing[:5]),
+                hint=f"the matrix {'rows' if axis == 0 else 'columns'} must be the {what}' index labels.",
+            )
+        out = out.loc[labels] if axis == 0 else out.loc[:, labels]
+    values = out.to_numpy(dtype="float64")
+    if (values < 0).any():
+        raise InputError("the travel-time matrix holds negative times")
+    return pd.DataFrame(values, index=out.index, columns=out.columns)
+
+
+def resolve_matrix(
+    travel: Network | pd.DataFrame,
+    origins: Any,
+    destinations: Any,
+    *,
+    weight: str,
+    cutoff: float | None,
+    access_speed_kmh: float | None,
+) -> pd.DataFrame:
+    if isinstance(travel, Network):
+        if origins is None or destinations is None:
+            raise ValidationError("with a Network, both origins and destinations must be given.")
+        return network_matrix(
+            travel, origins, destinations, weight=weight, cutoff=cutoff, access_speed_kmh=access_speed_kmh
+        )
+    m = given_matrix(travel, origins, destinations)
+    if cutoff is not None:
+        m = m.where(m <= cutoff)
+    return m
+
+
+def destination_values(
+    values: Any, destinations: Any, columns: pd.Index, *, what: str = "opportunities"
+) -> np.ndarray:
+    """Per-destination values aligned on the matrix columns (None: 1 each; str: a column)."""
+    if values is None:
+        return np.ones(len(columns))
+    if isinstance(values, str):
+        if not isinstance(destinations, pd.DataFrame) or values not in destinations.columns:
+            raise ValidationError(
+                f"{what}={values!r} names a column, but the destinations have no such column",
+                hint="pass a Series indexed like the destinations instead.",
+            )
+        series = destinations[values]
+    elif isinstance(values, pd.Series):
+        series = values
+    else:
+        arr = np.asarray(values, dtype="float64").reshape(-1)
+        if len(arr) != len(columns):
+            raise ValidationError(f"{what}: {len(arr)} values for {len(columns)} destinations.")
+        return arr
+    missing = columns.difference(series.index)
+    if len(missing):
+        raise InputError(
+            f"{what}: no value for {len(missing)} destination(s)",
+            entity=list(missing[:5]),
+            hint="index the values like the destinations / matrix columns.",
+        )
+    arr = series.reindex(columns).to_numpy(dtype="float64")
+    if np.isnan(arr).any():
+        raise InputError(f"{what} holds NaN values", hint="fill missing values with 0.")
+    return arr
