@@ -45,20 +45,13 @@ from cimkit.analysis.linking import (
     overlap_shares,
 )
 from cimkit.errors import InputError
+from cimkit.io.plu import RULE_COLUMNS
 
 __all__ = ["buildable_capacity", "check_compliance", "compliance_table", "parcel_limits"]
 
 logger = logging.getLogger(__name__)
 
-_RULES = (
-    "max_height_m",
-    "max_footprint_ratio",
-    "min_setback_road_m",
-    "min_setback_side_m",
-    "side_setback_height_ratio",
-    "min_green_ratio",
-    "allowed_uses",
-)
+_RULES = tuple(c for c in RULE_COLUMNS if c != "libelle")
 _CHECKS = ("height_ok", "ces_ok", "road_setback_ok", "side_setback_ok", "green_ok", "use_ok")
 
 
