@@ -41,17 +41,7 @@ from cimkit.errors import (
     MissingCRSError,
 )
 
-__all__ = [
-    "PRESCRIPTION_TYPES",
-    "RULE_COLUMNS",
-    "read_buildings",
-    "read_layer",
-    "read_parcels",
-    "read_pois",
-    "read_prescriptions",
-    "read_rules",
-    "read_zoning",
-]
+__all__ = ["read_buildings", "read_layer", "read_parcels", "read_pois"]  # + the PLU names below
 
 logger = logging.getLogger(__name__)
 
@@ -528,12 +518,15 @@ def read_pois(
     )
 
 
-# PLU readers live in cimkit.io.plu (one topic per module); they are re-exported here because
-# cimkit.read_zoning is resolved from this module. Imported last: cimkit.io.plu uses the helpers above.
-from cimkit.io.plu import (  # noqa: E402
-    PRESCRIPTION_TYPES,
-    RULE_COLUMNS,
-    read_prescriptions,
-    read_rules,
-    read_zoning,
-)
+# PLU readers live in cimkit.io.plu (one topic per module); they stay reachable from this module
+# (``from cimkit.io.vector import read_zoning``) through a lazy attribute, which avoids an import
+# cycle: cimkit.io.plu itself uses the helpers above.
+_PLU_NAMES = frozenset({"PRESCRIPTION_TYPES", "RULE_COLUMNS", "read_prescriptions", "read_rules", "read_zoning"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PLU_NAMES:
+        from cimkit.io import plu
+
+        return getattr(plu, name)
+    raise AttributeError(f"module 'cimkit.io.vector' has no attribute {name!r}")
