@@ -27,8 +27,7 @@ def _footprints(crs="EPSG:2154"):
 
 
 def test_intensity_estimate_hand_values():
-    with pytest.warns(UserWarning, match="education"):
-        out = estimate_embodied(_footprints())
+    out = estimate_embodied(_footprints())
     # h: 100 m2 x round(6 / 3) = 2 storeys -> individual house, RE2020 2022 max 640 kgCO2e/m2
     assert out.loc["h", "gfa_m2"] == pytest.approx(200)
     assert out.loc["h", "building_type"] == "maison_individuelle"
@@ -38,11 +37,35 @@ def test_intensity_estimate_hand_values():
     assert out.loc["c", "embodied_kgco2e"] == pytest.approx(800 * 740)
     # o: the storeys column wins over the height: 50 m2 x 4 -> office, 980
     assert out.loc["o", "embodied_kgco2e"] == pytest.approx(200 * 980)
-    assert math.isnan(out.loc["s", "embodied_kgco2e"])
+    # s: 100 m2 x round(3 / 3) = 1 storey -> teaching building, RE2020 2022 max 900 (annex R172-4)
+    assert out.loc["s", "embodied_kgco2e"] == pytest.approx(100 * 900)
     assert out["estimated"].all() and (out["method"] == "intensity").all()
     assert (
         "arrêté du 4 août 2021" in out.loc["h", "source"].lower() or "4 août 2021" in out.loc["h", "source"]
     )
+
+
+def test_uses_without_intensity_get_nan_and_a_warning():
+    fp = _footprints().iloc[:2].copy()
+    fp["use"] = ["health", "residential"]
+    with pytest.warns(UserWarning, match="health"):
+        out = estimate_embodied(fp)
+    assert math.isnan(out.loc["h", "embodied_kgco2e"])
+    assert out.loc["c", "embodied_kgco2e"] == pytest.approx(800 * 740)
+
+
+def test_retail_and_industrial_intensities_start_with_their_permit_period():
+    fp = _footprints().iloc[:2].copy()
+    fp["use"] = ["retail", "industrial"]
+    fp["gfa_m2"] = [100.0, 100.0]
+    # RE2020 has no Ic_construction value for these uses before the 2025-2027 column (May 2026)
+    with pytest.warns(UserWarning, match="industrial, retail"):
+        early = estimate_embodied(fp, reference_year=2025)
+    assert early["embodied_kgco2e"].isna().all()
+    late = estimate_embodied(fp, reference_year=2028)
+    # annex R172-4 Icconstruction_maxmoyen 2028-2030: commerces 670, industries 695 kgCO2e/m2
+    assert late.loc["h", "embodied_kgco2e"] == pytest.approx(100 * 670)
+    assert late.loc["c", "embodied_kgco2e"] == pytest.approx(100 * 695)
 
 
 def test_reference_year_gfa_column_and_housing_type():

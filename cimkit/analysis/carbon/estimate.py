@@ -8,11 +8,12 @@ For footprints from the cadastre, OpenStreetMap or CityJSON::
 
 A ``gfa_m2`` column, when present and positive, is used instead of footprint x storeys. The
 intensity table ``cimkit/data/carbon_intensity_by_use.csv`` holds the RE2020
-Ic_construction maxima (arrêté du 4 août 2021) for individual houses, collective housing and
-offices by permit period. These are **upper bounds** for new buildings (the regulatory cap of a
+Ic_construction maxima by permit period for individual houses, collective housing and offices
+(arrêté du 4 août 2021), teaching buildings, and retail and industrial buildings (the later
+extensions of RE2020; see the table's source and ``checked`` columns for how each row was verified). These are **upper bounds** for new buildings (the regulatory cap of a
 50-year dynamic LCA), not averages of the stock: the result is labelled ``estimated=True``,
 ``method="intensity"`` with its source, and should be read as "a building of this size meeting
-RE2020 in that year emits at most this much". Uses without an intensity (education, retail,
+RE2020 in that year emits at most this much". Uses without an intensity (health, mixed,
 ...) get NaN and a warning; pass ``intensities=`` to supply them.
 """
 
