@@ -32,6 +32,7 @@ _LAZY = {
     "read_pois": "cimkit.io.vector",
     "read_prescriptions": "cimkit.io.vector",
     "read_dem": "cimkit.io.raster",
+    "read_gtfs": "cimkit.io.gtfs",
     "read_cityjson": "cimkit.io.cityjson",
     "read_network": "cimkit.network.read",
     "set_options": "cimkit.options",
@@ -61,6 +62,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from cimkit import analysis, datasets, errors, io, network, options, provenance, viz  # noqa: F401
     from cimkit.io.cityjson import read_cityjson  # noqa: F401
+    from cimkit.io.gtfs import read_gtfs  # noqa: F401
     from cimkit.io.ifc import read_georeference, read_ifc, read_ifc_model  # noqa: F401
     from cimkit.io.raster import read_dem  # noqa: F401
     from cimkit.io.vector import read_buildings, read_parcels, read_pois, read_prescriptions, read_zoning  # noqa: F401

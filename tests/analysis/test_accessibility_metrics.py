@@ -236,13 +236,6 @@ def test_network_metrics_need_time_weight():
         nearest_facility_time(_grid_network(), _buildings(), _pois(), weight="length_m")
 
 
-def test_transit_is_not_implemented_yet():
-    from cimkit.analysis.accessibility import transit_travel_times
-
-    with pytest.raises(NotImplementedError, match="r5py"):
-        transit_travel_times(None, None, None, None)
-
-
 def test_walking_ignores_one_way_streets_cycling_does_not():
     net = _grid_network()
     edges = net.edges.copy()

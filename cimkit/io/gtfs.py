@@ -1,0 +1,476 @@
+"""GTFS feeds: stops, routes, trips, stop times and service calendars as pandas tables.
+
+:func:`read_gtfs` reads a GTFS "static" feed (General Transit Feed Specification reference,
+https://gtfs.org/schedule/reference/) from a ``.zip`` file or a folder of ``.txt`` files.
+
+Tables read: ``stops``, ``routes``, ``trips``, ``stop_times`` (required) and ``calendar``,
+``calendar_dates`` (at least one of the two is required). Identifiers are kept as strings.
+
+Times
+-----
+GTFS times are ``H:MM:SS`` counted from "noon minus 12 h" of the service day, and may exceed
+``24:00:00`` for trips that run past midnight (``25:10:00`` is 01:10 the next morning, on the
+previous day's service). ``stop_times`` gets ``arrival_s`` / ``departure_s`` columns: seconds
+since the start of the service day (``25:10:00`` → 90 600), never wrapped. Empty times of
+intermediate stops (non-timepoints) are interpolated linearly along the trip by stop order
+(a warning and a provenance step say how many); a trip whose first or last time is missing is
+an error.
+
+Service days
+------------
+With ``date=``, :attr:`GtfsFeed.active_service_ids` holds the services running that day:
+``calendar`` rows whose weekday flag is 1 and whose ``start_date``–``end_date`` range holds the
+date, plus ``calendar_dates`` exceptions of type 1 (added), minus those of type 2 (removed).
+:func:`active_service_ids` computes this for any other date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import os
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
+from cimkit.provenance import Provenance, attach, record_for_files
+
+__all__ = ["GtfsFeed", "active_service_ids", "parse_gtfs_time", "read_gtfs", "to_date"]
+
+logger = logging.getLogger(__name__)
+
+#: Required columns of each table (GTFS schedule reference; conditionally required fields
+#: that cimkit does not use are left out).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "stops": ("stop_id", "stop_lat", "stop_lon"),
+    "routes": ("route_id",),
+    "trips": ("route_id", "service_id", "trip_id"),
+    "stop_times": ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"),
+    "calendar": (
+        "service_id",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "start_date",
+        "end_date",
+    ),
+    "calendar_dates": ("service_id", "date", "exception_type"),
+}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(eq=False)
+class GtfsFeed:
+    """A GTFS feed's tables (pandas DataFrames, identifiers as strings).
+
+    Attributes
+    ----------
+    stops, routes, trips, stop_times
+        The GTFS tables. ``stops`` has float ``stop_lat`` / ``stop_lon`` (WGS84 degrees);
+        ``stop_times`` is sorted by ``trip_id`` and ``stop_sequence`` (int) and has
+        ``arrival_s`` / ``departure_s`` (int64 seconds since the start of the service day,
+        past 86 400 after midnight).
+    calendar, calendar_dates
+        Service calendars (empty DataFrames with the standard columns when the file is absent);
+        dates as :class:`datetime.date`.
+    date
+        The date given to :func:`read_gtfs`, or None.
+    active_service_ids
+        Services running on ``date`` (empty when no date was given).
+    path
+        Where the feed was read from.
+    provenance
+        How the feed was read (also attached to ``stops.attrs``).
+    """
+
+    stops: pd.DataFrame
+    routes: pd.DataFrame
+    trips: pd.DataFrame
+    stop_times: pd.DataFrame
+    calendar: pd.DataFrame
+    calendar_dates: pd.DataFrame
+    date: dt.date | None = None
+    active_service_ids: frozenset[str] = frozenset()
+    path: str | None = None
+    provenance: Provenance | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"GtfsFeed({len(self.routes)} routes, {len(self.stops)} stops, {len(self.trips)} trips, "
+            f"{len(self.stop_times)} stop_times, date={self.date}, "
+            f"{len(self.active_service_ids)} active services)"
+        )
+
+    def stops_gdf(self) -> gpd.GeoDataFrame:
+        """The stops as points (EPSG:4326), indexed by ``stop_id``."""
+        s = self.stops.set_index("stop_id", drop=False)
+        s.index.name = "stop_id"
+        geom = gpd.points_from_xy(s["stop_lon"], s["stop_lat"], crs="EPSG:4326")
+        return gpd.GeoDataFrame(s, geometry=geom, crs="EPSG:4326")
+
+    def service_ids(self, date: Any) -> frozenset[str]:
+        """Services running on ``date`` (see :func:`active_service_ids`)."""
+        return active_service_ids(self, date)
+
+    def trips_on(self, date: Any) -> pd.DataFrame:
+        """Trips whose service runs on ``date``."""
+        ids = self.service_ids(date)
+        return self.trips[self.trips["service_id"].isin(ids)]
+
+
+def to_date(value: Any) -> dt.date:
+    """A :class:`datetime.date` from a date, datetime, ``"YYYY-MM-DD"`` or ``"YYYYMMDD"``."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in ("%Y-%m-%d", "%Y%m%d"):
+            try:
+                return dt.datetime.strptime(text, fmt).date()
+            except ValueError:
+                continue
+    raise ValidationError(
+        f"cannot read a date from {value!r}",
+        hint="give a datetime.date or a 'YYYY-MM-DD' string.",
+    )
+
+
+def parse_gtfs_time(values: pd.Series, *, path: Any = None, layer: str = "stop_times.txt") -> np.ndarray:
+    """Seconds since the start of the service day for ``H:MM:SS`` strings (hours may pass 24).
+
+    Empty strings give NaN. The Series index must be the 0-based data row number (the file line
+    is ``index + 2``), used to name the line of an invalid value.
+    """
+    text = values.fillna("").astype(str).str.strip()
+    empty = text == ""
+    parts = text.str.extract(r"^(\d{1,3}):([0-5]\d):([0-5]\d)$")
+    bad = parts[0].isna() & ~empty
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        label = values.index[row]
+        raise FileFormatError(
+            f"invalid time {text.iloc[row]!r} in column {values.name!r}",
+            path=path,
+            layer=layer,
+            line=int(label) + 2,
+            hint="GTFS times are H:MM:SS or HH:MM:SS (hours may exceed 24 after midnight).",
+        )
+    secs = parts.astype("float64")
+    return (secs[0] * 3600 + secs[1] * 60 + secs[2]).to_numpy()
+
+
+class _Source:
+    """Reads the ``*.txt`` tables of a zip file or folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        self.names: dict[str, str] = {}
+        if path.is_dir():
+            for p in path.iterdir():
+                if p.is_file() and p.suffix == ".txt":
+                    self.names[p.name] = str(p)
+        elif path.is_file():
+            try:
+                self.zip = zipfile.ZipFile(path)
+            except zipfile.BadZipFile as exc:
+                raise FileFormatError(
+                    "not a zip file", path=path, hint="give a GTFS .zip file or a folder of .txt files."
+                ) from exc
+            for name in self.zip.namelist():
+                base = name.rsplit("/", 1)[-1]
+                if base.endswith(".txt") and base not in self.names:
+                    self.names[base] = name
+        else:
+            raise CimkitIOError("no such GTFS file or folder", path=path, hint="check the path.")
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+    def has(self, table: str) -> bool:
+        return f"{table}.txt" in self.names
+
+    def read(self, table: str) -> pd.DataFrame:
+        name = f"{table}.txt"
+        if name not in self.names:
+            raise FileFormatError(
+                f"the feed has no {name}",
+                path=self.path,
+                layer=name,
+                hint=f"a GTFS feed needs {name}; check that the zip holds the feed's .txt files.",
+            )
+        try:
+            if self.zip is not None:
+                raw = self.zip.read(self.names[name])
+            else:
+                raw = Path(self.names[name]).read_bytes()
+            df = pd.read_csv(
+                io.BytesIO(raw),
+                dtype=str,
+                keep_default_na=False,
+                na_values=[],
+                encoding="utf-8-sig",
+                skipinitialspace=True,
+            )
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise FileFormatError(
+                f"cannot parse {name}: {exc}", path=self.path, layer=name, hint="check the CSV syntax."
+            ) from exc
+        df.columns = [c.strip() for c in df.columns]
+        missing = [c for c in REQUIRED.get(table, ()) if c not in df.columns]
+        if missing:
+            raise FileFormatError(
+                f"{name} lacks required column(s) {missing}",
+                path=self.path,
+                layer=name,
+                line=1,
+                hint=f"{name} needs the columns {list(REQUIRED[table])}.",
+            )
+        return df
+
+
+def _numbers(df: pd.DataFrame, column: str, *, path: Path, layer: str, kind: str = "float") -> np.ndarray:
+    values = pd.to_numeric(df[column].str.strip(), errors="coerce")
+    bad = values.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise FileFormatError(
+            f"{column}={df[column].iloc[row]!r} is not a number",
+            path=path,
+            layer=layer,
+            line=row + 2,
+            hint=f"{column} must be a number.",
+        )
+    return values.to_numpy(dtype="int64" if kind == "int" else "float64")
+
+
+def _dates(df: pd.DataFrame, column: str, *, path: Path, layer: str) -> pd.Series:
+    parsed = pd.to_datetime(df[column].str.strip(), format="%Y%m%d", errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise FileFormatError(
+            f"{column}={df[column].iloc[row]!r} is not a YYYYMMDD date",
+            path=path,
+            layer=layer,
+            line=row + 2,
+            hint="GTFS dates are written YYYYMMDD.",
+        )
+    return parsed.dt.date
+
+
+def _interpolate_times(st: pd.DataFrame, path: Path) -> int:
+    """Fill empty arrival/departure times of intermediate stops; returns how many were filled."""
+    arr, dep = st["arrival_s"].to_numpy(), st["departure_s"].to_numpy()
+    # a stop with only one of the two times uses it for both (GTFS allows it)
+    arr = np.where(np.isnan(arr), dep, arr)
+    dep = np.where(np.isnan(dep), arr, dep)
+    missing = np.isnan(arr)
+    n = int(missing.sum())
+    if n:
+        trip = st["trip_id"].to_numpy()
+        first = np.r_[True, trip[1:] != trip[:-1]]
+        last = np.r_[trip[1:] != trip[:-1], True]
+        ends = missing & (first | last)
+        if ends.any():
+            row = int(np.flatnonzero(ends)[0])
+            raise FileFormatError(
+                f"trip {trip[row]!r} has no time at its first or last stop",
+                path=path,
+                layer="stop_times.txt",
+                line=int(st.index[row]) + 2,
+                entity=str(trip[row]),
+                hint="the first and last stop of every trip must have arrival and departure times.",
+            )
+        # linear interpolation by position within the trip, between the surrounding timepoints
+        pos = np.arange(len(arr), dtype="float64")
+        known = ~missing
+        filled = np.interp(pos, pos[known], arr[known])
+        arr = np.where(missing, filled, arr)
+        dep = np.where(missing, filled, dep)
+        warnings.warn(
+            f"{path.name}: {n} stop times without arrival/departure were interpolated along their trips",
+            stacklevel=3,
+        )
+    st["arrival_s"] = np.round(arr).astype("int64")
+    st["departure_s"] = np.round(dep).astype("int64")
+    return n
+
+
+def read_gtfs(path: str | os.PathLike[str], *, date: Any = None) -> GtfsFeed:
+    """Read a GTFS feed from a ``.zip`` file or a folder.
+
+    Parameters
+    ----------
+    path
+        The feed: a zip of ``.txt`` files (possibly inside one folder) or a folder.
+    date
+        Optional service date (``datetime.date`` or ``"YYYY-MM-DD"``); the services running that
+        day are resolved into :attr:`GtfsFeed.active_service_ids`.
+
+    Returns
+    -------
+    GtfsFeed
+        Tables with string ids, ``stop_times.arrival_s`` / ``departure_s`` in seconds since the
+        service day's start (past 86 400 after midnight), dates as ``datetime.date``.
+
+    Raises
+    ------
+    CimkitIOError
+        When the path does not exist.
+    FileFormatError
+        When a required table or column is missing, or a value cannot be read (the error names
+        the table and the file line), or a stop time refers to an unknown trip or stop.
+    """
+    src_path = Path(path)
+    src = _Source(src_path)
+    try:
+        record = record_for_files(
+            [src_path] if src_path.is_file() else [src_path / n for n in sorted(src.names)],
+            reader="cimkit.io.gtfs.read_gtfs",
+            libraries=["pandas"],
+        )
+        stops = src.read("stops")
+        routes = src.read("routes")
+        trips = src.read("trips")
+        st = src.read("stop_times")
+        if not (src.has("calendar") or src.has("calendar_dates")):
+            raise FileFormatError(
+                "the feed has neither calendar.txt nor calendar_dates.txt",
+                path=src_path,
+                layer="calendar.txt",
+                hint="a GTFS feed needs calendar.txt and/or calendar_dates.txt to know when trips run.",
+            )
+        calendar = (
+            src.read("calendar") if src.has("calendar") else pd.DataFrame(columns=list(REQUIRED["calendar"]))
+        )
+        cdates = (
+            src.read("calendar_dates")
+            if src.has("calendar_dates")
+            else pd.DataFrame(columns=list(REQUIRED["calendar_dates"]))
+        )
+    finally:
+        src.close()
+
+    for col in ("stop_lat", "stop_lon"):
+        stops[col] = _numbers(stops, col, path=src_path, layer="stops.txt")
+    if "location_type" in stops.columns:
+        lt = stops["location_type"].str.strip().replace("", "0")
+        stops["location_type"] = pd.to_numeric(lt, errors="coerce").fillna(0).astype("int64")
+    if stops["stop_id"].duplicated().any():
+        row = int(np.flatnonzero(stops["stop_id"].duplicated().to_numpy())[0])
+        raise FileFormatError(
+            f"duplicate stop_id {stops['stop_id'].iloc[row]!r}",
+            path=src_path,
+            layer="stops.txt",
+            line=row + 2,
+            hint="stop_id must be unique.",
+        )
+    if trips["trip_id"].duplicated().any():
+        row = int(np.flatnonzero(trips["trip_id"].duplicated().to_numpy())[0])
+        raise FileFormatError(
+            f"duplicate trip_id {trips['trip_id'].iloc[row]!r}",
+            path=src_path,
+            layer="trips.txt",
+            line=row + 2,
+            hint="trip_id must be unique.",
+        )
+
+    st["stop_sequence"] = _numbers(st, "stop_sequence", path=src_path, layer="stop_times.txt", kind="int")
+    st["arrival_s"] = parse_gtfs_time(st["arrival_time"], path=src_path)
+    st["departure_s"] = parse_gtfs_time(st["departure_time"], path=src_path)
+    for col in ("pickup_type", "drop_off_type"):
+        if col in st.columns:
+            st[col] = (
+                pd.to_numeric(st[col].str.strip().replace("", "0"), errors="coerce").fillna(0).astype("int64")
+            )
+        else:
+            st[col] = 0
+    for col, table, known in (
+        ("trip_id", "trips.txt", trips["trip_id"]),
+        ("stop_id", "stops.txt", stops["stop_id"]),
+    ):
+        unknown = ~st[col].isin(known)
+        if unknown.any():
+            row = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise FileFormatError(
+                f"stop_times refers to {col} {st[col].iloc[row]!r}, which is not in {table} "
+                f"({int(unknown.sum())} such rows)",
+                path=src_path,
+                layer="stop_times.txt",
+                line=row + 2,
+                entity=str(st[col].iloc[row]),
+                hint=f"every stop_times.{col} must appear in {table}.",
+            )
+    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable")
+    n_filled = _interpolate_times(st, src_path)
+    record.add_step("read", "GTFS tables read", stops=len(stops), routes=len(routes), trips=len(trips))
+    if n_filled:
+        record.add_step("interpolate", "empty stop times interpolated along trips", count=n_filled)
+    st = st.reset_index(drop=True)
+
+    for col in _WEEKDAYS:
+        calendar[col] = _numbers(calendar, col, path=src_path, layer="calendar.txt", kind="int")
+    for col in ("start_date", "end_date"):
+        calendar[col] = _dates(calendar, col, path=src_path, layer="calendar.txt")
+    cdates["date"] = _dates(cdates, "date", path=src_path, layer="calendar_dates.txt")
+    cdates["exception_type"] = _numbers(
+        cdates, "exception_type", path=src_path, layer="calendar_dates.txt", kind="int"
+    )
+
+    feed = GtfsFeed(
+        stops=stops,
+        routes=routes,
+        trips=trips,
+        stop_times=st,
+        calendar=calendar,
+        calendar_dates=cdates,
+        path=os.fspath(src_path),
+        provenance=record,
+    )
+    if date is not None:
+        feed.date = to_date(date)
+        feed.active_service_ids = active_service_ids(feed, feed.date)
+        record.add_step(
+            "service_day",
+            "services running on the date resolved",
+            date=feed.date.isoformat(),
+            services=len(feed.active_service_ids),
+        )
+    attach(feed.stops, record)
+    logger.info("read %r", feed)
+    return feed
+
+
+def active_service_ids(feed: GtfsFeed, date: Any) -> frozenset[str]:
+    """Service ids running on ``date``: calendar weekday + date range, then calendar_dates
+    exceptions (1 = added, 2 = removed)."""
+    day = to_date(date)
+    cal = feed.calendar
+    ids: set[str] = set()
+    if len(cal):
+        on = (cal[_WEEKDAYS[day.weekday()]] == 1) & (cal["start_date"] <= day) & (cal["end_date"] >= day)
+        ids.update(cal.loc[on, "service_id"].astype(str))
+    cd = feed.calendar_dates
+    if len(cd):
+        today = cd[cd["date"] == day]
+        ids.update(today.loc[today["exception_type"] == 1, "service_id"].astype(str))
+        ids.difference_update(today.loc[today["exception_type"] == 2, "service_id"].astype(str))
+    return frozenset(ids)
