@@ -25,7 +25,7 @@ $(VENV)/.installed-core: pyproject.toml | $(PY)
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -e '.[dev,dask]'
 	@touch $@ $(VENV)/.installed-core
 
 demo: $(VENV)/.installed-core

@@ -521,7 +521,9 @@ def read_pois(
 # PLU readers live in cimkit.io.plu (one topic per module); they stay reachable from this module
 # (``from cimkit.io.vector import read_zoning``) through a lazy attribute, which avoids an import
 # cycle: cimkit.io.plu itself uses the helpers above.
-_PLU_NAMES = frozenset({"PRESCRIPTION_TYPES", "RULE_COLUMNS", "read_prescriptions", "read_rules", "read_zoning"})
+_PLU_NAMES = frozenset(
+    {"PRESCRIPTION_TYPES", "RULE_COLUMNS", "read_prescriptions", "read_rules", "read_zoning"}
+)
 
 
 def __getattr__(name: str) -> Any:
