@@ -351,8 +351,37 @@ def _accessibility(model: Any, report: Any, flood: Any) -> None:
     worse = (cols[f"score_15min_rp{rp}"] < cols["score_15min"]).sum()
     report.text(
         f"During the {rp}-year flood, streets under more than 0.2 m of water are closed to walkers: "
-        f"{int(worse)} buildings lose part of their 15-minute score and {int(cols[f'cut_off_rp{rp}'].sum())} are "
-        "cut off from a service they could reach before."
+        f"{int(worse)} building(s) lose part of their 15-minute score and {int(cols[f'cut_off_rp{rp}'].sum())} "
+        "lose access to a service they could reach before."
+    )
+    homes = buildings["use"].eq("residential")
+    per_building = cols.loc[
+        homes,
+        [
+            "walk_school_min",
+            "walk_shop_min",
+            "walk_health_min",
+            "score_15min",
+            f"score_15min_rp{rp}",
+            f"walk_school_min_rp{rp}",
+        ],
+    ].copy()
+    per_building.insert(0, "name", buildings.loc[per_building.index, "name"].fillna("(cadastre footprint)"))
+    per_building = per_building.sort_values(["score_15min", "walk_school_min"])
+    report.table(
+        per_building.rename(
+            columns={
+                "walk_school_min": "school (min)",
+                "walk_shop_min": "supermarket (min)",
+                "walk_health_min": "doctor (min)",
+                "score_15min": "15-min score",
+                f"score_15min_rp{rp}": f"score, {rp}-year flood",
+                f"walk_school_min_rp{rp}": f"school, {rp}-year flood (min)",
+            }
+        ),
+        f"Every home: walking time to the nearest school, supermarket and doctor, and the 15-minute score, "
+        f"today and during the {rp}-year flood (–: no longer reachable)",
+        floatfmt="{:,.1f}",
     )
     by_zone = cols[
         ["walk_school_min", "walk_shop_min", "walk_health_min", "score_15min", f"score_15min_rp{rp}"]
@@ -360,6 +389,15 @@ def _accessibility(model: Any, report: Any, flood: Any) -> None:
     by_zone = by_zone.groupby(buildings["zone_id"]).median()
     by_zone.index = by_zone.index.map(lambda z: model.zoning["libelle"].get(z, z))
     by_zone.index.name = "zone"
+    by_zone = by_zone.rename(
+        columns={
+            "walk_school_min": "school (min)",
+            "walk_shop_min": "supermarket (min)",
+            "walk_health_min": "doctor (min)",
+            "score_15min": "15-min score",
+            f"score_15min_rp{rp}": f"score, {rp}-year flood",
+        }
+    )
     report.table(by_zone, "Median walking times (min) and 15-minute scores by PLU zone", floatfmt="{:,.2f}")
 
 
