@@ -32,7 +32,7 @@ demo: $(VENV)/.installed-core
 	$(BIN)/cimkit demo --output $(OUTPUT)
 
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" -q
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" -q --doctest-modules tests cimkit
 
 test-slow: $(VENV)/.installed-dev
 	$(PY) -m pytest -m slow -q

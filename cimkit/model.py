@@ -16,7 +16,7 @@ tables, which :meth:`CityModel.join` adds back as columns with a provenance step
 >>> model = CityModel("EPSG:2154")
 >>> parcels = gpd.GeoDataFrame({"contenance": [400]}, geometry=[box(0, 0, 20, 20)],
 ...                            index=pd.Index(["91999000AB0001"], name="parcel_id"), crs=2154)
->>> model.add_layer("parcels", parcels).area.iloc[0]
+>>> float(model.add_layer("parcels", parcels).area.iloc[0])
 400.0
 """
 
