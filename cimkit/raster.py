@@ -129,7 +129,7 @@ class Raster:
         """A copy, optionally with new values (same grid) or other fields changed."""
         import copy as _copy
 
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "values": self.values.copy() if values is None else values,
             "transform": self.transform,
             "crs": self.crs,

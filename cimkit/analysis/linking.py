@@ -27,7 +27,7 @@ with ``assume_partition=False``.
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -48,7 +48,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Layer = gpd.GeoDataFrame | gpd.GeoSeries
+Layer: TypeAlias = gpd.GeoDataFrame | gpd.GeoSeries
 
 
 def _geoms(layer: Layer) -> np.ndarray:

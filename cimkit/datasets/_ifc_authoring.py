@@ -20,6 +20,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 __all__ = ["BuildingSpec", "MaterialLayer", "author_building", "IFC_TIME_STAMP"]
 
@@ -244,7 +245,9 @@ def _order_sets(f) -> None:
         if name not in set_attributes:
             set_attributes[name] = [
                 i
-                for i, attribute in enumerate(schema.declaration_by_name(name).all_attributes())
+                for i, attribute in enumerate(
+                    cast("wrapper.entity", schema.declaration_by_name(name)).all_attributes()
+                )
                 if (agg := attribute.type_of_attribute().as_aggregation_type()) is not None
                 and agg.type_of_aggregation_string() == "set"
             ]

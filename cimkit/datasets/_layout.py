@@ -386,7 +386,7 @@ def _pipes(rng: np.random.Generator) -> list[dict[str, Any]]:
     import shapely
 
     diameters = {"primary": 300, "secondary": 250, "tertiary": 150, "residential": 110, "living_street": 90}
-    pipes = []
+    pipes: list[dict[str, Any]] = []
     for street in _streets():
         if street["highway"] not in diameters:
             continue

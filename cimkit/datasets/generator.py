@@ -379,7 +379,7 @@ def generate_sample_city(folder: str | os.PathLike[str], *, seed: int = 2154) ->
     )
     _write_bytes(out / "README.md", _readme(layout, int(seed)).encode("utf-8"))
 
-    files = []
+    files: list[dict[str, Any]] = []
     for name, text in DESCRIPTIONS.items():
         files.append({"path": name, "description": text})
     for spec in layout["specs"]:

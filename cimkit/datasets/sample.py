@@ -106,8 +106,11 @@ def load_sample_city(*, folder: str | os.PathLike[str] | None = None, ifc: bool 
         matches = match_footprints(buildings, footprints)
         footprint_only = matches.loc[matches["status"] == "footprint_only", "footprint_id"]
         kept = footprints.loc[footprints.index.isin(footprint_only)]
-        record = prov.get(buildings).copy()
-        record.sources += prov.get(footprints).sources
+        ifc_record, footprint_record = prov.get(buildings), prov.get(footprints)
+        # read_buildings and _read_ifc_buildings both attach a record
+        assert ifc_record is not None and footprint_record is not None
+        record = ifc_record.copy()
+        record.sources += footprint_record.sources
         record.add_step(
             "match_footprints",
             "IFC buildings matched to cadastre footprints by overlap (IoU)",
@@ -158,6 +161,7 @@ def _read_ifc_buildings(paths: list[Path]):
             record.sources += rec.sources
             record.steps += [s for s in rec.steps if s not in record.steps]
     buildings = gpd.GeoDataFrame(pd.concat(parts), crs=SAMPLE_CRS)
+    assert record is not None  # set by the first result; pd.concat above fails when there is none
     prov.attach(buildings, record)
     tables = {
         "elements": pd.concat(elements),

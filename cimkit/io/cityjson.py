@@ -117,8 +117,8 @@ def _footprint(
     The footprint is the union of the GroundSurface faces when the geometry has semantics,
     else the union of the 2-D projections of every non-vertical face.
     """
-    polys = []
-    ground_polys = []
+    polys: list[shapely.Geometry] = []
+    ground_polys: list[shapely.Geometry] = []
     zs = []
     ground_z = []
     for surface, value in zip(surfaces, sem):

@@ -150,7 +150,7 @@ def write_cityjson(
         attributes = {str(c): _attribute(row[c]) for c in attr_cols}
         attributes["measuredHeight"] = float(height)
         objects[str(key)] = {"type": "Building", "attributes": attributes, "geometry": geometry}
-    doc = {
+    doc: dict[str, Any] = {
         "type": "CityJSON",
         "version": "2.0",
         "transform": {"scale": [precision_m] * 3, "translate": translate.tolist()},

@@ -238,7 +238,7 @@ def read_ifc_network(
             if owner is not None and owner.id() in node_of_element:
                 end_nodes.append(node_of_element[owner.id()])
                 how.append("ports")
-            elif owner is not None and owner.is_a("IfcFlowSegment"):
+            elif owner is not None and other is not None and owner.is_a("IfcFlowSegment"):
                 key = frozenset((port.id(), other.id()))
                 if key not in joint_nodes:
                     joint_nodes[key] = new_node(xyz, "joint")

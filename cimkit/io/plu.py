@@ -77,7 +77,7 @@ def _normalise_typezone(raw: pd.Series, libelle: pd.Series) -> tuple[pd.Series, 
     Other values (``Ah``, ``Nh``, ``Nd`` of older standards) keep their first letter.
     """
     canon = {t.lower(): t for t in ZONE_TYPES}
-    out = []
+    out: list[str | None] = []
     changed = 0
     for value, label in zip(raw.tolist(), libelle.tolist()):
         if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -239,7 +239,8 @@ def read_zoning(
     record = provenance.get(gdf)
     geom_name = gdf.geometry.name
     gdf = gdf.rename(columns={c: c.lower() for c in gdf.columns if c != geom_name})
-    provenance.attach(gdf, record)
+    if record is not None:
+        provenance.attach(gdf, record)
     gdf = _validate_polygons(gdf, repair=repair, path=path, layer=layer)
     for required in ("libelle", "typezone"):
         if required not in gdf.columns:
@@ -345,5 +346,6 @@ def read_prescriptions(
         if cand in gdf.columns and gdf[cand].notna().all() and not gdf[cand].duplicated().any():
             column = cand
             break
-    provenance.attach(gdf, record)
+    if record is not None:
+        provenance.attach(gdf, record)
     return _set_identity(gdf, name="prescription_id", column=column, explicit=False, path=path, layer=layer)

@@ -125,7 +125,7 @@ def read_dem(
     if crs is not None:
         target = CRS.from_user_input(crs)
         if target != raster.crs:
-            before = raster.crs.to_string()
+            before = file_crs.to_string()
             raster = raster.to_crs(target, resampling=resampling)
             record.add_step(
                 "reproject",

@@ -512,7 +512,8 @@ def read_pois(
         found = _find_column(gdf.columns, "poi_id", "id")
         if found is not None and gdf[found].notna().all() and not gdf[found].duplicated().any():
             column = found
-    provenance.attach(gdf, record)
+    if record is not None:
+        provenance.attach(gdf, record)
     return _set_identity(
         gdf, name="poi_id", column=column, explicit=id_column is not None, path=path, layer=layer
     )

@@ -97,7 +97,26 @@ class Timetable:
     def n_routes(self) -> int:
         return len(self.r_stop_ptr) - 1
 
-    def arrays(self) -> tuple[Any, ...]:
+    def arrays(
+        self,
+    ) -> tuple[
+        int,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+    ]:
+        """The 15 leading arguments of the :mod:`._raptor` kernels: ``n_stops`` then the arrays."""
         return (
             self.n_stops,
             self.r_stop_ptr,

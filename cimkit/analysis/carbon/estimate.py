@@ -23,7 +23,7 @@ import logging
 import os
 import warnings
 from importlib import resources
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -46,7 +46,9 @@ def load_intensities(path: str | os.PathLike[str] | None = None) -> pd.DataFrame
     """Embodied carbon intensity table (``use, building_type, from_year, to_year,
     intensity_kgco2e_m2, source, basis, notes``)."""
     source = (
-        os.fspath(resources.files("cimkit") / "data" / "carbon_intensity_by_use.csv")
+        os.fspath(
+            cast("os.PathLike[str]", resources.files("cimkit") / "data" / "carbon_intensity_by_use.csv")
+        )
         if path is None
         else path
     )

@@ -19,7 +19,7 @@ import functools
 import logging
 import os
 from importlib import resources
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -84,7 +84,7 @@ BUNDLED_NAME = "emission_factors.csv"
 
 
 def _bundled_path() -> str:
-    return os.fspath(resources.files("cimkit") / "data" / BUNDLED_NAME)
+    return os.fspath(cast("os.PathLike[str]", resources.files("cimkit") / "data" / BUNDLED_NAME))
 
 
 def load_factors(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -263,7 +263,7 @@ def validate_factors(table: pd.DataFrame, *, path: str | None = None) -> pd.Data
         )
     factor_cols = [c for c in NUMERIC_COLUMNS if c.startswith("a1a3_")]
     has_factor = df[factor_cols].notna().any(axis=1)
-    for i in np.flatnonzero((has_factor & (df["source"] == "")).to_numpy()):
+    for i in np.flatnonzero((has_factor & (df["source"] == "")).to_numpy()).tolist():
         raise DataTableError(
             "a row has a factor but no source",
             path=path,
@@ -272,7 +272,7 @@ def validate_factors(table: pd.DataFrame, *, path: str | None = None) -> pd.Data
             hint="every factor must cite its source (document, version, table)",
         )
     needs_density = has_factor & df["density_kg_m3"].isna()
-    for i in np.flatnonzero(needs_density.to_numpy()):
+    for i in np.flatnonzero(needs_density.to_numpy()).tolist():
         raise DataTableError(
             "a row has a factor but no density",
             path=path,
@@ -287,7 +287,7 @@ def validate_factors(table: pd.DataFrame, *, path: str | None = None) -> pd.Data
         ("unit", "a1a3_kgco2e_per_unit"),
     ):
         wrong = (df["declared_unit"] == unit) & has_factor & df[col].isna()
-        for i in np.flatnonzero(wrong.to_numpy()):
+        for i in np.flatnonzero(wrong.to_numpy()).tolist():
             raise DataTableError(
                 f"declared_unit is {unit!r} but {col} is empty",
                 path=path,

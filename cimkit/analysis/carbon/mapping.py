@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from importlib import resources
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,7 @@ def load_rules(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
 @functools.lru_cache(maxsize=1)
 def _bundled_rules() -> pd.DataFrame:
     # read and compiled once per process; callers get copies (compiled patterns are immutable)
-    return _read_rules(os.fspath(resources.files("cimkit") / "data" / RULES_NAME))
+    return _read_rules(os.fspath(cast("os.PathLike[str]", resources.files("cimkit") / "data" / RULES_NAME)))
 
 
 def _read_rules(source: str) -> pd.DataFrame:
@@ -101,7 +102,7 @@ def _validate_rules(raw: pd.DataFrame, *, path: str | None = None) -> pd.DataFra
         if col not in df.columns:
             df[col] = ""
     prio = pd.to_numeric(df["priority"], errors="coerce")
-    for i in np.flatnonzero(prio.isna().to_numpy()):
+    for i in np.flatnonzero(prio.isna().to_numpy()).tolist():
         raise DataTableError(
             f"priority {df['priority'].iloc[i]!r} is not a number",
             path=path,

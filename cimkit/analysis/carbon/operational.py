@@ -25,6 +25,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from importlib import resources
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,9 @@ def load_energy_use_intensity(path: str | os.PathLike[str] | None = None) -> pd.
         When a column is missing or an intensity is negative or not a number.
     """
     source = (
-        os.fspath(resources.files("cimkit") / "data" / "energy_use_intensity.csv") if path is None else path
+        os.fspath(cast("os.PathLike[str]", resources.files("cimkit") / "data" / "energy_use_intensity.csv"))
+        if path is None
+        else path
     )
     table = pd.read_csv(source, encoding="utf-8", keep_default_na=False)
     return _validate_eui(table, path=os.fspath(source))

@@ -29,7 +29,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Literal
+from typing import Literal, cast
 
 import pandas as pd
 
@@ -52,7 +52,11 @@ FIRST_YEAR = 2022
 
 def load_re2020_thresholds(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """The RE2020 threshold table (bundled, or a CSV with the same columns)."""
-    source = os.fspath(resources.files("cimkit") / "data" / "re2020_thresholds.csv") if path is None else path
+    source = (
+        os.fspath(cast("os.PathLike[str]", resources.files("cimkit") / "data" / "re2020_thresholds.csv"))
+        if path is None
+        else path
+    )
     table = pd.read_csv(source, encoding="utf-8", keep_default_na=False)
     table["to_year"] = pd.to_numeric(table["to_year"], errors="coerce")
     return table

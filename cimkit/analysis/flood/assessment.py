@@ -59,7 +59,7 @@ class FloodAssessment:
 def assess_flood(
     buildings: Any,
     dem: Raster | None,
-    scenarios: Mapping[float, float | Raster],
+    scenarios: Mapping[Any, float | Raster],
     *,
     network: Network | None = None,
     zones: pd.Series | None = None,

@@ -381,7 +381,9 @@ def hand(
     values = _kernels.hand_from_order(z.ravel(), rec, order, mask.ravel()).reshape(dem.shape)
     out = dem.copy(values=values, nodata=np.nan, units="m")
     out.attrs["stream_cells"] = int(mask.sum())
-    out.attrs["accumulation_threshold"] = None if streams is not None else float(threshold)
+    out.attrs["accumulation_threshold"] = (
+        None if streams is not None or threshold is None else float(threshold)
+    )
     _record_step(
         out,
         dem,
@@ -424,5 +426,5 @@ def hand_inundation(hand: Raster, stage: float | Raster | np.ndarray) -> Raster:
         hand,
         "hand_inundation",
         "depth = stage - HAND where HAND < stage",
-        stage=stage if np.ndim(stage) == 0 and not isinstance(stage, Raster) else "grid",
+        stage=stage if not isinstance(stage, Raster) and np.ndim(stage) == 0 else "grid",
     )

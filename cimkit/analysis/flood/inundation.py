@@ -187,7 +187,7 @@ def bathtub(
 
 def flood_scenarios(
     dem: Raster | None,
-    scenarios: Mapping[float, float | Raster | np.ndarray],
+    scenarios: Mapping[Any, float | Raster | np.ndarray],
     *,
     method: Literal["bathtub", "hand", "depth"] = "bathtub",
     sources: Any = None,
@@ -229,8 +229,7 @@ def flood_scenarios(
         if not rp > 0:
             raise ValidationError(f"return periods must be > 0 years; {rp!r} was given.")
         value = scenarios[rp]
-        external = isinstance(value, Raster) and (method == "depth" or value.attrs.get("kind") == "depth")
-        if external:
+        if isinstance(value, Raster) and (method == "depth" or value.attrs.get("kind") == "depth"):
             depth = value.copy(values=np.where(value.valid_mask(), value.masked(), np.nan), nodata=np.nan)
             if dem is not None and depth.shape != dem.shape:
                 raise InputError(

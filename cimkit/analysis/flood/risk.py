@@ -65,7 +65,7 @@ def _as_scenarios(depth_or_scenarios: Any) -> dict[float, Raster]:
 
 def building_damage(
     buildings: Any,
-    depth_or_scenarios: Raster | Mapping[float, Raster],
+    depth_or_scenarios: Raster | Mapping[Any, Raster],
     *,
     curves: DamageCurves | str = "jrc_europe",
     country: str = "FR",

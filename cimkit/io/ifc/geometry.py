@@ -309,7 +309,14 @@ def product_geometry(
         return records
     settings = ifcopenshell.geom.settings()
     settings.set("use-world-coords", True)
-    iterator = ifcopenshell.geom.iterator(settings, f, 1, include=to_mesh, geometry_library=geometry_library)
+    # the stub lists a fixed set of kernel names; the available set depends on the ifcopenshell build
+    iterator = ifcopenshell.geom.iterator(
+        settings,
+        f,
+        1,
+        include=to_mesh,
+        geometry_library=geometry_library,  # type: ignore[arg-type]
+    )
     if not iterator.initialize():
         return records
     while True:
