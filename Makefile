@@ -32,6 +32,8 @@ demo: $(VENV)/.installed-core
 	$(BIN)/cimkit demo --output $(OUTPUT)
 
 test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy cimkit
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" -q --doctest-modules tests cimkit
 
 test-slow: $(VENV)/.installed-dev
@@ -41,6 +43,8 @@ test-all: $(VENV)/.installed-dev
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
 
 doctest: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy cimkit
 	$(PY) -m pytest --doctest-modules cimkit -q -p no:randomly
 
 lint: $(VENV)/.installed-dev
