@@ -274,10 +274,14 @@ def _carbon(model: Any, report: Any, root: Path) -> None:
     report.section("Carbon footprint")
     report.text(
         f"Embodied carbon (EN 15978 modules A1-A3, from the IFC quantities and material emission factors) of the "
-        f"{len(ifc)} IFC buildings: {per_building[total_col].sum() / 1000:,.0f} tCO2e; estimated for the "
-        f"{len(estimates)} buildings known only by their footprint: {estimates[est_col].sum() / 1000:,.0f} tCO2e "
-        "(floor area x a carbon intensity by use — an estimate, labelled as such). Operational carbon (B6, 50 "
+        f"{len(ifc)} IFC buildings: {per_building[total_col].sum() / 1000:,.0f} tCO2e. Operational carbon (B6, 50 "
         f"years, RE2020 conventional factors): {columns['operational_b6_kgco2e_50y'].sum() / 1000:,.0f} tCO2e."
+    )
+    report.note(
+        f"The {len(estimates)} buildings known only by their footprint have no material quantities. For them cimkit "
+        f"gives an UPPER BOUND, {estimates[est_col].sum() / 1000:,.0f} tCO2e in all: floor area x the RE2020 "
+        "Ic_construction cap for their use (a full 50-year life-cycle limit). It is not comparable with the A1-A3 "
+        "values computed from the IFC models and is kept in separate columns below."
     )
     unmatched = result.unmatched()
     if len(unmatched):
@@ -291,22 +295,41 @@ def _carbon(model: Any, report: Any, root: Path) -> None:
             pd.DataFrame(verdicts).set_index("building_id"),
             "RE2020 Ic construction check (static A1-A3 only: a simplified reading, see docs/carbon.md)",
         )
-    zone = (
-        columns[["embodied_kgco2e", "operational_b6_kgco2e_50y"]]
-        .groupby(buildings["zone_id"])
-        .sum(min_count=1)
+    per_building = pd.DataFrame(
+        {
+            "name": buildings["name"].fillna("(cadastre footprint)"),
+            "use": buildings["use"],
+            "floor area (m²)": gfa,
+            "embodied (tCO2e)": columns["embodied_kgco2e"] / 1000,
+            "embodied (kgCO2e/m²)": columns["embodied_kgco2e_per_m2"],
+            "operational, 50 years (tCO2e)": columns["operational_b6_kgco2e_50y"] / 1000,
+            "how": np.where(
+                columns["embodied_estimated"],
+                "upper bound (floor area x RE2020 cap)",
+                "IFC quantities, A1-A3",
+            ),
+        },
+        index=buildings.index,
+    ).sort_values("embodied (tCO2e)", ascending=False)
+    report.table(
+        per_building,
+        "Carbon per building (–: no intensity published for that use, so no estimate is made)",
+        floatfmt="{:,.1f}",
     )
-    zone.index = zone.index.map(lambda z: model.zoning["libelle"].get(z, z))
-    zone.index.name = "zone"
-    zone = (zone / 1000).rename(
-        columns={
-            "embodied_kgco2e": "embodied (tCO2e)",
-            "operational_b6_kgco2e_50y": "operational, 50 years (tCO2e)",
+    estimated = columns["embodied_estimated"]
+    zone = pd.DataFrame(
+        {
+            "embodied from IFC, A1-A3 (tCO2e)": columns["embodied_kgco2e"].where(~estimated),
+            "upper bound for footprint-only buildings (tCO2e)": columns["embodied_kgco2e"].where(estimated),
+            "operational, 50 years (tCO2e)": columns["operational_b6_kgco2e_50y"],
         }
     )
+    zone = zone.groupby(buildings["zone_id"]).sum(min_count=1) / 1000
+    zone.index = zone.index.map(lambda z: model.zoning["libelle"].get(z, z))
+    zone.index.name = "zone"
     report.table(
         zone,
-        "Carbon per PLU zone (embodied includes the estimates for footprint-only buildings)",
+        "Carbon per PLU zone",
         floatfmt="{:,.1f}",
     )
 
