@@ -395,6 +395,16 @@ def _split_speeds(speeds: Mapping[str, float] | None) -> tuple[float, float, dic
     return walk, bike, car or None
 
 
+def _report_step(record: provenance.Provenance, report: dict[str, Any]) -> None:
+    """Record the topology report (components and dangles) as a provenance step."""
+    record.add_step(
+        "report",
+        "connected components and dangles",
+        components=report["components"],
+        dangles=report["dangles"],
+    )
+
+
 def _finish(net: Network, record: provenance.Provenance) -> Network:
     provenance.attach(net.edges, record)
     provenance.attach(net.nodes, record)
@@ -416,12 +426,7 @@ def _from_epanet(path: Path, *, kind: str, crs: Any, source_crs: Any) -> Network
         flow_units=net.report["flow_units"],
         crs_assigned=None if assign is None else CRS.from_user_input(assign).to_string(),
     )
-    record.add_step(
-        "report",
-        "connected components and dangles",
-        components=net.report["components"],
-        dangles=net.report["dangles"],
-    )
+    _report_step(record, net.report)
     return _finish(net, record)
 
 
@@ -440,10 +445,5 @@ def _from_ifc(path: Path, *, kind: str, crs: Any, source_crs: Any) -> Network:
         connected_by=net.report["connected_by"],
         crs_assigned=None if assign is None else CRS.from_user_input(assign).to_string(),
     )
-    record.add_step(
-        "report",
-        "connected components and dangles",
-        components=net.report["components"],
-        dangles=net.report["dangles"],
-    )
+    _report_step(record, net.report)
     return _finish(net, record)
