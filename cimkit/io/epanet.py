@@ -151,6 +151,20 @@ def _number(row: _Row, index: int, what: str, path: Path, *, default: float | No
     return value
 
 
+def _unique_id(row: _Row, seen: dict[str, int], what: str, across: str, path: Any) -> str:
+    """The row's id (first field), refused when an earlier row of the same family used it."""
+    name = row.fields[0]
+    if name in seen:
+        raise FileFormatError(
+            f"{what} id {name!r} is defined twice",
+            path=path,
+            line=row.line,
+            entity=name,
+            hint=f"{what} ids must be unique across {across}.",
+        )
+    return name
+
+
 def _need(row: _Row, count: int, what: str, path: Path) -> None:
     if len(row.fields) < count:
         raise FileFormatError(
@@ -219,15 +233,7 @@ def read_epanet(
     seen: dict[str, int] = {}
 
     def add_node(row: _Row, record: dict[str, Any]) -> None:
-        name = row.fields[0]
-        if name in seen:
-            raise FileFormatError(
-                f"node id {name!r} is defined twice",
-                path=path,
-                line=row.line,
-                entity=name,
-                hint="node ids must be unique across junctions, reservoirs and tanks.",
-            )
+        name = _unique_id(row, seen, "node", "junctions, reservoirs and tanks", path)
         seen[name] = len(records)
         records.append({"epanet_id": name, **record, "_line": row.line})
 
@@ -273,15 +279,7 @@ def read_epanet(
     link_seen: dict[str, int] = {}
 
     def add_link(row: _Row, record: dict[str, Any]) -> None:
-        name = row.fields[0]
-        if name in link_seen:
-            raise FileFormatError(
-                f"link id {name!r} is defined twice",
-                path=path,
-                line=row.line,
-                entity=name,
-                hint="link ids must be unique across pipes, pumps and valves.",
-            )
+        name = _unique_id(row, link_seen, "link", "pipes, pumps and valves", path)
         link_seen[name] = len(links)
         links.append(
             {

@@ -86,6 +86,30 @@ def _accumulate_ring(part, full, r0, c0, nr, nc, uu, vv):
             _emit(part, full, nr, r0, j, s, q, vs, vq, sgn)
 
 
+@njit(cache=True)
+def _add_ring(total, part, full, uu, vv, exterior, r0, c0, nr, nc):
+    """Add one ring's signed cell coverage to ``total`` (``part``, ``full`` are scratch grids).
+
+    The ring's orientation (shoelace sign) and whether it is an exterior or a hole give the sign,
+    so holes subtract whatever their winding; a degenerate ring (zero area) adds nothing.
+    """
+    shoelace = 0.0
+    for t in range(uu.shape[0] - 1):
+        shoelace += uu[t] * vv[t + 1] - uu[t + 1] * vv[t]
+    if shoelace == 0.0:
+        return
+    s_uv = 1.0 if shoelace > 0 else -1.0
+    w = -s_uv if exterior else s_uv
+    part[:, :] = 0.0
+    full[:, :] = 0.0
+    _accumulate_ring(part, full, r0, c0, nr, nc, uu, vv)
+    for jc in range(nc):
+        acc = 0.0
+        for ir in range(nr - 1, -1, -1):
+            acc += full[ir, jc]
+            total[ir, jc] += w * (part[ir, jc] + acc)
+
+
 @njit(cache=True, parallel=True)
 def polygon_stats(values, u, v, coord_ptr, ring_ptr, ring_exterior, bbox):
     """Exact-coverage statistics of ``values`` under each polygon.
@@ -122,23 +146,7 @@ def polygon_stats(values, u, v, coord_ptr, ring_ptr, ring_exterior, bbox):
             z = coord_ptr[ring + 1]
             if z - a < 4:
                 continue
-            uu = u[a:z]
-            vv = v[a:z]
-            shoelace = 0.0
-            for t in range(z - a - 1):
-                shoelace += uu[t] * vv[t + 1] - uu[t + 1] * vv[t]
-            if shoelace == 0.0:
-                continue
-            s_uv = 1.0 if shoelace > 0 else -1.0
-            w = -s_uv if ring_exterior[ring] else s_uv
-            part[:, :] = 0.0
-            full[:, :] = 0.0
-            _accumulate_ring(part, full, r0, c0, nr, nc, uu, vv)
-            for jc in range(nc):
-                acc = 0.0
-                for ir in range(nr - 1, -1, -1):
-                    acc += full[ir, jc]
-                    total[ir, jc] += w * (part[ir, jc] + acc)
+            _add_ring(total, part, full, u[a:z], v[a:z], ring_exterior[ring], r0, c0, nr, nc)
         vmax = -np.inf
         sum_a = 0.0
         sum_ad = 0.0
@@ -177,23 +185,7 @@ def coverage_window(u, v, coord_ptr, ring_exterior, r0, c0, nr, nc):
     for ring in range(coord_ptr.shape[0] - 1):
         a = coord_ptr[ring]
         z = coord_ptr[ring + 1]
-        uu = u[a:z]
-        vv = v[a:z]
-        shoelace = 0.0
-        for t in range(z - a - 1):
-            shoelace += uu[t] * vv[t + 1] - uu[t + 1] * vv[t]
-        if shoelace == 0.0:
-            continue
-        s_uv = 1.0 if shoelace > 0 else -1.0
-        w = -s_uv if ring_exterior[ring] else s_uv
-        part[:, :] = 0.0
-        full[:, :] = 0.0
-        _accumulate_ring(part, full, r0, c0, nr, nc, uu, vv)
-        for jc in range(nc):
-            acc = 0.0
-            for ir in range(nr - 1, -1, -1):
-                acc += full[ir, jc]
-                total[ir, jc] += w * (part[ir, jc] + acc)
+        _add_ring(total, part, full, u[a:z], v[a:z], ring_exterior[ring], r0, c0, nr, nc)
     return total
 
 

@@ -376,36 +376,23 @@ def connected_flood(z, nodata, level, scalar_level, seeds, use_seed_mask, connec
             seeded[k] = seed
             nruns += 1
             # join the touching runs of the previous row (sorted by start)
-            if connectivity == 8:
-                while p < prev_b and run_e[p] < start:
-                    p += 1
-                q = p
-                while q < prev_b and run_s[q] <= c:
-                    a = _find(parent, k)
-                    b = _find(parent, q)
-                    if a != b:
-                        if a < b:
-                            parent[b] = a
-                            seeded[a] = seeded[a] or seeded[b]
-                        else:
-                            parent[a] = b
-                            seeded[b] = seeded[a] or seeded[b]
-                    q += 1
-            else:
-                while p < prev_b and run_e[p] <= start:
-                    p += 1
-                q = p
-                while q < prev_b and run_s[q] < c:
-                    a = _find(parent, k)
-                    b = _find(parent, q)
-                    if a != b:
-                        if a < b:
-                            parent[b] = a
-                            seeded[a] = seeded[a] or seeded[b]
-                        else:
-                            parent[a] = b
-                            seeded[b] = seeded[a] or seeded[b]
-                    q += 1
+            # 8-connectivity also joins runs touching at a corner: with integer column indices,
+            # that widens both bounds by one cell
+            diag = 1 if connectivity == 8 else 0
+            while p < prev_b and run_e[p] < start + 1 - diag:
+                p += 1
+            q = p
+            while q < prev_b and run_s[q] < c + diag:
+                a = _find(parent, k)
+                b = _find(parent, q)
+                if a != b:
+                    if a < b:
+                        parent[b] = a
+                        seeded[a] = seeded[a] or seeded[b]
+                    else:
+                        parent[a] = b
+                        seeded[b] = seeded[a] or seeded[b]
+                q += 1
             # a seed found in this run after the joins still reaches the group root
             if seed:
                 seeded[_find(parent, k)] = True
