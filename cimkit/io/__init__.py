@@ -1,1 +1,3 @@
-"""cimkit.io."""
+"""Readers and writers, one module per format family."""
+
+__all__: list[str] = []
