@@ -1,6 +1,7 @@
 # cimkit — set-up, demo and tests in one command each (see README.md).
 #   make demo   create .venv, install cimkit, run the main job on the sample city -> demo-output/
-#   make test   create .venv if needed, install the dev extras, run the test suite
+#   make test   create .venv if needed, install the dev extras: lint, format check, types, tests, docs
+#   make docs   build the API reference site (strict) into site/
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,11 +10,13 @@ PY := $(BIN)/python
 PIP := $(PY) -m pip
 PYTEST_WORKERS ?= 2
 OUTPUT ?= demo-output
+# mkdocs-material prints a banner about its successor on every build; the build does not need it.
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: demo test test-slow test-all lint typecheck bench sample-data doctest clean help
+.PHONY: demo test test-slow test-all lint typecheck docs bench sample-data doctest clean help
 
 help:
-	@echo "make demo | test | test-slow | test-all | lint | typecheck | doctest | bench | sample-data | clean"
+	@echo "make demo | test | test-slow | test-all | lint | typecheck | doctest | docs | bench | sample-data | clean"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,14 +36,16 @@ demo: $(VENV)/.installed-core
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy cimkit
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not slow" -q --doctest-modules tests cimkit
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" -q --doctest-modules tests cimkit
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
 
 test-slow: $(VENV)/.installed-dev
 	$(PY) -m pytest -m slow -q
 
 test-all: $(VENV)/.installed-dev
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -q
 
 doctest: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -54,6 +59,11 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy cimkit
 
+# The API reference (mkdocs-material + mkdocstrings, numpydoc) and the user docs; --strict fails
+# on any warning (a broken cross-reference, a docstring griffe cannot parse, a missing page).
+docs: $(VENV)/.installed-dev
+	$(BIN)/mkdocs build --strict --site-dir site
+
 # Benchmarks run cimkit and the named peer side by side; the peers are installed here only.
 bench: $(VENV)/.installed-dev
 	$(PIP) install --quiet -r benchmarks/requirements.txt
@@ -63,4 +73,4 @@ sample-data: $(VENV)/.installed-core
 	$(PY) -m cimkit.datasets.generator sample_data
 
 clean:
-	rm -rf $(OUTPUT) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(OUTPUT) site .pytest_cache .ruff_cache .mypy_cache

@@ -7,7 +7,7 @@ Queries (all on one grid of ``--nodes`` nodes, 100 m blocks with +-10 % length j
    :class:`~cimkit.network.paths.TravelTimeCache` (build once, then query), pandana (contraction
    hierarchy build + ``precompute(2000)`` + ``aggregate``), scipy ``dijkstra(limit=2000)`` on
    ``--scipy-sources`` sources, extrapolated linearly to every node (stated in the output);
-2. nearest of 1,000 POIs from every node — cimkit :func:`~cimkit.network.paths.nearest` vs
+2. nearest of 1,000 POIs from every node — cimkit :func:`~cimkit.network.paths.compute_nearest` vs
    scipy ``dijkstra(indices=pois, min_only=True)``.
 
 Results are checked against the scipy reference on the sampled sources (exact equality) and
@@ -93,16 +93,18 @@ def main() -> None:
 
     # compile the kernels on a toy graph so that the timings below are steady-state
     _, t_compile = timed(
-        lambda: paths.TravelTimeCache(cimkit_csr(4, *grid_graph(4)[2:]), 1.0).aggregate(np.ones(4), 1.0)
+        lambda: paths.TravelTimeCache(cimkit_csr(4, *grid_graph(4)[2:]), max_distance_m=1.0).aggregate(
+            np.ones(4), max_distance_m=1.0
+        )
     )
-    paths.aggregate_within(cimkit_csr(4, *grid_graph(4)[2:]), np.ones(4), 1.0)
-    paths.nearest(cimkit_csr(4, *grid_graph(4)[2:]), [0], k=1)
+    paths.aggregate_within(cimkit_csr(4, *grid_graph(4)[2:]), np.ones(4), max_distance_m=1.0)
+    paths.compute_nearest(cimkit_csr(4, *grid_graph(4)[2:]), None, [0], k=1)
     print(f"numba compile / cache load (first call): {t_compile:.2f} s")
 
     cut = [1000.0, 2000.0]
-    one_off, t_one = timed(lambda: paths.aggregate_within(csr, jobs, cut))
-    cache, t_build = timed(lambda: paths.TravelTimeCache(csr, 2000.0), 1)
-    cached, t_query = timed(lambda: cache.aggregate(jobs, cut))
+    one_off, t_one = timed(lambda: paths.aggregate_within(csr, jobs, max_distance_m=cut))
+    cache, t_build = timed(lambda: paths.TravelTimeCache(csr, max_distance_m=2000.0), 1)
+    cached, t_query = timed(lambda: cache.aggregate(jobs, max_distance_m=cut))
     assert np.array_equal(one_off.to_numpy(), cached.to_numpy())
     print(f"cimkit one-off aggregate (1 & 2 km): {t_one:.2f} s")
     print(
@@ -176,8 +178,8 @@ def main() -> None:
     # scipy gets its transposed matrix built outside the timing; cimkit's first call reverses the
     # graph itself (remembered afterwards), so both the first and a repeated call are reported
     At = A.T.tocsr()
-    near, t_first = timed(lambda: paths.nearest(csr, pois, k=1, weight="length_m"), 1)
-    _, t_near = timed(lambda: paths.nearest(csr, pois, k=1, weight="length_m"))
+    near, t_first = timed(lambda: paths.compute_nearest(csr, None, pois, k=1, weight="length_m"), 1)
+    _, t_near = timed(lambda: paths.compute_nearest(csr, None, pois, k=1, weight="length_m"))
     sp_near, t_spn = timed(lambda: dijkstra(At, directed=True, indices=pois, min_only=True))
     same = np.array_equal(near["cost"].to_numpy(), sp_near)
     print(

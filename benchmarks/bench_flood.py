@@ -124,17 +124,17 @@ def main() -> None:
 
     # compile the numba kernels outside the timings
     small = Raster(terrain(64), transform, "EPSG:2154")
-    flood.hand(small, accumulation_threshold=50)
-    flood.bathtub(small, float(np.median(small.values)))
-    flood.building_depths(footprints(10, 64), flood.bathtub(small, 1e9))
-    flood.flow_accumulation(flood.flow_directions_d8(flood.fill_depressions(small)))
+    flood.compute_hand(small, accumulation_threshold=50)
+    flood.compute_bathtub_depth(small, float(np.median(small.values)))
+    flood.compute_building_depths(footprints(10, 64), flood.compute_bathtub_depth(small, 1e9))
+    flood.compute_flow_accumulation(flood.compute_flow_directions(flood.fill_depressions(small)))
     _warm_peers(small.values, transform)
     print("(numba kernels of cimkit, pyflwdir and pysheds compiled)")
 
     # 1. conditioning + D8 + accumulation ------------------------------------------------------
     def ours_cond():
         filled = flood.fill_depressions(dem)
-        return flood.flow_accumulation(flood.flow_directions_d8(filled))
+        return flood.compute_flow_accumulation(flood.compute_flow_directions(filled))
 
     t_ours, acc = timed(ours_cond, args.repeat)
     peers: dict[str, float | None] = {}
@@ -178,9 +178,9 @@ def main() -> None:
     report("conditioning + D8 + accumulation", t_ours, peers, "<= 1.0x richdem")
 
     # 2. HAND ------------------------------------------------------------------------------------
-    t_hand_full, _ = timed(lambda: flood.hand(dem, accumulation_threshold=threshold))
+    t_hand_full, _ = timed(lambda: flood.compute_hand(dem, accumulation_threshold=threshold))
     filled = flood.fill_depressions(dem)
-    codes = flood.flow_directions_d8(filled)
+    codes = flood.compute_flow_directions(filled)
     streams = (np.nan_to_num(acc.values) >= threshold).ravel()
     zf = np.ascontiguousarray(filled.values).ravel()
 
@@ -197,11 +197,11 @@ def main() -> None:
     else:
         peers["pysheds"] = None
     report("HAND step (given flow directions)", t_hand_step, peers, "<= 1.0x pysheds")
-    print(f"  cimkit hand() full pipeline (fill + D8 + acc + HAND): {t_hand_full:.3f} s")
+    print(f"  cimkit compute_hand() full pipeline (fill + D8 + acc + HAND): {t_hand_full:.3f} s")
 
     # 3. connected bathtub -------------------------------------------------------------------------
     level = float(np.percentile(z, 40))
-    t_ours, depth = timed(lambda: flood.bathtub(dem, level), args.repeat)
+    t_ours, depth = timed(lambda: flood.compute_bathtub_depth(dem, level), args.repeat)
     peers = {}
     try:
         import cv2
@@ -223,7 +223,7 @@ def main() -> None:
 
     # 4. building depth statistics ------------------------------------------------------------------
     gdf = footprints(n_fp, n)
-    t_ours, stats = timed(lambda: flood.building_depths(gdf, depth), args.repeat)
+    t_ours, stats = timed(lambda: flood.compute_building_depths(gdf, depth), args.repeat)
     d = depth.values
     peers = {}
     from rasterio.features import rasterize
@@ -281,7 +281,7 @@ def main() -> None:
     if peak is not None:
         grid_mb = n * n * 8 / 2**20
         print(
-            f"\npeak memory added by hand() (fill + D8 + accumulation + HAND) in a fresh process: {peak:.0f} MiB "
+            f"\npeak memory added by compute_hand() (fill + D8 + accumulation + HAND) in a fresh process: {peak:.0f} MiB "
             f"= {peak / grid_mb:.1f} float64 grid copies ({grid_mb:.0f} MiB each)"
         )
 
@@ -333,7 +333,7 @@ def _child_peak(path: str, queue: Any) -> None:
 
     z = np.load(path)
     dem = Raster(z, Affine(CELL, 0, ORIGIN[0], 0, -CELL, ORIGIN[1]), "EPSG:2154")
-    flood.hand(Raster(z[:64, :64].copy(), dem.transform, dem.crs), accumulation_threshold=50)
+    flood.compute_hand(Raster(z[:64, :64].copy(), dem.transform, dem.crs), accumulation_threshold=50)
     import threading
 
     before = _rss_mib()
@@ -347,14 +347,14 @@ def _child_peak(path: str, queue: Any) -> None:
 
     watcher = threading.Thread(target=sample, daemon=True)
     watcher.start()
-    flood.hand(dem, accumulation_threshold=1000)
+    flood.compute_hand(dem, accumulation_threshold=1000)
     done.set()
     watcher.join()
     queue.put(max(samples) - before)
 
 
 def _peak_memory(n: int) -> float | None:
-    """Peak resident memory added by hand() on top of the loaded DEM, in a fresh process."""
+    """Peak resident memory added by compute_hand() on top of the loaded DEM, in a fresh process."""
     import multiprocessing as mp
 
     path = os.path.join(tempfile.mkdtemp(prefix="cimkit-bench-"), "dem.npy")

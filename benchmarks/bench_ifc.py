@@ -148,7 +148,7 @@ def cpu_split(path: Path, processes: int) -> float:
     """
     import bench_ifc  # this module by name, so that workers can unpickle timed_task
 
-    from cimkit.io.ifc.sandbox import IfcSandbox
+    from cimkit.io.ifc._sandbox import IfcSandbox
 
     n_chunks = 1 if processes == 1 else 3 * processes
     per_worker: dict[int, float] = {}
@@ -197,7 +197,7 @@ def machine_parallelism(n: int = 20_000_000) -> float:
 
 
 def fast_path_rate(path: Path) -> tuple[float, int]:
-    from cimkit.io.ifc.geometry import _Placements, extrusion_footprints, extrusion_record, voided_elements
+    from cimkit.io.ifc._geometry import _Placements, extrusion_footprints, extrusion_record, voided_elements
 
     f = ifcopenshell.open(str(path))
     products = [p for p in f.by_type("IfcElement") if not p.is_a("IfcOpeningElement")]

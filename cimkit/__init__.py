@@ -6,8 +6,14 @@ infrastructure networks, analysed for flood risk, carbon footprint and accessibi
 The public surface is small and loads lazily: ``import cimkit`` imports neither ifcopenshell,
 pyvista nor rasterio; each reader pulls its libraries in when first called.
 
+Examples
+--------
 >>> import cimkit
->>> model = cimkit.datasets.load_sample_city()  # doctest: +SKIP
+>>> from cimkit.datasets import sample_city_path
+>>> model = cimkit.CityModel("EPSG:2154", name="sample")
+>>> parcels = model.add_layer("parcels", cimkit.read_parcels(sample_city_path() / "parcels.geojson"))
+>>> len(parcels), round(float(parcels.area.sum()))
+(97, 412064)
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ _LAZY = {
     "read_gtfs": "cimkit.io.gtfs",
     "read_cityjson": "cimkit.io.cityjson",
     "read_network": "cimkit.network.read",
+    "merge_buildings": "cimkit.analysis.merge",
     "set_options": "cimkit.options",
     "get_options": "cimkit.options",
 }
@@ -61,6 +68,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from cimkit import analysis, datasets, errors, io, network, options, provenance, viz  # noqa: F401
+    from cimkit.analysis.merge import merge_buildings  # noqa: F401
     from cimkit.io.cityjson import read_cityjson  # noqa: F401
     from cimkit.io.gtfs import read_gtfs  # noqa: F401
     from cimkit.io.ifc import read_georeference, read_ifc, read_ifc_model  # noqa: F401

@@ -54,6 +54,14 @@ class CimkitError(Exception):
         The line number in a text file, 1-based.
     hint
         How to fix it, in one sentence.
+
+    Examples
+    --------
+    >>> err = CimkitError("the layer has no CRS", path="a.gpkg", layer="parcels", hint="set one")
+    >>> str(err)
+    "a.gpkg: layer 'parcels': the layer has no CRS. Fix: set one"
+    >>> err.path, err.layer, err.hint
+    ('a.gpkg', 'parcels', 'set one')
     """
 
     def __init__(
@@ -111,59 +119,149 @@ def _rebuild(cls: type[CimkitError], message: str, kwargs: dict[str, Any]) -> Ci
 
 
 class InputError(CimkitError, ValueError):
-    """The input data is wrong in a way the caller can fix (bad values, missing columns)."""
+    """The input data is wrong in a way the caller can fix (bad values, missing columns).
+
+    Examples
+    --------
+    >>> raise InputError("2 row(s) of the table are not in the layer", layer="buildings")
+    Traceback (most recent call last):
+    ...
+    cimkit.errors.InputError: layer 'buildings': 2 row(s) of the table are not in the layer
+    """
 
 
 class ValidationError(CimkitError, ValueError):
-    """An argument is outside its allowed set or range."""
+    """An argument is outside its allowed set or range.
+
+    Examples
+    --------
+    >>> err = ValidationError("'kind' must be one of road, water, sewer, power; 'gas' was given.")
+    >>> isinstance(err, ValueError), str(err)
+    (True, "'kind' must be one of road, water, sewer, power; 'gas' was given.")
+    """
 
 
 class DataTableError(InputError):
-    """A reference table (damage curves, emission factors, zoning rules) is malformed."""
+    """A reference table (damage curves, emission factors, zoning rules) is malformed.
+
+    Examples
+    --------
+    >>> str(DataTableError("unknown material 'Béton'", path="factors.csv", line=12))
+    "factors.csv:12: unknown material 'Béton'"
+    """
 
 
 class CRSError(CimkitError, ValueError):
-    """A coordinate reference system is missing, unknown or unsuitable."""
+    """A coordinate reference system is missing, unknown or unsuitable.
+
+    Examples
+    --------
+    >>> str(CRSError("EPSG:2249 is in US survey feet, not metres", hint="use a metric CRS"))
+    'EPSG:2249 is in US survey feet, not metres. Fix: use a metric CRS'
+    """
 
 
 class MissingCRSError(CRSError):
-    """A layer arrived without a CRS; cimkit never assumes one."""
+    """A layer arrived without a CRS; cimkit never assumes one.
+
+    Examples
+    --------
+    >>> err = MissingCRSError("the layer has no CRS", layer="parcels")
+    >>> isinstance(err, CRSError), err.layer
+    (True, 'parcels')
+    """
 
 
 class GeographicCRSError(CRSError):
-    """A geographic (degree) CRS was given where metres are required."""
+    """A geographic (degree) CRS was given where metres are required.
+
+    Examples
+    --------
+    >>> issubclass(GeographicCRSError, CRSError), issubclass(GeographicCRSError, ValueError)
+    (True, True)
+    """
 
 
 class FileFormatError(CimkitError, ValueError):
-    """A file is malformed or not of the format it claims."""
+    """A file is malformed or not of the format it claims.
+
+    Examples
+    --------
+    >>> str(FileFormatError("bad number 'x1'", path="net.inp", line=12))
+    "net.inp:12: bad number 'x1'"
+    """
 
 
 class UnsupportedSchemaError(FileFormatError):
-    """A file uses a schema or version cimkit does not read (e.g. draft IFC4X3_RC3)."""
+    """A file uses a schema or version cimkit does not read (e.g. draft IFC4X3_RC3).
+
+    Examples
+    --------
+    >>> str(UnsupportedSchemaError("schema IFC4X3_RC3 is a draft", path="bridge.ifc"))
+    'bridge.ifc: schema IFC4X3_RC3 is a draft'
+    """
 
 
 class GeoreferenceError(CimkitError, ValueError):
-    """A model cannot be placed on the map without more information."""
+    """A model cannot be placed on the map without more information.
+
+    Examples
+    --------
+    >>> str(GeoreferenceError("no map conversion", path="house.ifc", hint="pass crs= and origin="))
+    'house.ifc: no map conversion. Fix: pass crs= and origin='
+    """
 
 
 class GeometryError(CimkitError, ValueError):
-    """Geometry is invalid, empty or degenerate and could not (or may not) be repaired."""
+    """Geometry is invalid, empty or degenerate and could not (or may not) be repaired.
+
+    Examples
+    --------
+    >>> str(GeometryError("self-intersecting polygon", layer="parcels", entity="91999000AB0001"))
+    "layer 'parcels': entity 91999000AB0001: self-intersecting polygon"
+    """
 
 
 class NetworkError(CimkitError, ValueError):
-    """A network is malformed (no edges, unknown nodes, negative weights)."""
+    """A network is malformed (no edges, unknown nodes, negative weights).
+
+    Examples
+    --------
+    >>> str(NetworkError("unknown node id(s): [7]", hint="use ids from network.nodes.index."))
+    'unknown node id(s): [7]. Fix: use ids from network.nodes.index.'
+    """
 
 
 class LayerNotFoundError(CimkitError, KeyError):
-    """A named layer is not in the model or the file."""
+    """A named layer is not in the model or the file.
+
+    Examples
+    --------
+    >>> err = LayerNotFoundError("the model has no layer 'zones'", layer="zones")
+    >>> isinstance(err, KeyError), str(err)
+    (True, "layer 'zones': the model has no layer 'zones'")
+    """
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self._format()
 
 
 class ReaderCrashError(CimkitError, OSError):
-    """A reader's child process died (crash, time limit, memory limit) on a file."""
+    """A reader's child process died (crash, time limit, memory limit) on a file.
+
+    Examples
+    --------
+    >>> err = ReaderCrashError("the IFC reader exceeded its 600 s time limit", path="big.ifc")
+    >>> isinstance(err, OSError), str(err)
+    (True, 'big.ifc: the IFC reader exceeded its 600 s time limit')
+    """
 
 
 class CimkitIOError(CimkitError, OSError):
-    """A file could not be read or written (missing, permissions, disk full)."""
+    """A file could not be read or written (missing, permissions, disk full).
+
+    Examples
+    --------
+    >>> str(CimkitIOError("no such file", path="city.gpkg", hint="check the path"))
+    'city.gpkg: no such file. Fix: check the path'
+    """

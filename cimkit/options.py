@@ -33,15 +33,44 @@ _VALIDATORS: dict[str, Callable[[Any], bool]] = {
 
 
 def get_options() -> dict[str, Any]:
-    """A copy of the current options."""
+    """Return a copy of the current options.
+
+    Returns
+    -------
+    dict
+        Option name -> value: ``progress`` (bool), ``ifc_timeout_s`` (seconds),
+        ``ifc_memory_mb`` (MiB), ``ifc_processes`` (count), ``snap_tolerance_m`` (metres).
+
+    Examples
+    --------
+    >>> get_options()["snap_tolerance_m"]
+    0.5
+    """
     return dict(_OPTIONS)
 
 
 class set_options:
     """Set options globally, or for a ``with`` block only.
 
-    Options: ``progress`` (bool), ``ifc_timeout_s`` (seconds > 0), ``ifc_memory_mb``
-    (int >= 256), ``ifc_processes`` (int >= 1), ``snap_tolerance_m`` (metres >= 0).
+    Parameters
+    ----------
+    **kwargs
+        ``progress`` (bool: show progress bars on long work), ``ifc_timeout_s`` (seconds > 0),
+        ``ifc_memory_mb`` (int >= 256), ``ifc_processes`` (int >= 1), ``snap_tolerance_m``
+        (metres >= 0). An unknown name or an invalid value raises
+        :class:`~cimkit.errors.ValidationError`.
+
+    Examples
+    --------
+    >>> with set_options(snap_tolerance_m=0.1, ifc_processes=4):
+    ...     get_options()["snap_tolerance_m"], get_options()["ifc_processes"]
+    (0.1, 4)
+    >>> get_options()["snap_tolerance_m"]
+    0.5
+    >>> set_options(colour="red")
+    Traceback (most recent call last):
+    ...
+    cimkit.errors.ValidationError: unknown option 'colour'; the options are ifc_memory_mb, ...
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -1,4 +1,4 @@
-"""A small georeferenced grid container used for the terrain and for flood depths.
+"""A small georeferenced grid container used for the DEM and for flood depths.
 
 :class:`Raster` holds a 2-D float array, its affine transform, CRS and nodata value. It is a
 plain container (the flood analysis works on ``raster.values`` with numpy); reading and writing
@@ -38,6 +38,16 @@ class Raster:
         Units of the values (``"m"`` for a DEM or a depth grid).
     attrs
         Free metadata; ``attrs["provenance"]`` holds the lineage record.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> dem = Raster(np.array([[41.0, 40.5, -9999.0], [40.0, 39.5, 39.0]]),
+    ...              Affine(5, 0, 651000, 0, -5, 6847010), "EPSG:2154", nodata=-9999.0)
+    >>> dem.shape, dem.res, dem.cell_area, dem.bounds
+    ((2, 3), (5.0, 5.0), 25.0, (651000.0, 6847000.0, 651015.0, 6847010.0))
+    >>> int(dem.valid_mask().sum()), float(np.nanmean(dem.masked()))
+    (5, 40.0)
     """
 
     values: np.ndarray
@@ -62,6 +72,7 @@ class Raster:
     # -- geometry -----------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int]:
+        """``(rows, cols)`` of the grid."""
         return self.values.shape  # type: ignore[return-value]
 
     @property
@@ -71,6 +82,7 @@ class Raster:
 
     @property
     def cell_area(self) -> float:
+        """Area of one cell in squared CRS units (m² in a metric CRS)."""
         return abs(self.transform.a * self.transform.e - self.transform.b * self.transform.d)
 
     @property
@@ -84,7 +96,14 @@ class Raster:
         return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
 
     def valid_mask(self) -> np.ndarray:
-        """True where the cell holds data (not nodata, not NaN)."""
+        """Return a boolean grid, True where the cell holds data (not nodata, not NaN).
+
+        Examples
+        --------
+        >>> from affine import Affine
+        >>> Raster(np.array([[1.0, np.nan, -9999.0]]), Affine(1, 0, 0, 0, -1, 1), None, nodata=-9999.0).valid_mask()
+        array([[ True, False, False]])
+        """
         v = self.values
         mask = np.ones(v.shape, dtype=bool)
         if np.issubdtype(v.dtype, np.floating):
@@ -94,20 +113,43 @@ class Raster:
         return mask
 
     def masked(self) -> np.ndarray:
-        """The values as float64 with NaN where there is no data."""
+        """Return the values as float64 with NaN where there is no data.
+
+        Examples
+        --------
+        >>> from affine import Affine
+        >>> Raster(np.array([[1.5, -9999.0]], dtype="float32"), Affine(1, 0, 0, 0, -1, 1), None, nodata=-9999.0).masked()
+        array([[1.5, nan]])
+        """
         out = self.values.astype("float64", copy=True)
         out[~self.valid_mask()] = np.nan
         return out
 
     def xy(self, row: Any, col: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Map coordinates of cell centres."""
+        """Return the map coordinates ``(x, y)`` of the centres of cells ``(row, col)``.
+
+        Examples
+        --------
+        >>> from affine import Affine
+        >>> grid = Raster(np.zeros((2, 2)), Affine(5, 0, 651000, 0, -5, 6847010), "EPSG:2154")
+        >>> [float(v) for v in grid.xy(1, 0)]
+        [651002.5, 6847002.5]
+        """
         row = np.asarray(row, dtype="float64") + 0.5
         col = np.asarray(col, dtype="float64") + 0.5
         t = self.transform
         return t.a * col + t.b * row + t.c, t.d * col + t.e * row + t.f
 
     def index(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        """(row, col) of the cells holding map points (may fall outside the grid)."""
+        """Return ``(row, col)`` of the cells holding map points (they may fall outside the grid).
+
+        Examples
+        --------
+        >>> from affine import Affine
+        >>> grid = Raster(np.zeros((2, 2)), Affine(5, 0, 651000, 0, -5, 6847010), "EPSG:2154")
+        >>> [int(v) for v in grid.index(651007.0, 6847001.0)]
+        [1, 1]
+        """
         inv = ~self.transform
         x = np.asarray(x, dtype="float64")
         y = np.asarray(y, dtype="float64")
@@ -116,7 +158,17 @@ class Raster:
         return np.floor(rows).astype("int64"), np.floor(cols).astype("int64")
 
     def sample(self, x: Any, y: Any) -> np.ndarray:
-        """Values at map points; NaN outside the grid or on nodata."""
+        """Return the values at map points ``x``, ``y``; NaN outside the grid or on nodata.
+
+        Examples
+        --------
+        >>> from cimkit.datasets import sample_city_path
+        >>> from cimkit.io.raster import read_dem
+        >>> dem = read_dem(sample_city_path() / "dem.tif")
+        >>> x, y = (dem.bounds[0] + dem.bounds[2]) / 2, (dem.bounds[1] + dem.bounds[3]) / 2
+        >>> dem.sample([x, 0.0], [y, 0.0]).round(2).tolist()
+        [43.06, nan]
+        """
         rows, cols = self.index(x, y)
         rows, cols = np.atleast_1d(rows), np.atleast_1d(cols)
         out = np.full(rows.shape, np.nan)
@@ -126,7 +178,16 @@ class Raster:
         return out
 
     def copy(self, values: np.ndarray | None = None, **changes: Any) -> Raster:
-        """A copy, optionally with new values (same grid) or other fields changed."""
+        """Return a copy, optionally with new ``values`` (same grid) or other fields changed.
+
+        Examples
+        --------
+        >>> from affine import Affine
+        >>> dem = Raster(np.array([[40.0, 41.0]]), Affine(5, 0, 0, 0, -5, 5), "EPSG:2154")
+        >>> depth = dem.copy(np.array([[0.5, 0.0]]), units="m of water")
+        >>> depth.values.tolist(), depth.units, depth.transform == dem.transform
+        ([[0.5, 0.0]], 'm of water', True)
+        """
         import copy as _copy
 
         kwargs: dict[str, Any] = {
@@ -149,7 +210,23 @@ class Raster:
 
     # -- reprojection ---------------------------------------------------------------
     def to_crs(self, crs: Any, *, resampling: str = "bilinear") -> Raster:
-        """Warp to another CRS with rasterio (bilinear by default; nodata kept)."""
+        """Return the grid warped to another CRS with rasterio (bilinear by default; nodata as NaN).
+
+        Parameters
+        ----------
+        crs
+            The target CRS.
+        resampling
+            A rasterio resampling name (``"bilinear"``, ``"nearest"``, ``"cubic"``).
+
+        Examples
+        --------
+        >>> from affine import Affine
+        >>> dem = Raster(np.full((4, 4), 40.0), Affine(100, 0, 651000, 0, -100, 6847400), "EPSG:2154")
+        >>> moved = dem.to_crs("EPSG:32631")
+        >>> moved.crs.to_epsg(), round(float(np.nanmax(moved.masked())), 6)
+        (32631, 40.0)
+        """
         from rasterio.warp import Resampling, calculate_default_transform, reproject
 
         if self.crs is None:
@@ -184,7 +261,14 @@ class Raster:
     # -- files ----------------------------------------------------------------------
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], *, band: int = 1) -> Raster:
-        """Read one band with rasterio (no CRS fix-ups: see :func:`cimkit.read_dem`)."""
+        """Read one band with rasterio (no CRS fix-ups or checks: see :func:`cimkit.read_dem`).
+
+        Examples
+        --------
+        >>> from cimkit.datasets import sample_city_path
+        >>> Raster.from_file(sample_city_path() / "dem.tif").shape
+        (180, 180)
+        """
         import rasterio
         from rasterio.errors import RasterioIOError
 
@@ -200,7 +284,19 @@ class Raster:
             ) from err
 
     def to_geotiff(self, path: str | os.PathLike[str]) -> None:
-        """Write a tiled, deflate-compressed GeoTIFF atomically (temporary file + rename)."""
+        """Write a deflate-compressed GeoTIFF atomically (temporary file + rename).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from affine import Affine
+        >>> dem = Raster(np.array([[40.0, 41.0]], dtype="float32"), Affine(5, 0, 0, 0, -5, 5), "EPSG:2154")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     dem.to_geotiff(Path(folder) / "dem.tif")
+        ...     Raster.from_file(Path(folder) / "dem.tif").values.tolist()
+        [[40.0, 41.0]]
+        """
         import rasterio
 
         from cimkit._atomic import atomic_path

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import re
 from pathlib import Path
@@ -176,6 +177,8 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "cimkit.data",
             "cimkit._progress",
             "cimkit._typing",
+            "cimkit._atomic",
+            "cimkit._summary",
         ),
     ),
     ("io", ("cimkit.io",)),
@@ -340,3 +343,30 @@ def test_module_and_function_sizes():
 @pytest.mark.parametrize("module", ["cimkit.analysis.flood", "cimkit.analysis.carbon"])
 def test_packages_import(module):
     assert importlib.import_module(module).__all__
+
+
+# ---------------------------------------------------------------------------------------------
+# the straight path is public: the demo is a thin caller of public functions
+
+
+def test_demo_is_a_thin_caller_of_public_functions():
+    path = PACKAGE / "cli" / "demo.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    body_lines = sum(
+        (node.end_lineno or node.lineno) - node.lineno + 1
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    )
+    assert body_lines < 150, f"cli/demo.py functions hold {body_lines} lines (limit 150)"
+    private = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cimkit"):
+            module = importlib.import_module(node.module or "")
+            for alias in node.names:
+                public = getattr(module, "__all__", [])
+                submodule = importlib.util.find_spec(f"{node.module}.{alias.name}") is not None
+                if alias.name.startswith("_") or (alias.name not in public and not submodule):
+                    private.append(f"{node.module}.{alias.name}")
+    assert private == [], f"the demo imports non-public names: {private}"
+    helpers = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("_")]
+    assert helpers == [], f"the demo has private helpers (move them into the library): {helpers}"

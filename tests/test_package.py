@@ -82,3 +82,11 @@ def test_metadata_files_agree():
     readme = (REPO / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme
     assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_typed_marker_is_shipped():
+    """PEP 561: the package says it is typed, and the marker is in the package data."""
+    assert (REPO / "cimkit" / "py.typed").is_file()
+    tomllib = pytest.importorskip("tomllib")
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "py.typed" in meta["tool"]["setuptools"]["package-data"]["cimkit"]

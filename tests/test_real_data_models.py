@@ -43,12 +43,12 @@ def test_epinay_cadastre(shared_data, tmp_path):
 def test_plu_17345(shared_data, tmp_path):
     model = CityModel("EPSG:2154")
     zones = model.add_layer(
-        "zoning", cimkit.read_zoning(shared_data / "plu_zone_urba_17345" / "zone_urba_17345.geojson")
+        "zones", cimkit.read_zoning(shared_data / "plu_zone_urba_17345" / "zone_urba_17345.geojson")
     )
     assert len(zones) == 39
     assert set(zones["libelle"]) == {"Ua", "Ub", "Ux", "AU", "A", "Ap", "N", "Np", "Ne", "Npv"}
     assert set(zones["typezone"]) == {"U", "AUc", "A", "N"}
-    assert len(_round_trip(model, tmp_path).zoning) == 39
+    assert len(_round_trip(model, tmp_path).zones) == 39
 
 
 def test_bubenec(shared_data, tmp_path):
@@ -109,11 +109,11 @@ def test_srtm_dem(shared_data, tmp_path):
         shared_data / "dem_srtm_boulder_co" / "srtmgl3_boulder_co.asc", source_crs="EPSG:4326"
     )
     assert dem.shape == (144, 240)
-    terrain = model.set_terrain(dem)
-    assert terrain.crs.to_epsg() == 32613
+    dem_in_model = model.set_dem(dem)
+    assert dem_in_model.crs.to_epsg() == 32613
     assert (
-        1900 < float(terrain.masked()[terrain.valid_mask()].min())
-        and float(terrain.masked()[terrain.valid_mask()].max()) < 3300
+        1900 < float(dem_in_model.masked()[dem_in_model.valid_mask()].min())
+        and float(dem_in_model.masked()[dem_in_model.valid_mask()].max()) < 3300
     )
     back = _round_trip(model, tmp_path)
-    assert back.terrain.shape == terrain.shape
+    assert back.dem.shape == dem_in_model.shape

@@ -12,16 +12,22 @@ area of the intersection. Holes are subtracted. About 1 µs per pair.
 over every ring of a polygon (holes and parts included), on candidate pairs from a
 bounding-box query; it replaces one GEOS predicate call per pair.
 
+:func:`overlap_pairs` and :func:`points_in_polygons` drive the kernels for
+:mod:`cimkit.analysis.linking`: candidate pairs from an STRtree, the compiled test where it
+applies, GEOS for the rest.
+
 This module imports numba; :mod:`cimkit.analysis.linking` loads it only when called.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import shapely
 from numba import njit
 
-__all__ = ["convex_mask", "overlap_areas", "points_inside"]
+__all__ = ["convex_mask", "overlap_areas", "overlap_pairs", "points_in_polygons", "points_inside"]
 
 
 @njit(cache=True)
@@ -155,7 +161,7 @@ def _ragged_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def convex_mask(geoms: np.ndarray) -> np.ndarray:
-    """True for single polygons without holes whose exterior ring turns one way only (convex)."""
+    """Flag single polygons without holes whose exterior ring turns one way only (convex)."""
     simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
     simple &= ~shapely.is_empty(geoms)
     out = np.zeros(len(geoms), dtype=bool)
@@ -216,7 +222,7 @@ def _points_inside(px, py, pr, rxy, roff, zstart, zend):  # pragma: no cover - c
 def points_inside(
     x: np.ndarray, y: np.ndarray, polygons: np.ndarray, pp: np.ndarray, pr: np.ndarray
 ) -> np.ndarray:
-    """True where the point ``(x[pp], y[pp])`` lies inside ``polygons[pr]`` (even-odd rule).
+    """Test whether the point ``(x[pp], y[pp])`` lies inside ``polygons[pr]`` (even-odd rule).
 
     A point exactly on an edge may go either way; callers check points found in no polygon
     with GEOS.
@@ -234,3 +240,92 @@ def points_inside(
         zring[:-1].copy(),
         zring[1:].copy(),
     )
+
+
+def overlap_pairs(
+    lg: np.ndarray, rg: np.ndarray, *, assume_partition: bool, right_tree: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Find (left positions, right positions, overlap areas) of every pair with a positive overlap.
+
+    Convex left polygons (most footprints are rectangles) get their overlap areas from the
+    compiled clipping kernel on every bounding-box candidate: cheaper than any GEOS predicate.
+    The others take the ``contains_properly`` shortcut and GEOS intersections.
+    ``right_tree``: a spatial index of ``rg`` (geopandas keeps one per layer); built if None.
+    """
+    n_left = len(lg)
+    parts_l: list[np.ndarray] = []
+    parts_r: list[np.ndarray] = []
+    parts_a: list[np.ndarray] = []
+    valid_right = ~shapely.is_empty(rg) & np.isin(shapely.get_type_id(rg), (3, 6))
+    convex = convex_mask(lg) if valid_right.all() else np.zeros(n_left, dtype=bool)
+    resolved = convex | shapely.is_empty(lg)
+    if convex.any():
+        idx = np.flatnonzero(convex)
+        right_tree = right_tree if right_tree is not None else shapely.STRtree(rg)
+        q_idx, r_idx = right_tree.query(lg[idx])
+        l_idx = idx[q_idx]
+        area = overlap_areas(lg, rg, l_idx, r_idx)
+        pos = area > 0
+        parts_l.append(l_idx[pos])
+        parts_r.append(r_idx[pos])
+        parts_a.append(area[pos])
+    todo = np.flatnonzero(~resolved)
+    if assume_partition and len(todo):
+        r_idx, q_idx = shapely.STRtree(lg[todo]).query(rg, predicate="contains_properly")
+        l_idx = todo[q_idx]
+        # a left feature inside two right polygons means the right layer overlaps itself:
+        # such features are measured below
+        counts = np.bincount(l_idx, minlength=n_left)
+        keep = counts[l_idx] == 1
+        l_idx, r_idx = l_idx[keep], r_idx[keep]
+        resolved[l_idx] = True
+        parts_l.append(l_idx)
+        parts_r.append(r_idx)
+        parts_a.append(shapely.area(lg[l_idx]))
+        todo = np.flatnonzero(~resolved)
+    if len(todo):
+        right_tree = right_tree if right_tree is not None else shapely.STRtree(rg)
+        q_idx, r_idx = right_tree.query(lg[todo], predicate="intersects")
+        l_idx = todo[q_idx]
+        area = shapely.area(shapely.intersection(lg[l_idx], rg[r_idx]))
+        pos = area > 0
+        parts_l.append(l_idx[pos])
+        parts_r.append(r_idx[pos])
+        parts_a.append(area[pos])
+    if not parts_l:
+        empty = np.empty(0, dtype="int64")
+        return empty, empty, np.empty(0, dtype="float64")
+    return np.concatenate(parts_l), np.concatenate(parts_r), np.concatenate(parts_a)
+
+
+def points_in_polygons(
+    points: np.ndarray, polygons: np.ndarray, *, tree: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Find (point positions, polygon positions) of points inside polygons (first polygon kept).
+
+    Candidate pairs come from a bounding-box query of the polygons against the points'
+    spatial index (``tree``, the layer's cached geopandas sindex, else a new STRtree); the
+    compiled even-odd test (:func:`points_inside`) decides
+    each pair. Points found in no polygon but with candidates are checked again with GEOS
+    ``intersects``, so points on a boundary count as inside.
+    """
+    if not len(points) or not len(polygons):
+        return np.empty(0, dtype="int64"), np.empty(0, dtype="int64")
+    tree = tree if tree is not None else shapely.STRtree(points)
+    polygonal = np.isin(shapely.get_type_id(polygons), (3, 6)) & ~shapely.is_empty(polygons)
+    r_idx, p_idx = tree.query(polygons)  # bounding boxes only; empty points are never returned
+    keep = polygonal[r_idx]
+    r_idx, p_idx = r_idx[keep], p_idx[keep]
+    hit = points_inside(shapely.get_x(points), shapely.get_y(points), polygons, p_idx, r_idx)
+    found = np.zeros(len(points), dtype=bool)
+    found[p_idx[hit]] = True
+    retry = ~found[p_idx]
+    if retry.any():  # boundary cases and non-polygon "polygons": GEOS decides
+        again = shapely.intersects(polygons[r_idx[retry]], points[p_idx[retry]])
+        hit[np.flatnonzero(retry)[again]] = True
+    p_idx, r_idx = p_idx[hit], r_idx[hit]
+    order = np.lexsort((r_idx, p_idx))
+    p_idx, r_idx = p_idx[order], r_idx[order]
+    first = np.ones(len(p_idx), dtype=bool)
+    first[1:] = p_idx[1:] != p_idx[:-1]
+    return p_idx[first], r_idx[first]

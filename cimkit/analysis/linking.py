@@ -1,7 +1,7 @@
-"""The merge: which building stands on which parcel, in which zone, near which road or pipe.
+"""The links between layers: which building stands on which parcel, in which zone, near what.
 
 All functions take GeoDataFrames (or GeoSeries) in one projected CRS and return DataFrames on
-the left layer's index. Identity columns take the name of the right layer's index
+the first layer's index. Identity columns take the name of the second layer's index
 (``parcel_id``, ``zone_id`` ...).
 
 Speed. A largest-overlap link avoids building intersection geometries, which is what
@@ -16,34 +16,50 @@ Speed. A largest-overlap link avoids building intersection geometries, which is 
 3. only the remaining (ambiguous) left features are intersected with their candidates, in one
    vectorised :func:`shapely.intersection` call.
 
-Points in polygons (:func:`locate_points`, point layers in :func:`overlap_shares`) use the
-same idea: bounding-box candidates, then a compiled even-odd test per pair.
+Points in polygons (:func:`locate_points`, point layers in :func:`compute_overlap_shares`) use
+the same idea: bounding-box candidates, then a compiled even-odd test per pair.
 
-The shortcut in step 2 assumes the right layer is a partition (polygons do not overlap one another),
-which holds for cadastre and zoning; on overlapping right layers use :func:`overlap_shares`
-with ``assume_partition=False``.
+The shortcut in step 2 assumes the right layer is a partition (polygons do not overlap one
+another), which holds for cadastre and zoning; on overlapping right layers use
+:func:`compute_overlap_shares` with ``assume_partition=False``.
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import box
+>>> parcels = gpd.GeoDataFrame(
+...     {"parcel_id": ["A", "B"]}, geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)], crs="EPSG:2154"
+... ).set_index("parcel_id")
+>>> buildings = gpd.GeoDataFrame(
+...     {"building_id": ["b1"]}, geometry=[box(8, 2, 14, 4)], crs="EPSG:2154"
+... ).set_index("building_id")
+>>> link_buildings_to_parcels(buildings, parcels).round(3)  # doctest: +NORMALIZE_WHITESPACE
+            parcel_id  parcel_share  n_parcels  covered_share  crosses_parcels
+building_id
+b1                  B         0.667          2            1.0             True
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal, TypeAlias
+from collections.abc import Mapping
+from typing import TypeAlias
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from cimkit.errors import CRSError, GeographicCRSError, InputError
+from cimkit._crs import check_projected_metric, crs_label
+from cimkit.errors import CRSError, InputError, MissingCRSError
 
 __all__ = [
+    "compute_overlap_shares",
+    "find_nearest",
     "link_buildings_to_parcels",
     "link_buildings_to_zones",
     "link_parcels_to_zones",
     "locate_points",
-    "match_footprints",
-    "nearest_feature",
-    "overlap_shares",
 ]
 
 logger = logging.getLogger(__name__)
@@ -55,22 +71,32 @@ def _geoms(layer: Layer) -> np.ndarray:
     return (layer.geometry if isinstance(layer, gpd.GeoDataFrame) else layer).to_numpy()
 
 
+def _check_layers_crs(layers: Mapping[str, Layer], *, metric: bool) -> None:
+    """Refuse layers without a CRS, in different CRSs, or (``metric``) not in projected metres.
+
+    The errors name the layers by the keys of ``layers``.
+    """
+    for name, layer in layers.items():
+        if layer.crs is None:
+            raise MissingCRSError(
+                f"the {name} layer has no CRS; every layer needs one to be linked",
+                layer=name,
+                hint="set it with gdf.set_crs(...) or read the layers with cimkit readers.",
+            )
+    crss = {name: layer.crs for name, layer in layers.items()}
+    first = next(iter(crss.values()), None)
+    if any(crs != first for crs in crss.values()):
+        listed = ", ".join(f"{name}: {crs_label(crs)}" for name, crs in crss.items())
+        raise CRSError(
+            f"the layers are in different CRSs ({listed})",
+            hint="reproject them to one CRS with .to_crs(...) (a CityModel does this for you).",
+        )
+    if metric and first is not None:
+        check_projected_metric(first, layer=next(iter(crss)), what=f"the {next(iter(crss))} layer's CRS")
+
+
 def _check_crs(left: Layer, right: Layer, *, metric: bool) -> None:
-    if left.crs is None or right.crs is None:
-        raise CRSError(
-            "both layers need a CRS to be linked",
-            hint="set it with gdf.set_crs(...) or read the layers with cimkit readers.",
-        )
-    if left.crs != right.crs:
-        raise CRSError(
-            f"the layers are in different CRSs ({left.crs.to_string()} and {right.crs.to_string()})",
-            hint="reproject one with .to_crs(other.crs) (a CityModel does this for you).",
-        )
-    if metric and not left.crs.is_projected:
-        raise GeographicCRSError(
-            f"areas and distances need a projected CRS; {left.crs.to_string()} is geographic",
-            hint="reproject both layers to a metric CRS (e.g. .to_crs(layer.estimate_utm_crs())).",
-        )
+    _check_layers_crs({"left": left, "right": right}, metric=metric)
 
 
 def _is_points(geoms: np.ndarray) -> bool:
@@ -78,13 +104,13 @@ def _is_points(geoms: np.ndarray) -> bool:
     return bool(len(types)) and bool(np.isin(types[~shapely.is_empty(geoms)], (0, 4)).all())
 
 
-def overlap_shares(
+def compute_overlap_shares(
     left: Layer,
     right: Layer,
     *,
     assume_partition: bool = True,
 ) -> pd.DataFrame:
-    """Share of each left feature's area inside each right polygon (long table).
+    """Compute the share of each left feature's area inside each right polygon (long table).
 
     Parameters
     ----------
@@ -92,7 +118,8 @@ def overlap_shares(
         Polygons (buildings, parcels) or points. A point gets share 1 in the polygon that
         contains it.
     right
-        Polygons (parcels, zones).
+        Polygons (parcels, zones) in the same CRS; projected (metres) when ``left`` holds
+        polygons.
     assume_partition
         True (default): right polygons do not overlap one another, so a left feature properly
         inside one right polygon is given share 1 there without further geometry work.
@@ -106,12 +133,35 @@ def overlap_shares(
         pair with a positive overlap, sorted by left position. For a partition the shares
         of one left feature sum to the part of it that lies inside any right polygon (1 when
         it is fully covered).
+
+    Raises
+    ------
+    CRSError
+        The layers are in different CRSs, or polygons are not in a projected metric CRS.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> parcels = gpd.GeoDataFrame(
+    ...     {"parcel_id": ["A", "B"]}, geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)], crs="EPSG:2154"
+    ... ).set_index("parcel_id")
+    >>> buildings = gpd.GeoDataFrame(
+    ...     {"building_id": ["b1", "b2"]}, geometry=[box(8, 2, 14, 4), box(2, 2, 4, 4)], crs="EPSG:2154"
+    ... ).set_index("building_id")
+    >>> compute_overlap_shares(buildings, parcels).round(3)
+      left_id right_id  share  overlap_m2
+    0      b1        A  0.333         4.0
+    1      b1        B  0.667         8.0
+    2      b2        A  1.000         4.0
     """
+    from cimkit.analysis._overlap_kernel import overlap_pairs, points_in_polygons
+
     _check_crs(left, right, metric=not _is_points(_geoms(left)))
     lg, rg = _geoms(left), _geoms(right)
     if _is_points(lg):
-        li, ri = _points_in(lg, rg, tree=left.sindex)
-        frame = pd.DataFrame(
+        li, ri = points_in_polygons(lg, rg, tree=left.sindex)
+        return pd.DataFrame(
             {
                 "left_id": left.index.to_numpy()[li],
                 "right_id": right.index.to_numpy()[ri],
@@ -119,9 +169,8 @@ def overlap_shares(
                 "overlap_m2": 0.0,
             }
         )
-        return frame
     left_area = shapely.area(lg)
-    li, ri, ai = _overlap_pairs(lg, rg, assume_partition=assume_partition, right_tree=right.sindex)
+    li, ri, ai = overlap_pairs(lg, rg, assume_partition=assume_partition, right_tree=right.sindex)
     order = np.argsort(li, kind="stable")
     li, ri, ai = li[order], ri[order], ai[order]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -136,108 +185,18 @@ def overlap_shares(
     )
 
 
-def _overlap_pairs(
-    lg: np.ndarray, rg: np.ndarray, *, assume_partition: bool, right_tree: Any = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(left positions, right positions, overlap areas) of every pair with a positive overlap.
-
-    Convex left polygons (most footprints are rectangles) get their overlap areas from the
-    compiled clipping kernel on every bounding-box candidate: cheaper than any GEOS predicate.
-    The others take the ``contains_properly`` shortcut and GEOS intersections.
-    ``right_tree``: a spatial index of ``rg`` (geopandas keeps one per layer); built if None.
-    """
-    from cimkit.analysis._overlap_kernel import convex_mask, overlap_areas
-
-    n_left = len(lg)
-    parts_l: list[np.ndarray] = []
-    parts_r: list[np.ndarray] = []
-    parts_a: list[np.ndarray] = []
-    valid_right = ~shapely.is_empty(rg) & np.isin(shapely.get_type_id(rg), (3, 6))
-    convex = convex_mask(lg) if valid_right.all() else np.zeros(n_left, dtype=bool)
-    resolved = convex | shapely.is_empty(lg)
-    if convex.any():
-        idx = np.flatnonzero(convex)
-        right_tree = right_tree if right_tree is not None else shapely.STRtree(rg)
-        q_idx, r_idx = right_tree.query(lg[idx])
-        l_idx = idx[q_idx]
-        area = overlap_areas(lg, rg, l_idx, r_idx)
-        pos = area > 0
-        parts_l.append(l_idx[pos])
-        parts_r.append(r_idx[pos])
-        parts_a.append(area[pos])
-    todo = np.flatnonzero(~resolved)
-    if assume_partition and len(todo):
-        r_idx, q_idx = shapely.STRtree(lg[todo]).query(rg, predicate="contains_properly")
-        l_idx = todo[q_idx]
-        # a left feature inside two right polygons means the right layer overlaps itself:
-        # such features are measured below
-        counts = np.bincount(l_idx, minlength=n_left)
-        keep = counts[l_idx] == 1
-        l_idx, r_idx = l_idx[keep], r_idx[keep]
-        resolved[l_idx] = True
-        parts_l.append(l_idx)
-        parts_r.append(r_idx)
-        parts_a.append(shapely.area(lg[l_idx]))
-        todo = np.flatnonzero(~resolved)
-    if len(todo):
-        right_tree = right_tree if right_tree is not None else shapely.STRtree(rg)
-        q_idx, r_idx = right_tree.query(lg[todo], predicate="intersects")
-        l_idx = todo[q_idx]
-        area = shapely.area(shapely.intersection(lg[l_idx], rg[r_idx]))
-        pos = area > 0
-        parts_l.append(l_idx[pos])
-        parts_r.append(r_idx[pos])
-        parts_a.append(area[pos])
-    if not parts_l:
-        empty = np.empty(0, dtype="int64")
-        return empty, empty, np.empty(0, dtype="float64")
-    return np.concatenate(parts_l), np.concatenate(parts_r), np.concatenate(parts_a)
-
-
-def _points_in(
-    points: np.ndarray, polygons: np.ndarray, *, tree: Any = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(point positions, polygon positions) of points inside polygons (first polygon kept).
-
-    Candidate pairs come from a bounding-box query of the polygons against the points'
-    spatial index (``tree``, the layer's cached geopandas sindex, else a new STRtree); the
-    compiled even-odd test (:func:`cimkit.analysis._overlap_kernel.points_inside`) decides
-    each pair. Points found in no polygon but with candidates are checked again with GEOS
-    ``intersects``, so points on a boundary count as inside.
-    """
-    from cimkit.analysis._overlap_kernel import points_inside
-
-    if not len(points) or not len(polygons):
-        return np.empty(0, dtype="int64"), np.empty(0, dtype="int64")
-    tree = tree if tree is not None else shapely.STRtree(points)
-    polygonal = np.isin(shapely.get_type_id(polygons), (3, 6)) & ~shapely.is_empty(polygons)
-    r_idx, p_idx = tree.query(polygons)  # bounding boxes only; empty points are never returned
-    keep = polygonal[r_idx]
-    r_idx, p_idx = r_idx[keep], p_idx[keep]
-    hit = points_inside(shapely.get_x(points), shapely.get_y(points), polygons, p_idx, r_idx)
-    found = np.zeros(len(points), dtype=bool)
-    found[p_idx[hit]] = True
-    retry = ~found[p_idx]
-    if retry.any():  # boundary cases and non-polygon "polygons": GEOS decides
-        again = shapely.intersects(polygons[r_idx[retry]], points[p_idx[retry]])
-        hit[np.flatnonzero(retry)[again]] = True
-    p_idx, r_idx = p_idx[hit], r_idx[hit]
-    order = np.lexsort((r_idx, p_idx))
-    p_idx, r_idx = p_idx[order], r_idx[order]
-    first = np.ones(len(p_idx), dtype=bool)
-    first[1:] = p_idx[1:] != p_idx[:-1]
-    return p_idx[first], r_idx[first]
-
-
 def locate_points(points: Layer, polygons: Layer, *, name: str | None = None) -> pd.Series:
-    """The id of the polygon holding each point (point-in-parcel, point-in-zone).
+    """Locate each point in a polygon layer: the id of the polygon holding it.
+
+    Use it for points in parcels or zones (POIs, address points, IFC site points).
 
     Parameters
     ----------
     points
-        Point layer (POIs, address points, IFC site points).
+        Point layer.
     polygons
-        Polygon layer; where polygons overlap the one with the lowest position wins.
+        Polygon layer in the same CRS; where polygons overlap the one with the lowest
+        position wins.
     name
         Name of the result; default the polygons' index name.
 
@@ -246,12 +205,35 @@ def locate_points(points: Layer, polygons: Layer, *, name: str | None = None) ->
     Series
         On the points' index; missing (NA) for points outside every polygon. A point on a
         polygon's boundary counts as inside it.
+
+    Raises
+    ------
+    InputError
+        ``points`` holds other geometries than points.
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> from cimkit.io.plu import read_zoning
+    >>> from cimkit.io.vector import read_pois
+    >>> folder = sample_city_path()
+    >>> pois = read_pois(folder / "pois.geojson", crs="EPSG:2154")
+    >>> zones = read_zoning(folder / "zone_urba.geojson", crs="EPSG:2154")
+    >>> zone_of_poi = locate_points(pois, zones)
+    >>> zone_of_poi.name, int(zone_of_poi.notna().sum()), len(pois)
+    ('zone_id', 23, 23)
+    >>> zones.loc[zone_of_poi].value_counts("libelle").to_dict()
+    {'UA': 15, 'UB': 4, 'UE': 2, 'N': 1, 'UX': 1}
     """
+    from cimkit.analysis._overlap_kernel import points_in_polygons
+
     _check_crs(points, polygons, metric=False)
     pg = _geoms(points)
     if not _is_points(pg):
-        raise InputError("locate_points needs point geometries", hint="use overlap_shares for polygons.")
-    p_idx, r_idx = _points_in(pg, _geoms(polygons), tree=points.sindex)
+        raise InputError(
+            "locate_points needs point geometries", hint="use compute_overlap_shares for polygons."
+        )
+    p_idx, r_idx = points_in_polygons(pg, _geoms(polygons), tree=points.sindex)
     ids = np.full(len(pg), None, dtype="object")
     ids[p_idx] = polygons.index.to_numpy()[r_idx]
     return _id_series(ids, points.index, polygons.index, name or _index_name(polygons, "polygon_id"))
@@ -280,7 +262,7 @@ def _largest(
 ) -> pd.DataFrame:
     if not 0 <= min_share < 1:
         raise InputError(f"'min_share' must be in [0, 1); {min_share!r} was given")
-    long = overlap_shares(left, right)
+    long = compute_overlap_shares(left, right)
     result = pd.DataFrame(index=left.index.copy())
     result[id_name] = pd.Series(pd.NA, index=left.index, dtype="object")
     result[share_name] = 0.0
@@ -320,7 +302,7 @@ def link_buildings_to_parcels(buildings: Layer, parcels: Layer, *, min_share: fl
         Parcel polygons in the same CRS (index ``parcel_id``).
     min_share
         A parcel counts in ``n_parcels`` when it holds at least this share of the footprint
-        (default 1 %, so digitising slivers do not flag a building as crossing).
+        (0-1; default 1 %, so digitising slivers do not flag a building as crossing).
 
     Returns
     -------
@@ -329,6 +311,19 @@ def link_buildings_to_parcels(buildings: Layer, parcels: Layer, *, min_share: fl
         ``parcel_share`` (share of the footprint inside that parcel, 0-1), ``n_parcels``,
         ``covered_share`` (share of the footprint inside any parcel) and ``crosses_parcels``
         (``n_parcels > 1``).
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> from cimkit.io.vector import read_buildings, read_parcels
+    >>> folder = sample_city_path()
+    >>> parcels = read_parcels(folder / "parcels.geojson", crs="EPSG:2154")
+    >>> footprints = read_buildings(folder / "footprints.geojson")
+    >>> links = link_buildings_to_parcels(footprints, parcels)
+    >>> len(links), int(links["parcel_id"].notna().sum()), int(links["crosses_parcels"].sum())
+    (43, 43, 0)
+    >>> links.loc["BATI0001", "parcel_id"], round(float(links.loc["BATI0001", "parcel_share"]), 3)
+    ('91999000AK0005', 1.0)
     """
     name = _index_name(parcels, "parcel_id")
     return _largest(
@@ -345,11 +340,34 @@ def link_buildings_to_parcels(buildings: Layer, parcels: Layer, *, min_share: fl
 def link_parcels_to_zones(parcels: Layer, zones: Layer, *, min_share: float = 0.01) -> pd.DataFrame:
     """Link each parcel to the zone holding the largest part of it.
 
+    Parameters
+    ----------
+    parcels
+        Parcel polygons in a projected CRS.
+    zones
+        Zone polygons in the same CRS (index ``zone_id``).
+    min_share
+        A zone counts in ``n_zones`` when it holds at least this share of the parcel (0-1).
+
     Returns
     -------
     DataFrame
         On the parcels' index: ``zone_id``, ``zone_share``, ``n_zones``, ``covered_share`` and
         ``split_zone`` (the parcel lies in more than one zone, each with at least ``min_share``).
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> from cimkit.io.plu import read_zoning
+    >>> from cimkit.io.vector import read_parcels
+    >>> folder = sample_city_path()
+    >>> parcels = read_parcels(folder / "parcels.geojson", crs="EPSG:2154")
+    >>> zones = read_zoning(folder / "zone_urba.geojson", crs="EPSG:2154")
+    >>> links = link_parcels_to_zones(parcels, zones)
+    >>> zones.loc[links.loc["91999000AE0002", "zone_id"], "libelle"]
+    'UB'
+    >>> int(links["split_zone"].sum()), int(links["zone_id"].isna().sum())
+    (0, 0)
     """
     return _largest(
         parcels,
@@ -365,7 +383,34 @@ def link_parcels_to_zones(parcels: Layer, zones: Layer, *, min_share: float = 0.
 def link_buildings_to_zones(buildings: Layer, zones: Layer, *, min_share: float = 0.01) -> pd.DataFrame:
     """Link each building to the zone holding the largest part of its footprint.
 
-    Same columns as :func:`link_parcels_to_zones`, on the buildings' index.
+    Parameters
+    ----------
+    buildings
+        Footprint polygons (or points) in a projected CRS.
+    zones
+        Zone polygons in the same CRS.
+    min_share
+        A zone counts in ``n_zones`` when it holds at least this share of the footprint (0-1).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`link_parcels_to_zones`, on the buildings' index.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import box
+    >>> zones = gpd.GeoDataFrame(
+    ...     {"zone_id": ["UA", "UB"]}, geometry=[box(0, 0, 50, 50), box(50, 0, 100, 50)], crs="EPSG:2154"
+    ... ).set_index("zone_id")
+    >>> buildings = gpd.GeoDataFrame(
+    ...     {"building_id": ["b1"]}, geometry=[box(40, 10, 70, 20)], crs="EPSG:2154"
+    ... ).set_index("building_id")
+    >>> link_buildings_to_zones(buildings, zones).round(3)  # doctest: +NORMALIZE_WHITESPACE
+                zone_id  zone_share  n_zones  covered_share  split_zone
+    building_id
+    b1               UB       0.667        2            1.0        True
     """
     return link_parcels_to_zones(buildings, zones, min_share=min_share)
 
@@ -375,159 +420,80 @@ def _index_name(layer: Layer, default: str) -> str:
     return str(name) if name is not None else default
 
 
-def nearest_feature(
-    geoms: Layer,
-    targets: Layer,
+def find_nearest(
+    features: Layer,
+    candidates: Layer,
     *,
-    max_distance: float | None = None,
+    max_distance_m: float | None = None,
     name: str | None = None,
 ) -> pd.DataFrame:
-    """The nearest target of each geometry and the distance to it.
+    """Find the nearest candidate of each feature and the distance to it.
 
     Use it for a building's access point on the road network
-    (``nearest_feature(buildings, network.nodes)``) or its water pipe
-    (``nearest_feature(buildings, water.edges)``). Distances are measured between the
+    (``find_nearest(buildings, network.nodes)``) or its water main
+    (``find_nearest(buildings, water.edges)``). Distances are measured between the
     geometries themselves (footprint edge to line), not their centroids.
 
     Parameters
     ----------
-    geoms
-        Source layer.
-    targets
-        Target layer in the same projected CRS.
-    max_distance
-        Search radius in CRS units (m); farther targets are ignored (result NA / NaN).
+    features
+        The layer whose nearest candidates are sought (buildings ...).
+    candidates
+        The layer searched (network nodes, pipe edges ...), in the same projected CRS.
+    max_distance_m
+        Search radius (m); farther candidates are ignored (result NA / NaN). None: no limit.
     name
-        Name of the id column; default the targets' index name (or ``target_id``).
+        Name of the id column; default the candidates' index name (or ``candidate_id``).
 
     Returns
     -------
     DataFrame
-        On ``geoms``' index: the target id and ``distance_m``. Ties go to the target with the
-        lowest position.
+        On ``features``' index: the candidate id and ``distance_m`` (m). Ties go to the
+        candidate with the lowest position.
+
+    Raises
+    ------
+    InputError
+        ``max_distance_m`` is negative.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point, box
+    >>> nodes = gpd.GeoDataFrame(
+    ...     {"node_id": [10, 20]}, geometry=[Point(0, 0), Point(100, 0)], crs="EPSG:2154"
+    ... ).set_index("node_id")
+    >>> buildings = gpd.GeoDataFrame(
+    ...     {"building_id": ["a", "b", "c"]},
+    ...     geometry=[box(3, 4, 5, 6), box(90, -1, 92, 1), box(50, 500, 51, 501)],
+    ...     crs="EPSG:2154",
+    ... ).set_index("building_id")
+    >>> find_nearest(buildings, nodes, max_distance_m=50)  # doctest: +NORMALIZE_WHITESPACE
+                 node_id  distance_m
+    building_id
+    a                 10         5.0
+    b                 20         8.0
+    c               <NA>         NaN
     """
-    _check_crs(geoms, targets, metric=True)
-    if max_distance is not None and max_distance < 0:
-        raise InputError(f"'max_distance' must be >= 0; {max_distance!r} was given")
-    col = name or _index_name(targets, "target_id")
-    g, t = _geoms(geoms), _geoms(targets)
-    out = pd.DataFrame(index=geoms.index.copy())
+    _check_crs(features, candidates, metric=True)
+    if max_distance_m is not None and max_distance_m < 0:
+        raise InputError(f"'max_distance_m' must be >= 0; {max_distance_m!r} was given")
+    col = name or _index_name(candidates, "candidate_id")
+    g, t = _geoms(features), _geoms(candidates)
+    out = pd.DataFrame(index=features.index.copy())
     ids = np.full(len(g), None, dtype="object")
     dist = np.full(len(g), np.nan)
     if len(g) and len(t):
         tree = shapely.STRtree(t)
         (g_idx, t_idx), d = tree.query_nearest(
-            g, max_distance=max_distance, return_distance=True, all_matches=True
+            g, max_distance=max_distance_m, return_distance=True, all_matches=True
         )
         order = np.lexsort((t_idx, g_idx))
         g_idx, t_idx, d = g_idx[order], t_idx[order], d[order]
         first = np.ones(len(g_idx), dtype=bool)
         first[1:] = g_idx[1:] != g_idx[:-1]
-        ids[g_idx[first]] = targets.index.to_numpy()[t_idx[first]]
+        ids[g_idx[first]] = candidates.index.to_numpy()[t_idx[first]]
         dist[g_idx[first]] = d[first]
-    out[col] = _id_series(ids, out.index, targets.index, col)
+    out[col] = _id_series(ids, out.index, candidates.index, col)
     out["distance_m"] = dist
     return out
-
-
-def match_footprints(
-    ifc_buildings: Layer,
-    footprints: Layer,
-    *,
-    min_iou: float = 0.5,
-    method: Literal["greedy"] = "greedy",
-) -> pd.DataFrame:
-    """Match IFC building footprints to reference footprints (cadastre, OSM, CityJSON) by IoU.
-
-    A cheap georeferencing check: a matched pair with a large centroid offset, or an IFC
-    building with no match at all, points at a wrong or missing map conversion.
-
-    Parameters
-    ----------
-    ifc_buildings
-        Footprints of the IFC buildings.
-    footprints
-        Reference footprints in the same projected CRS.
-    min_iou
-        Pairs with intersection-over-union below this are not matched (0-1).
-    method
-        ``"greedy"``: pairs are taken in decreasing IoU, each footprint used at most once
-        (one-to-one; optimal whenever each building overlaps at most one footprint with
-        IoU >= 0.5, since two such pairs cannot share a building).
-
-    Returns
-    -------
-    DataFrame
-        One row per matched pair, per unmatched IFC building and per unmatched footprint:
-        ``ifc_id``, ``footprint_id`` (NA when unmatched), ``iou`` (best IoU found, NaN when
-        none), ``dx_m`` / ``dy_m`` (IFC centroid - footprint centroid, matched pairs only) and
-        ``status`` (``matched``, ``ifc_only``, ``footprint_only``).
-    """
-    if method != "greedy":
-        raise InputError(f"'method' must be 'greedy'; {method!r} was given")
-    if not 0 < min_iou <= 1:
-        raise InputError(f"'min_iou' must be in (0, 1]; {min_iou!r} was given")
-    _check_crs(ifc_buildings, footprints, metric=True)
-    a, b = _geoms(ifc_buildings), _geoms(footprints)
-    tree = shapely.STRtree(b)
-    ai, bi = (
-        tree.query(a, predicate="intersects") if len(a) and len(b) else (np.empty(0, int), np.empty(0, int))
-    )
-    inter = shapely.area(shapely.intersection(a[ai], b[bi]))
-    union = shapely.area(a[ai]) + shapely.area(b[bi]) - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / union, 0.0)
-    best_iou_a = np.full(len(a), np.nan)
-    best_iou_b = np.full(len(b), np.nan)
-    if len(iou):
-        np.fmax.at(best_iou_a, ai, iou)
-        np.fmax.at(best_iou_b, bi, iou)
-    order = np.argsort(-iou, kind="stable")
-    used_a = np.zeros(len(a), dtype=bool)
-    used_b = np.zeros(len(b), dtype=bool)
-    pairs = []
-    for k in order:
-        if iou[k] < min_iou:
-            break
-        if used_a[ai[k]] or used_b[bi[k]]:
-            continue
-        used_a[ai[k]] = used_b[bi[k]] = True
-        pairs.append(k)
-    pairs_arr = np.asarray(pairs, dtype="int64")
-    ca = shapely.centroid(a[ai[pairs_arr]])
-    cb = shapely.centroid(b[bi[pairs_arr]])
-    a_ids, b_ids = ifc_buildings.index.to_numpy(), footprints.index.to_numpy()
-    matched = pd.DataFrame(
-        {
-            "ifc_id": a_ids[ai[pairs_arr]],
-            "footprint_id": b_ids[bi[pairs_arr]],
-            "iou": iou[pairs_arr],
-            "dx_m": shapely.get_x(ca) - shapely.get_x(cb),
-            "dy_m": shapely.get_y(ca) - shapely.get_y(cb),
-            "status": "matched",
-        }
-    )
-    only_a = np.flatnonzero(~used_a)
-    only_b = np.flatnonzero(~used_b)
-    frames = [
-        matched,
-        pd.DataFrame(
-            {"ifc_id": a_ids[only_a], "footprint_id": None, "iou": best_iou_a[only_a], "status": "ifc_only"}
-        ),
-        pd.DataFrame(
-            {
-                "ifc_id": None,
-                "footprint_id": b_ids[only_b],
-                "iou": best_iou_b[only_b],
-                "status": "footprint_only",
-            }
-        ),
-    ]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame(columns=["ifc_id", "footprint_id", "iou", "dx_m", "dy_m", "status"])
-    out = pd.concat(frames, ignore_index=True)
-    for col in ("dx_m", "dy_m"):
-        if col not in out.columns:
-            out[col] = np.nan
-    return out[["ifc_id", "footprint_id", "iou", "dx_m", "dy_m", "status"]]

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from cimkit._atomic import atomic_path
+from cimkit._progress import track
 from cimkit.errors import CimkitIOError, ValidationError
-from cimkit.provenance import file_sha256
+from cimkit.provenance import compute_sha256
 
 __all__ = ["ConvertReport", "convert_file", "discover_inputs", "run_convert"]
 
@@ -36,23 +37,41 @@ JOURNAL = "convert-journal.jsonl"
 
 @dataclass
 class ConvertReport:
-    """Outcome of a batch: counts and one record per input file."""
+    """Outcome of a batch: counts and one record per input file.
+
+    Attributes
+    ----------
+    records
+        One dict per input file, in the order they finished: ``input``, ``output``,
+        ``format``, ``crs``, ``sha256``, ``status`` (``"ok"``, ``"skipped"`` or ``"failed"``),
+        ``seconds``, and ``layers`` (rows per layer) or ``error_type`` / ``error``.
+    """
 
     records: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def converted(self) -> int:
+        """Number of files converted by this run."""
         return sum(r["status"] == "ok" for r in self.records)
 
     @property
     def skipped(self) -> int:
+        """Number of files already converted by an earlier run (same content, format and CRS)."""
         return sum(r["status"] == "skipped" for r in self.records)
 
     @property
     def failed(self) -> int:
+        """Number of files that could not be converted."""
         return sum(r["status"] == "failed" for r in self.records)
 
     def summary(self) -> str:
+        """Format the counts, and one line per failed file with its error.
+
+        Returns
+        -------
+        str
+            Lines of text for the terminal.
+        """
         lines = [
             f"{len(self.records)} file(s): {self.converted} converted, {self.skipped} already done, "
             f"{self.failed} failed"
@@ -64,7 +83,24 @@ class ConvertReport:
 
 
 def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, Path]]:
-    """(file, root) pairs for every convertible file under ``inputs`` (folders searched recursively)."""
+    """Find every convertible file under ``inputs`` (folders are searched recursively).
+
+    Parameters
+    ----------
+    inputs
+        Files and folders.
+
+    Returns
+    -------
+    list of (pathlib.Path, pathlib.Path)
+        ``(file, root)`` pairs, where ``root`` is the folder the file was found under (its own
+        folder for a file given by name); the output keeps the file's path below ``root``.
+
+    Raises
+    ------
+    cimkit.errors.CimkitIOError
+        When an input does not exist.
+    """
     found: list[tuple[Path, Path]] = []
     for item in inputs:
         path = Path(item)
@@ -79,27 +115,48 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[tuple[Path
     return found
 
 
-def _output_path(src: Path, root: Path, out_dir: Path, fmt: str) -> Path:
+def _output_path(src: Path, root: Path, out_dir: Path, output_format: str) -> Path:
     rel = src.relative_to(root) if src.is_relative_to(root) else Path(src.name)
-    return out_dir / rel.parent / f"{rel.name}.{fmt}"
+    return out_dir / rel.parent / f"{rel.name}.{output_format}"
 
 
 def convert_file(
     src: str | os.PathLike[str],
     dest: str | os.PathLike[str],
     *,
-    fmt: str = "gpkg",
+    output_format: str = "gpkg",
     crs: str | None = None,
     timeout_s: float | None = None,
 ) -> dict[str, Any]:
-    """Convert one file; return a record (never raises for a bad input file)."""
+    """Convert one file; never raises for a bad input file.
+
+    Parameters
+    ----------
+    src
+        An IFC file (read in a sandboxed child process) or a vector file pyogrio can read.
+    dest
+        The file to write (atomically).
+    output_format
+        ``"gpkg"`` (every layer), ``"parquet"`` (the first spatial layer) or ``"geojson"``
+        (the first layer).
+    crs
+        The target CRS (e.g. ``"EPSG:2154"``); by default the file's own.
+    timeout_s
+        Time limit of an IFC file's child process, in seconds.
+
+    Returns
+    -------
+    dict
+        The file's record (see :class:`ConvertReport`), with ``status`` ``"ok"`` or
+        ``"failed"``.
+    """
     src, dest = Path(src), Path(dest)
     started = time.perf_counter()
-    record: dict[str, Any] = {"input": str(src), "output": str(dest), "format": fmt, "crs": crs}
+    record: dict[str, Any] = {"input": str(src), "output": str(dest), "format": output_format, "crs": crs}
     try:
-        record["sha256"] = file_sha256(src)
+        record["sha256"] = compute_sha256(src)
         layers = _read_any(src, crs=crs, timeout_s=timeout_s)
-        _write_layers(layers, dest, fmt)
+        _write_layers(layers, dest, output_format)
         record.update(status="ok", layers={k: len(v) for k, v in layers.items()})
     except Exception as err:  # a batch never stops on one file
         record.update(
@@ -138,22 +195,22 @@ def _read_any(src: Path, *, crs: str | None, timeout_s: float | None) -> dict[st
     return out
 
 
-def _write_layers(layers: dict[str, Any], dest: Path, fmt: str) -> None:
+def _write_layers(layers: dict[str, Any], dest: Path, output_format: str) -> None:
     import geopandas as gpd
     import pandas as pd
     import pyogrio
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dest) as tmp:
-        if fmt == "parquet":
+        if output_format == "parquet":
             spatial = [v for v in layers.values() if isinstance(v, gpd.GeoDataFrame)]
             if not spatial:
                 raise ValidationError(f"{dest.name}: nothing spatial to write as GeoParquet")
             spatial[0].to_parquet(tmp)
             return
-        driver = "GPKG" if fmt == "gpkg" else "GeoJSON"
+        driver = "GPKG" if output_format == "gpkg" else "GeoJSON"
         for i, (name, frame) in enumerate(layers.items()):
-            if fmt == "geojson" and i > 0:
+            if output_format == "geojson" and i > 0:
                 break
             frame = frame.reset_index() if frame.index.name is not None else frame
             if not isinstance(frame, gpd.GeoDataFrame):
@@ -175,17 +232,24 @@ def _read_journal(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _run_local(
-    tasks: Sequence[tuple[Path, Path]], *, fmt: str, crs: str | None, jobs: int, timeout_s: float | None
+    tasks: Sequence[tuple[Path, Path]],
+    *,
+    output_format: str,
+    crs: str | None,
+    jobs: int,
+    timeout_s: float | None,
 ) -> Iterator[dict[str, Any]]:
     if jobs <= 1:
         for src, dest in tasks:
-            yield convert_file(src, dest, fmt=fmt, crs=crs, timeout_s=timeout_s)
+            yield convert_file(src, dest, output_format=output_format, crs=crs, timeout_s=timeout_s)
         return
     pending = list(tasks)
     while pending:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {
-                pool.submit(convert_file, s, d, fmt=fmt, crs=crs, timeout_s=timeout_s): (s, d)
+                pool.submit(
+                    convert_file, s, d, output_format=output_format, crs=crs, timeout_s=timeout_s
+                ): (s, d)
                 for s, d in pending
             }
             pending = []
@@ -205,7 +269,12 @@ def _run_local(
 
 
 def _run_dask(
-    tasks: Sequence[tuple[Path, Path]], *, scheduler: str, fmt: str, crs: str | None, timeout_s: float | None
+    tasks: Sequence[tuple[Path, Path]],
+    *,
+    scheduler: str,
+    output_format: str,
+    crs: str | None,
+    timeout_s: float | None,
 ) -> Iterator[dict[str, Any]]:
     try:
         from dask.distributed import Client
@@ -214,7 +283,9 @@ def _run_dask(
         raise ValidationError("--scheduler needs the dask extra: pip install 'cimkit[dask]'") from err
     with Client(scheduler) as client:
         futures = [
-            client.submit(convert_file, s, d, fmt=fmt, crs=crs, timeout_s=timeout_s, pure=False)
+            client.submit(
+                convert_file, s, d, output_format=output_format, crs=crs, timeout_s=timeout_s, pure=False
+            )
             for s, d in tasks
         ]
         for fut in dask_completed(futures):
@@ -222,19 +293,59 @@ def _run_dask(
 
 
 def run_convert(
-    inputs: Sequence[str],
+    inputs: Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
     *,
-    fmt: str = "gpkg",
+    output_format: str = "gpkg",
     crs: str | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
     resume: bool = True,
     timeout_s: float | None = None,
 ) -> ConvertReport:
-    """Convert every file under ``inputs`` into ``output``; see the module docstring."""
-    if fmt not in {"gpkg", "parquet", "geojson"}:
-        raise ValidationError(f"'fmt' must be one of gpkg, parquet, geojson; {fmt!r} was given.")
+    """Convert every file under ``inputs`` into ``output``; see the module docstring.
+
+    A progress bar follows the files when the ``progress`` option is on. The summary is printed
+    and written to ``convert-report.json`` in ``output``.
+
+    Parameters
+    ----------
+    inputs
+        Files and folders (searched recursively).
+    output
+        The output folder; each file is written below it at its path relative to its input
+        folder, with ``.<output_format>`` appended to its name.
+    output_format
+        ``"gpkg"``, ``"parquet"`` or ``"geojson"``.
+    crs
+        The target CRS (e.g. ``"EPSG:2154"``); by default each file's own.
+    jobs
+        Parallel worker processes.
+    scheduler
+        The address of a Dask scheduler to spread the files over a cluster (needs the
+        ``dask`` extra); ``jobs`` is then ignored.
+    resume
+        Skip the files whose earlier conversion (in the journal) has the same sha256, format
+        and CRS and whose output still exists.
+    timeout_s
+        Time limit of an IFC file's child process, in seconds.
+
+    Returns
+    -------
+    ConvertReport
+        One record per file.
+
+    Raises
+    ------
+    cimkit.errors.ValidationError
+        On an unknown ``output_format``.
+    cimkit.errors.CimkitIOError
+        When an input does not exist.
+    """
+    if output_format not in {"gpkg", "parquet", "geojson"}:
+        raise ValidationError(
+            f"'output_format' must be one of gpkg, parquet, geojson; {output_format!r} was given."
+        )
     out_dir = Path(output)
     out_dir.mkdir(parents=True, exist_ok=True)
     journal_path = out_dir / JOURNAL
@@ -242,55 +353,55 @@ def run_convert(
     report = ConvertReport()
     tasks = []
     for src, root in discover_inputs(inputs):
-        dest = _output_path(src, root, out_dir, fmt)
         prev = done.get(str(src))
-        if (
-            prev
-            and prev.get("status") == "ok"
-            and prev.get("format") == fmt
-            and prev.get("crs") == crs
-            and Path(prev["output"]).is_file()
-            and prev.get("sha256") == file_sha256(src)
-        ):
-            report.records.append({**prev, "status": "skipped"})
+        if _already_done(prev, src, output_format=output_format, crs=crs):
+            report.records.append({**(prev or {}), "status": "skipped"})
             continue
-        tasks.append((src, dest))
+        tasks.append((src, _output_path(src, root, out_dir, output_format)))
     logger.info("%d file(s) to convert, %d already done", len(tasks), len(report.records))
     runner = (
-        _run_dask(tasks, scheduler=scheduler, fmt=fmt, crs=crs, timeout_s=timeout_s)
+        _run_dask(tasks, scheduler=scheduler, output_format=output_format, crs=crs, timeout_s=timeout_s)
         if scheduler
-        else _run_local(tasks, fmt=fmt, crs=crs, jobs=jobs, timeout_s=timeout_s)
+        else _run_local(tasks, output_format=output_format, crs=crs, jobs=jobs, timeout_s=timeout_s)
     )
     with open(journal_path, "a", encoding="utf-8") as journal:
-        for rec in runner:
-            rec.pop("traceback", None) if rec["status"] == "ok" else None
+        for rec in track(runner, description="converting", total=len(tasks), unit="file"):
+            if rec["status"] == "ok":
+                rec.pop("traceback", None)
             journal.write(json.dumps(rec, ensure_ascii=False) + "\n")
             journal.flush()
             os.fsync(journal.fileno())
             report.records.append(rec)
-            level = logging.INFO if rec["status"] == "ok" else logging.WARNING
-            logger.log(
-                level,
-                "%s %s (%.2f s)%s",
-                rec["status"],
-                rec["input"],
-                rec.get("seconds", 0),
-                f": {rec.get('error_type')}: {rec.get('error')}" if rec["status"] == "failed" else "",
-            )
-    summary = out_dir / "convert-report.json"
-    with atomic_path(summary) as tmp:
-        tmp.write_text(
-            json.dumps(
-                {
-                    "converted": report.converted,
-                    "skipped": report.skipped,
-                    "failed": report.failed,
-                    "files": report.records,
-                },
-                indent=2,
-                ensure_ascii=False,
-            ),
-            encoding="utf-8",
-        )
+            _log_record(rec)
+    _write_summary(report, out_dir / "convert-report.json")
     print(report.summary())
     return report
+
+
+def _already_done(prev: dict[str, Any] | None, src: Path, *, output_format: str, crs: str | None) -> bool:
+    return bool(
+        prev
+        and prev.get("status") == "ok"
+        and prev.get("format") == output_format
+        and prev.get("crs") == crs
+        and Path(prev["output"]).is_file()
+        and prev.get("sha256") == compute_sha256(src)
+    )
+
+
+def _log_record(rec: dict[str, Any]) -> None:
+    if rec["status"] == "ok":
+        logger.info("converted %s (%.2f s)", rec["input"], rec.get("seconds", 0))
+    else:
+        logger.warning("could not convert %s: %s: %s", rec["input"], rec.get("error_type"), rec.get("error"))
+
+
+def _write_summary(report: ConvertReport, path: Path) -> None:
+    summary = {
+        "converted": report.converted,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "files": report.records,
+    }
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+__all__ = ["run_info"]
 
-def run_info(path: str) -> str:
-    """A human-readable description of ``path`` (a cimkit .gpkg, or an .ifc file)."""
+
+def run_info(path: str | os.PathLike[str]) -> str:
+    """Describe a saved city model (``.gpkg``) or an IFC file's georeferencing.
+
+    Parameters
+    ----------
+    path
+        A GeoPackage written by ``CityModel.to_file``, or an ``.ifc`` file.
+
+    Returns
+    -------
+    str
+        For a model, its summary (layers, networks, DEM) and provenance table; for an IFC
+        file, how it is georeferenced (method, confidence, CRS, origin, rotation, scale) and
+        the warnings found.
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> text = run_info(sample_city_path() / "buildings" / "bureaux_mairie.ifc")
+    >>> print(text.split(": ", 1)[1])
+    georeferencing by IfcMapConversion (confidence high)
+      CRS: EPSG:2154
+      origin E=651221.55 N=6847104.0 H=46.19, rotation 0.0 deg, scale 1.0
+    """
     p = Path(path)
     if p.suffix.lower() == ".ifc":
         from cimkit.io.ifc import read_georeference

@@ -1,37 +1,68 @@
 """The ``cimkit`` command line: ``cimkit demo``, ``cimkit convert``, ``cimkit info``.
 
-The CLI alone configures logging (``-v`` / ``-q``); the library never does.
+The command line alone configures logging; the library never does. ``-v`` shows what is being
+done (INFO), ``-vv`` everything (DEBUG), ``-q`` only errors; by default warnings and errors.
+Python warnings are routed through logging and printed as ``WARNING: message``, without
+source lines. ``--progress`` / ``--no-progress`` set the ``progress`` option (progress bars on
+long steps); by default bars are shown when standard error is a terminal.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from cimkit import __version__
 from cimkit.errors import CimkitError
+from cimkit.options import set_options
 
 __all__ = ["main"]
+
+
+def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
+    # Accepted before and after the command; in the sub-command the defaults are suppressed so
+    # that ``cimkit -v convert ...`` is not reset by the sub-parser.
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="count", default=default(0), help="more log output (-vv for debug)"
+    )
+    common.add_argument("-q", "--quiet", action="store_true", default=default(False), help="only errors")
+    common.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=default(None),
+        help="progress bars on long steps (default: on when standard error is a terminal)",
+    )
+    return common
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cimkit",
         description="City Information Modeling: IFC buildings, cadastre, PLU zoning and networks in one city model.",
+        parents=[_common_options(suppress=False)],
     )
     parser.add_argument("--version", action="version", version=f"cimkit {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = [_common_options(suppress=True)]
 
-    demo = sub.add_parser("demo", help="build the sample city, run every analysis, write a report")
+    demo = sub.add_parser(
+        "demo", parents=common, help="build the sample city, run every analysis, write a report"
+    )
     demo.add_argument("--output", "-o", default="demo-output", help="output folder (default: demo-output)")
     demo.add_argument("--sample-dir", default=None, help="sample city folder (default: the bundled one)")
 
     convert = sub.add_parser(
         "convert",
+        parents=common,
         help="batch-convert IFC / vector files to GeoPackage or GeoParquet; survives bad files, resumes",
     )
     convert.add_argument("inputs", nargs="+", help="files or folders (folders are searched recursively)")
@@ -47,55 +78,132 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("--no-resume", action="store_true", help="convert again files already done")
     convert.add_argument("--timeout", type=float, default=None, help="per-file time limit in seconds")
 
-    info = sub.add_parser("info", help="describe a saved city model (.gpkg) or an IFC file's georeferencing")
+    info = sub.add_parser(
+        "info", parents=common, help="describe a saved city model (.gpkg) or an IFC file's georeferencing"
+    )
     info.add_argument("path")
     return parser
 
 
-def _configure_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else (logging.INFO if verbose <= 1 else logging.DEBUG)
-    if not quiet and verbose == 0:
-        level = logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("cimkit")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+def _log_level(verbose: int, quiet: bool) -> int:
+    if quiet:
+        return logging.ERROR
+    return {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+
+
+class _Formatter(logging.Formatter):
+    """``LEVEL: message``; DEBUG lines also name their logger."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info and record.levelno <= logging.DEBUG:
+            message = f"{message}\n{self.formatException(record.exc_info)}"
+        if record.levelno <= logging.DEBUG:
+            return f"{record.levelname} {record.name}: {message}"
+        return f"{record.levelname}: {message}"
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write to standard error, through tqdm when it is loaded so that a bar is not torn."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        tqdm = sys.modules.get("tqdm")
+        if tqdm is None:
+            super().emit(record)
+            return
+        try:
+            tqdm.tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+def _format_warning(message: Any, category: Any, filename: Any, lineno: Any, line: Any = None) -> str:
+    # The text of a warning alone: no file name, line number or source line.
+    text = str(message).strip()
+    if category is UserWarning or not isinstance(category, type):
+        return text
+    return f"{category.__name__}: {text}"
+
+
+@contextlib.contextmanager
+def _logging_configured(level: int) -> Iterator[None]:
+    """Configure logging for one run of the command, and put everything back afterwards."""
+    handler = _Handler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    root = logging.getLogger()
+    package = logging.getLogger("cimkit")
+    saved = (root.level, package.level, warnings.formatwarning)
+    # Other libraries' loggers show their warnings and errors only; cimkit's follow -v / -q.
+    root.setLevel(max(level, logging.WARNING))
+    package.setLevel(level)
+    root.addHandler(handler)
+    warnings.formatwarning = _format_warning
+    logging.captureWarnings(True)
+    try:
+        yield
+    finally:
+        logging.captureWarnings(False)
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        package.setLevel(saved[1])
+        warnings.formatwarning = saved[2]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``cimkit`` console script; returns the exit code."""
+    """Run the ``cimkit`` console script.
+
+    Parameters
+    ----------
+    argv
+        The arguments after the program name; by default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 1 when ``convert`` failed on some file, 2 on an error
+        (the message is printed on standard error).
+
+    Examples
+    --------
+    >>> main(["-q", "info", "no-such-model.gpkg"])  # the error is printed on standard error
+    2
+    """
     args = _parser().parse_args(argv)
-    _configure_logging(args.verbose, args.quiet)
-    try:
-        if args.command == "demo":
-            from cimkit.cli.demo import run_demo
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    with _logging_configured(_log_level(args.verbose, args.quiet)), set_options(progress=progress):
+        try:
+            return _run(args)
+        except CimkitError as err:
+            logging.getLogger("cimkit.cli").debug("error details", exc_info=True)
+            print(f"cimkit: error: {err}", file=sys.stderr)
+            return 2
 
-            run_demo(args.output, sample_dir=args.sample_dir)
-            return 0
-        if args.command == "convert":
-            from cimkit.cli.convert import run_convert
 
-            report = run_convert(
-                args.inputs,
-                args.output,
-                fmt=args.format,
-                crs=args.crs,
-                jobs=args.jobs,
-                scheduler=args.scheduler,
-                resume=not args.no_resume,
-                timeout_s=args.timeout,
-            )
-            return 0 if report.failed == 0 else 1
-        if args.command == "info":
-            from cimkit.cli.info import run_info
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from cimkit.cli.demo import run_demo
 
-            print(run_info(args.path))
-            return 0
-    except CimkitError as err:
-        print(f"cimkit: error: {err}", file=sys.stderr)
-        return 2
+        run_demo(args.output, sample_dir=args.sample_dir)
+        return 0
+    if args.command == "convert":
+        from cimkit.cli.convert import run_convert
+
+        report = run_convert(
+            args.inputs,
+            args.output,
+            output_format=args.format,
+            crs=args.crs,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            resume=not args.no_resume,
+            timeout_s=args.timeout,
+        )
+        return 0 if report.failed == 0 else 1
+    if args.command == "info":
+        from cimkit.cli.info import run_info
+
+        print(run_info(args.path))
+        return 0
     return 2  # pragma: no cover - argparse enforces a command
 
 

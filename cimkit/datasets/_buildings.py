@@ -25,9 +25,9 @@ from cimkit.errors import InputError
 # buildings
 # ----------------------------------------------------------------------------------------
 def _ifc_specs() -> list[tuple[Any, tuple[float, float], float]]:
-    """The IFC buildings: (spec, target point that selects the parcel, front setback in m)."""
-    from cimkit.datasets._ifc_authoring import BuildingSpec
-    from cimkit.datasets._ifc_authoring import MaterialLayer as M
+    """List the IFC buildings: (spec, target point that selects the parcel, front setback in m)."""
+    from cimkit.datasets._ifc_writer import BuildingSpec
+    from cimkit.datasets._ifc_writer import MaterialLayer as M
 
     brick = (
         M("Brique", "brick", 0.20),

@@ -70,7 +70,7 @@ def _valley_profile(d: np.ndarray) -> np.ndarray:
 
 
 def _terrain(seed: int) -> np.ndarray:
-    """The DEM values (float32, row 0 north), nodata already set in the north-east corner."""
+    """Compute the DEM values (float32, row 0 north), nodata already set in the north-east corner."""
     import shapely
     from scipy.ndimage import gaussian_filter
 

@@ -25,7 +25,8 @@ import shapely
 from pyproj import CRS
 
 from cimkit import provenance
-from cimkit.errors import CimkitIOError, CRSError, FileFormatError, MissingCRSError, UnsupportedSchemaError
+from cimkit._crs import reproject_with_provenance, resolve_crs, resolve_source_crs
+from cimkit.errors import CimkitIOError, FileFormatError, UnsupportedSchemaError
 
 __all__ = ["read_cityjson"]
 
@@ -37,17 +38,18 @@ _PARTS = ("BuildingPart",)
 _MIN_FACE_AREA = 1e-6  # m²: projected faces smaller than this are vertical walls
 
 
-def _crs_from_reference_system(text: str) -> CRS:
-    """EPSG CRS from ``https://www.opengis.net/def/crs/EPSG/0/7415`` or ``urn:ogc:def:crs:EPSG::7415``."""
+def _crs_from_reference_system(text: str, path: str | os.PathLike[str]) -> CRS:
+    """Read the CRS of ``https://www.opengis.net/def/crs/EPSG/0/7415`` or ``urn:ogc:def:crs:EPSG::7415``."""
     code = text.rstrip("/").split("/")[-1].split(":")[-1]
-    authority = "EPSG" if "EPSG" in text.upper() else None
-    if authority is None or not code.isdigit():
-        return CRS.from_user_input(text)
-    return CRS.from_epsg(int(code))
+    if "EPSG" in text.upper() and code.isdigit():
+        text = f"EPSG:{code}"
+    crs = resolve_crs(text, path=path, what="metadata.referenceSystem")
+    assert crs is not None  # text is not None
+    return crs
 
 
 def _horizontal(crs: CRS) -> CRS:
-    """The horizontal part of a compound CRS (EPSG:7415 -> EPSG:28992)."""
+    """Return the horizontal part of a compound CRS (EPSG:7415 -> EPSG:28992)."""
     if crs.is_compound and crs.sub_crs_list:
         return crs.sub_crs_list[0]
     return crs
@@ -148,6 +150,103 @@ def _footprint(
     return fp, float(allz.min()), float(allz.max()), base
 
 
+def _load_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Parse the JSON document and check that it is CityJSON of a supported version."""
+    if not os.path.isfile(path):
+        raise CimkitIOError("the file does not exist", path=path, hint="check the path.")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise FileFormatError(
+            f"not valid JSON ({err})", path=path, line=getattr(err, "lineno", None), hint="check the file."
+        ) from err
+    if not isinstance(doc, dict) or doc.get("type") != "CityJSON":
+        raise FileFormatError(
+            'not a CityJSON document (no "type": "CityJSON")',
+            path=path,
+            hint="pass a CityJSON file; CityJSONSeq (.jsonl) is not read.",
+        )
+    version = str(doc.get("version", ""))
+    if version not in _SUPPORTED:
+        raise UnsupportedSchemaError(
+            f"CityJSON version {version!r} is not supported (supported: {', '.join(_SUPPORTED)})",
+            path=path,
+            hint="upgrade the file with `cjio in.json upgrade save out.json`.",
+        )
+    return doc
+
+
+def _vertices(doc: dict[str, Any], record: provenance.Provenance) -> np.ndarray:
+    """Real vertex coordinates: ``vertex * transform.scale + transform.translate``."""
+    verts = np.asarray(doc.get("vertices", []), dtype="float64").reshape(-1, 3)
+    transform = doc.get("transform")
+    if transform:
+        verts = verts * np.asarray(transform["scale"], dtype="float64") + np.asarray(
+            transform["translate"], dtype="float64"
+        )
+        record.add_step("apply_transform", "vertices * scale + translate", **transform)
+    return verts
+
+
+def _file_crs(
+    doc: dict[str, Any], source_crs: Any, path: str | os.PathLike[str], record: provenance.Provenance
+) -> CRS:
+    """Return the horizontal CRS of the coordinates: ``metadata.referenceSystem``, else ``source_crs``."""
+    ref = (doc.get("metadata") or {}).get("referenceSystem")
+    full = _crs_from_reference_system(str(ref), path) if ref else None
+    crs = resolve_source_crs(
+        None if full is None else _horizontal(full),
+        source_crs,
+        path=path,
+        record=record,
+        accepted=() if full is None else (full,),
+        what="the file (no metadata.referenceSystem)",
+    )
+    return _horizontal(crs)
+
+
+def _building_row(
+    oid: str, obj: dict[str, Any], objects: dict[str, Any], verts: np.ndarray, lod: str | None
+) -> tuple[dict[str, Any], shapely.Geometry, int]:
+    """One Building with its BuildingParts: (attribute row, footprint, GeometryInstances skipped)."""
+    members = [obj] + [
+        objects[c] for c in obj.get("children", []) if c in objects and objects[c].get("type") in _PARTS
+    ]
+    footprints = []
+    zmax, bases, lods = [], [], []
+    skipped = 0
+    for member in members:
+        geom_list = member.get("geometry", []) or []
+        skipped += sum(g.get("type") == "GeometryInstance" for g in geom_list)
+        geometry = _pick_geometry(geom_list, lod)
+        if geometry is None:
+            continue
+        surfaces, sem = _surfaces(geometry)
+        sem_types = [s.get("type", "") for s in (geometry.get("semantics") or {}).get("surfaces", [])]
+        fp, lo, hi, base = _footprint(surfaces, sem, sem_types, verts)
+        if not fp.is_empty:
+            footprints.append(fp)
+        if np.isfinite(lo):
+            zmax.append(hi)
+            bases.append(base)
+            lods.append(str(geometry.get("lod")))
+    footprint = shapely.union_all(footprints) if footprints else shapely.Polygon()
+    base_z = min(bases) if bases else np.nan
+    row = _flatten(obj.get("attributes", {}) or {})
+    row.update(
+        {
+            "building_id": oid,
+            "cityobject_type": obj["type"],
+            "lod": max(lods, key=_lod_key) if lods else None,
+            "n_parts": len(members) - 1,
+            "base_elevation_m": base_z,
+            "height_m": (max(zmax) - base_z) if zmax else np.nan,
+        }
+    )
+    return row, footprint, skipped
+
+
 def read_cityjson(
     path: str | os.PathLike[str],
     *,
@@ -184,99 +283,50 @@ def read_cityjson(
         geometry carries semantics, else the union of the 2-D projections of all
         non-vertical faces. The CRS is the horizontal part of ``metadata.referenceSystem``
         (``.../EPSG/0/7415`` -> EPSG:28992, Amersfoort / RD New).
+
+    Raises
+    ------
+    MissingCRSError
+        The file has no ``metadata.referenceSystem`` and ``source_crs`` is not given.
+    CRSError
+        ``source_crs`` contradicts ``metadata.referenceSystem``.
+    FileFormatError, UnsupportedSchemaError
+        Not a CityJSON document, or a version other than 1.0, 1.1 and 2.0.
+
+    Examples
+    --------
+    A CityJSON file is one JSON document; the sample city's buildings written as LoD1 solids
+    by :func:`~cimkit.io.export.write_cityjson` read back with their heights:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import cimkit
+    >>> from cimkit.datasets import sample_city_path
+    >>> from cimkit.io.export import write_cityjson
+    >>> footprints = cimkit.read_buildings(sample_city_path() / "footprints.geojson")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = write_cityjson(footprints, Path(folder.name) / "city.json")
+    >>> buildings = read_cityjson(path)
+    >>> len(buildings) == len(footprints), buildings.crs.to_epsg(), buildings["lod"].iloc[0]
+    (True, 2154, '1')
+    >>> bool((buildings["height_m"] - footprints["height_m"]).abs().max() < 0.01)
+    True
+    >>> folder.cleanup()
     """
-    if not os.path.isfile(path):
-        raise CimkitIOError("the file does not exist", path=path, hint="check the path.")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            doc = json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise FileFormatError(
-            f"not valid JSON ({err})", path=path, line=getattr(err, "lineno", None), hint="check the file."
-        ) from err
-    if not isinstance(doc, dict) or doc.get("type") != "CityJSON":
-        raise FileFormatError(
-            'not a CityJSON document (no "type": "CityJSON")',
-            path=path,
-            hint="pass a CityJSON file; CityJSONSeq (.jsonl) is not read.",
-        )
-    version = str(doc.get("version", ""))
-    if version not in _SUPPORTED:
-        raise UnsupportedSchemaError(
-            f"CityJSON version {version!r} is not supported (supported: {', '.join(_SUPPORTED)})",
-            path=path,
-            hint="upgrade the file with `cjio in.json upgrade save out.json`.",
-        )
+    doc = _load_document(path)
     record = provenance.record_for_files(path, reader="cimkit.read_cityjson", libraries=["shapely", "pyproj"])
-    verts = np.asarray(doc.get("vertices", []), dtype="float64").reshape(-1, 3)
-    transform = doc.get("transform")
-    if transform:
-        verts = verts * np.asarray(transform["scale"], dtype="float64") + np.asarray(
-            transform["translate"], dtype="float64"
-        )
-        record.add_step("apply_transform", "vertices * scale + translate", **transform)
-    ref = (doc.get("metadata") or {}).get("referenceSystem")
-    if ref:
-        full = _crs_from_reference_system(str(ref))
-        file_crs = _horizontal(full)
-        if source_crs is not None and CRS.from_user_input(source_crs) not in (full, file_crs):
-            raise CRSError(
-                f"source_crs contradicts metadata.referenceSystem {ref!r}",
-                path=path,
-                hint="drop source_crs (the file's CRS is used).",
-            )
-    elif source_crs is not None:
-        file_crs = _horizontal(CRS.from_user_input(source_crs))
-        record.add_step("assign_crs", "CRS given by the caller (source_crs)", crs=file_crs.to_string())
-    else:
-        raise MissingCRSError(
-            "the file has no metadata.referenceSystem",
-            path=path,
-            hint="pass source_crs='EPSG:nnnn' to state the CRS of the coordinates.",
-        )
+    verts = _vertices(doc, record)
+    file_crs = _file_crs(doc, source_crs, path, record)
     objects: dict[str, Any] = doc.get("CityObjects", {})
-    rows = []
-    geoms = []
+    rows, geoms = [], []
     skipped_instances = 0
     for oid, obj in objects.items():
         if obj.get("type") != _BUILDING:
             continue
-        members = [obj] + [
-            objects[c] for c in obj.get("children", []) if c in objects and objects[c].get("type") in _PARTS
-        ]
-        footprints = []
-        zmin, zmax, bases, lods = [], [], [], []
-        for member in members:
-            geom_list = member.get("geometry", []) or []
-            skipped_instances += sum(g.get("type") == "GeometryInstance" for g in geom_list)
-            geometry = _pick_geometry(geom_list, lod)
-            if geometry is None:
-                continue
-            surfaces, sem = _surfaces(geometry)
-            sem_types = [s.get("type", "") for s in (geometry.get("semantics") or {}).get("surfaces", [])]
-            fp, lo, hi, base = _footprint(surfaces, sem, sem_types, verts)
-            if not fp.is_empty:
-                footprints.append(fp)
-            if np.isfinite(lo):
-                zmin.append(lo)
-                zmax.append(hi)
-                bases.append(base)
-                lods.append(str(geometry.get("lod")))
-        footprint = shapely.union_all(footprints) if footprints else shapely.Polygon()
-        base = min(bases) if bases else np.nan
-        row = _flatten(obj.get("attributes", {}) or {})
-        row.update(
-            {
-                "building_id": oid,
-                "cityobject_type": obj["type"],
-                "lod": max(lods, key=_lod_key) if lods else None,
-                "n_parts": len(members) - 1,
-                "base_elevation_m": base,
-                "height_m": (max(zmax) - base) if zmax else np.nan,
-            }
-        )
+        row, footprint, skipped = _building_row(oid, obj, objects, verts, lod)
         rows.append(row)
         geoms.append(footprint)
+        skipped_instances += skipped
     if skipped_instances:
         warnings.warn(
             f"{os.fspath(path)}: {skipped_instances} GeometryInstance(s) (templates) ignored", stacklevel=2
@@ -300,14 +350,8 @@ def read_cityjson(
     record.add_step(
         "select_buildings", "Building objects, BuildingParts merged into their parent", count=len(gdf)
     )
-    if crs is not None:
-        target = CRS.from_user_input(crs)
-        if target != gdf.crs:
-            before = gdf.crs.to_string()
-            gdf = gdf.to_crs(target)
-            gdf["footprint_m2"] = shapely.area(gdf.geometry.to_numpy())
-            record.add_step(
-                "reproject", f"{before} -> {target.to_string()}", src=before, dst=target.to_string()
-            )
-    provenance.attach(gdf, record)
-    return gdf
+    projected = reproject_with_provenance(gdf, crs, record=record, path=path)
+    if projected is not gdf:
+        projected["footprint_m2"] = shapely.area(projected.geometry.to_numpy())
+    provenance.attach(projected, record)
+    return projected

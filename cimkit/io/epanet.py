@@ -41,9 +41,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
+from cimkit import provenance
+from cimkit._crs import crs_label, resolve_crs
+from cimkit.errors import CimkitIOError, FileFormatError
+from cimkit.network.graph import Network, summarise_topology
 
-__all__ = ["FLOW_UNITS_LPS", "US_FLOW_UNITS", "epanet_network", "read_epanet"]
+__all__ = ["FLOW_UNITS_LPS", "US_FLOW_UNITS", "read_epanet"]
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +155,7 @@ def _number(row: _Row, index: int, what: str, path: Path, *, default: float | No
 
 
 def _unique_id(row: _Row, seen: dict[str, int], what: str, across: str, path: Any) -> str:
-    """The row's id (first field), refused when an earlier row of the same family used it."""
+    """Return the row's id (first field), refused when an earlier row of the same family used it."""
     name = row.fields[0]
     if name in seen:
         raise FileFormatError(
@@ -176,39 +179,18 @@ def _need(row: _Row, count: int, what: str, path: Path) -> None:
         )
 
 
-def read_epanet(
-    path: str | os.PathLike[str], *, crs: Any = None
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Read the nodes and links of an EPANET 2 ``.inp`` file.
+@dataclass(frozen=True)
+class _Units:
+    """The unit system of a file, from ``[OPTIONS] Units`` (EPANET 2.2 manual, Units of Measurement)."""
 
-    Parameters
-    ----------
-    path
-        The ``.inp`` file.
-    crs
-        CRS to assign to the coordinates (not a reprojection); None keeps them local.
+    flow_units: str
+    headloss: str
+    to_m: float
+    to_mm: float
+    to_lps: float
 
-    Returns
-    -------
-    nodes, links
-        ``nodes`` indexed by ``node_id`` (int64, file order: junctions, reservoirs, tanks) with
-        ``epanet_id``, ``node_type`` (junction / reservoir / tank), ``elevation_m`` (reservoirs:
-        their total head), ``demand`` (file flow unit), ``demand_lps``, ``head_m`` (reservoirs),
-        ``init_level_m``, ``min_level_m``, ``max_level_m``, ``tank_diameter_m`` (tanks).
-        ``links`` indexed by ``edge_id`` with ``u``, ``v`` (node ids), ``epanet_id``,
-        ``link_type`` (pipe / pump / valve), ``length_m``, ``diameter_mm``, ``roughness``
-        (unit of the headloss formula), ``minor_loss``, ``status`` (open / closed / cv / active),
-        ``valve_type``, ``pump_parameters``. ``attrs`` of both hold ``flow_units`` and
-        ``headloss``.
 
-    Raises
-    ------
-    FileFormatError
-        With the line number, for a malformed number, a missing field, an unknown node or a
-        node without coordinates.
-    """
-    path = Path(path)
-    sections = _split_sections(path)
+def _units(sections: _Sections, path: Path) -> _Units:
     options = {}
     for row in sections.get("OPTIONS"):
         key = row.fields[0].upper()
@@ -225,12 +207,20 @@ def read_epanet(
             hint=f"use one of {', '.join(FLOW_UNITS_LPS)}.",
         )
     us = flow_units in US_FLOW_UNITS
-    to_m = _FT if us else 1.0
-    to_mm = _IN_MM if us else 1.0
-    to_lps = FLOW_UNITS_LPS[flow_units]
+    return _Units(
+        flow_units=flow_units,
+        headloss=options.get("HEADLOSS", "H-W"),
+        to_m=_FT if us else 1.0,
+        to_mm=_IN_MM if us else 1.0,
+        to_lps=FLOW_UNITS_LPS[flow_units],
+    )
 
+
+def _node_records(sections: _Sections, units: _Units, path: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Junctions, reservoirs and tanks in file order, and their position by EPANET id."""
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
+    to_m = units.to_m
 
     def add_node(row: _Row, record: dict[str, Any]) -> None:
         name = _unique_id(row, seen, "node", "junctions, reservoirs and tanks", path)
@@ -242,11 +232,7 @@ def read_epanet(
         demand = _number(row, 2, "base demand", path, default=0.0)
         add_node(
             row,
-            {
-                "node_type": "junction",
-                "elevation_m": _number(row, 1, "elevation", path) * to_m,
-                "demand": demand,
-            },
+            {"node_type": "junction", "elevation_m": _number(row, 1, "elevation", path) * to_m, "demand": demand},
         )
     for row in sections.get("RESERVOIRS"):
         _need(row, 2, "reservoir", path)
@@ -274,7 +260,13 @@ def read_epanet(
         demand_sums[row.fields[0]] = demand_sums.get(row.fields[0], 0.0) + _number(row, 1, "demand", path)
     for name, total in demand_sums.items():
         records[seen[name]]["demand"] = total
+    return records, seen
 
+
+def _link_records(
+    sections: _Sections, seen: dict[str, int], units: _Units, path: Path
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Pipes, pumps and valves in file order (statuses of ``[STATUS]`` applied), by EPANET id."""
     links: list[dict[str, Any]] = []
     link_seen: dict[str, int] = {}
 
@@ -282,12 +274,7 @@ def read_epanet(
         name = _unique_id(row, link_seen, "link", "pipes, pumps and valves", path)
         link_seen[name] = len(links)
         links.append(
-            {
-                "epanet_id": name,
-                "u": _node_ref(row, 1, seen, path),
-                "v": _node_ref(row, 2, seen, path),
-                **record,
-            }
+            {"epanet_id": name, "u": _node_ref(row, 1, seen, path), "v": _node_ref(row, 2, seen, path), **record}
         )
 
     for row in sections.get("PIPES"):
@@ -297,8 +284,8 @@ def read_epanet(
             row,
             {
                 "link_type": "pipe",
-                "length_m": _number(row, 3, "length", path) * to_m,
-                "diameter_mm": _number(row, 4, "diameter", path) * to_mm,
+                "length_m": _number(row, 3, "length", path) * units.to_m,
+                "diameter_mm": _number(row, 4, "diameter", path) * units.to_mm,
                 "roughness": _number(row, 5, "roughness", path),
                 "minor_loss": _number(row, 6, "minor loss", path, default=0.0),
                 "status": status,
@@ -308,12 +295,7 @@ def read_epanet(
         _need(row, 3, "pump", path)
         add_link(
             row,
-            {
-                "link_type": "pump",
-                "length_m": 0.0,
-                "status": "open",
-                "pump_parameters": " ".join(row.fields[3:]),
-            },
+            {"link_type": "pump", "length_m": 0.0, "status": "open", "pump_parameters": " ".join(row.fields[3:])},
         )
     for row in sections.get("VALVES"):
         _need(row, 6, "valve", path)
@@ -331,13 +313,20 @@ def read_epanet(
             {
                 "link_type": "valve",
                 "length_m": 0.0,
-                "diameter_mm": _number(row, 3, "diameter", path) * to_mm,
+                "diameter_mm": _number(row, 3, "diameter", path) * units.to_mm,
                 "valve_type": valve_type,
                 "valve_setting": row.fields[5],
                 "minor_loss": _number(row, 6, "minor loss", path, default=0.0),
                 "status": "active",
             },
         )
+    _apply_status(sections, links, link_seen, path)
+    return links, link_seen
+
+
+def _apply_status(
+    sections: _Sections, links: list[dict[str, Any]], link_seen: dict[str, int], path: Path
+) -> None:
     for row in sections.get("STATUS"):
         _need(row, 2, "status", path)
         name = row.fields[0]
@@ -349,14 +338,19 @@ def read_epanet(
                 entity=name,
                 hint="define the link in [PIPES], [PUMPS] or [VALVES].",
             )
+        link = links[link_seen[name]]
         word = row.fields[1].lower()
         if word in ("open", "closed", "cv"):
-            links[link_seen[name]]["status"] = word
+            link["status"] = word
         # a number is a pump speed or valve setting, not a status: keep it as the setting
-        elif links[link_seen[name]]["link_type"] == "valve":
-            links[link_seen[name]]["valve_setting"] = row.fields[1]
+        elif link["link_type"] == "valve":
+            link["valve_setting"] = row.fields[1]
 
-    # coordinates
+
+def _coordinates(
+    sections: _Sections, records: list[dict[str, Any]], seen: dict[str, int], path: Path
+) -> np.ndarray:
+    """Node x, y from ``[COORDINATES]``; a node without a row is an error naming it."""
     xy = np.full((len(records), 2), np.nan)
     for row in sections.get("COORDINATES"):
         _need(row, 3, "coordinates", path)
@@ -372,6 +366,12 @@ def read_epanet(
             entity=first["epanet_id"],
             hint="add x y coordinates for every node; EPANET's editor writes them when you save.",
         )
+    return xy
+
+
+def _link_vertices(
+    sections: _Sections, link_seen: dict[str, int], path: Path
+) -> dict[str, list[tuple[float, float]]]:
     vertices: dict[str, list[tuple[float, float]]] = {}
     for row in sections.get("VERTICES"):
         _need(row, 3, "vertex", path)
@@ -386,21 +386,28 @@ def read_epanet(
         vertices.setdefault(name, []).append(
             (_number(row, 1, "x coordinate", path), _number(row, 2, "y coordinate", path))
         )
+    return vertices
 
+
+def _nodes_frame(records: list[dict[str, Any]], xy: np.ndarray, units: _Units, crs: Any) -> gpd.GeoDataFrame:
     nodes = pd.DataFrame.from_records(records).drop(columns="_line")
-    nodes["demand_lps"] = nodes["demand"] * to_lps
+    nodes["demand_lps"] = nodes["demand"] * units.to_lps
     for col in ("head_m", "init_level_m", "min_level_m", "max_level_m", "tank_diameter_m"):
         if col not in nodes.columns:
             nodes[col] = np.nan
     nodes.index = pd.Index(np.arange(len(nodes), dtype="int64"), name="node_id")
-    nodes_gdf = gpd.GeoDataFrame(nodes, geometry=shapely.points(xy), crs=crs)
+    return gpd.GeoDataFrame(nodes, geometry=shapely.points(xy), crs=crs)
 
+
+def _links_frame(
+    links: list[dict[str, Any]], xy: np.ndarray, vertices: dict[str, list[tuple[float, float]]], crs: Any
+) -> gpd.GeoDataFrame:
     if links:
         frame = pd.DataFrame.from_records(links)
     else:
         frame = pd.DataFrame(columns=["epanet_id", "u", "v", "link_type", "length_m", "status"])
-    for col, dtype in (("diameter_mm", "float64"), ("roughness", "float64"), ("minor_loss", "float64")):
-        frame[col] = frame[col].astype(dtype) if col in frame.columns else np.nan
+    for col in ("diameter_mm", "roughness", "minor_loss"):
+        frame[col] = frame[col].astype("float64") if col in frame.columns else np.nan
     for col in ("valve_type", "valve_setting", "pump_parameters"):
         if col not in frame.columns:
             frame[col] = None
@@ -413,12 +420,110 @@ def read_epanet(
     ]
     frame.index = pd.Index(np.arange(len(frame), dtype="int64"), name="edge_id")
     frame["oneway"] = frame["link_type"].isin(["pump", "valve"]) | (frame["status"] == "cv")
-    links_gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=crs)
-    for table in (nodes_gdf, links_gdf):
-        table.attrs["flow_units"] = flow_units
-        table.attrs["headloss"] = options.get("HEADLOSS", "H-W")
-    logger.info("%s: %d nodes, %d links (%s)", path.name, len(nodes_gdf), len(links_gdf), flow_units)
-    return nodes_gdf, links_gdf
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=crs)
+
+
+def read_epanet(path: str | os.PathLike[str], *, crs: Any = None) -> Network:
+    r"""Read an EPANET 2 ``.inp`` file as a water :class:`~cimkit.network.graph.Network`.
+
+    EPANET declares its topology (every link names its two end nodes), so the network is built
+    from the file's nodes and links as they are: no snapping, no splitting.
+
+    Parameters
+    ----------
+    path
+        The ``.inp`` file.
+    crs
+        CRS to assign to the coordinates (not a reprojection); None keeps them local
+        (EPANET coordinates are usually schematic).
+
+    Returns
+    -------
+    Network
+        ``kind="water"``. ``network.nodes`` indexed by ``node_id`` (int64, file order:
+        junctions, reservoirs, tanks) with ``epanet_id``, ``node_type`` (junction / reservoir /
+        tank), ``elevation_m`` (reservoirs: their total head), ``demand`` (file flow unit),
+        ``demand_lps``, ``head_m`` (reservoirs), ``init_level_m``, ``min_level_m``,
+        ``max_level_m``, ``tank_diameter_m`` (tanks), ``degree``, ``component``.
+        ``network.edges`` indexed by ``edge_id`` with ``u``, ``v`` (node ids), ``epanet_id``,
+        ``link_type`` (pipe / pump / valve), ``length_m`` (the length written in the file),
+        ``diameter_mm``, ``roughness`` (unit of the headloss formula), ``minor_loss``,
+        ``status`` (open / closed / cv / active), ``valve_type``, ``valve_setting``,
+        ``pump_parameters``, ``oneway`` (pumps, valves and check valves). ``attrs`` of both
+        tables hold ``flow_units`` and ``headloss``. ``network.report`` holds the component and
+        dangle counts, ``flow_units``, the counts of each node and link type and
+        ``pipe_length_m``.
+
+    Raises
+    ------
+    FileFormatError
+        With the line number, for a malformed number, a missing field, an unknown node or a
+        node without coordinates.
+    CRSError
+        ``crs`` is not a CRS pyproj understands.
+
+    Examples
+    --------
+    A two-pipe metric network (flow in litres per second, so lengths in metres):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "tiny.inp"
+    >>> _ = path.write_text(
+    ...     "[JUNCTIONS]\n J1 12.5 2.0\n J2 10 0.5\n[RESERVOIRS]\n R1 40\n"
+    ...     "[PIPES]\n P1 R1 J1 120.5 150 0.1 0\n P2 J1 J2 80 100 0.1 0\n"
+    ...     "[OPTIONS]\n Units LPS\n"
+    ...     "[COORDINATES]\n J1 0 0\n J2 80 0\n R1 -120.5 0\n[END]\n"
+    ... )
+    >>> network = read_epanet(path, crs="EPSG:2154")
+    >>> network
+    <Network water: 3 nodes, 2 edges, 0.20 km (EPSG:2154)>
+    >>> network.nodes.set_index("epanet_id")["demand_lps"].to_dict()
+    {'J1': 2.0, 'J2': 0.5, 'R1': 0.0}
+    >>> network.report["components"], network.report["pipe_length_m"]
+    (1, 200.5)
+    >>> folder.cleanup()
+    """
+    path = Path(path)
+    target = resolve_crs(crs, path=path)
+    sections = _split_sections(path)
+    units = _units(sections, path)
+    records, seen = _node_records(sections, units, path)
+    links, link_seen = _link_records(sections, seen, units, path)
+    xy = _coordinates(sections, records, seen, path)
+    nodes = _nodes_frame(records, xy, units, target)
+    edges = _links_frame(links, xy, _link_vertices(sections, link_seen, path), target)
+    for table in (nodes, edges):
+        table.attrs["flow_units"] = units.flow_units
+        table.attrs["headloss"] = units.headloss
+    logger.info("%s: %d nodes, %d links (%s)", path.name, len(nodes), len(edges), units.flow_units)
+    report = summarise_topology(nodes, edges)
+    nodes["degree"] = report.pop("degree")
+    nodes["component"] = report.pop("component")
+    report.update(
+        {
+            "flow_units": units.flow_units,
+            "junctions": int((nodes["node_type"] == "junction").sum()),
+            "reservoirs": int((nodes["node_type"] == "reservoir").sum()),
+            "tanks": int((nodes["node_type"] == "tank").sum()),
+            "pipes": int((edges["link_type"] == "pipe").sum()),
+            "pumps": int((edges["link_type"] == "pump").sum()),
+            "valves": int((edges["link_type"] == "valve").sum()),
+            "pipe_length_m": float(edges.loc[edges["link_type"] == "pipe", "length_m"].sum()),
+        }
+    )
+    network = Network(nodes, edges, kind="water", report=report)
+    record = provenance.record_for_files(path, reader="cimkit.read_epanet")
+    record.add_step(
+        "epanet",
+        "nodes and links from the .inp sections; lengths, elevations and diameters in metres / mm",
+        flow_units=units.flow_units,
+        crs_assigned=None if target is None else crs_label(target),
+    )
+    for obj in (network, network.nodes, network.edges):
+        provenance.attach(obj, record)
+    return network
 
 
 def _node_ref(row: _Row, index: int, seen: dict[str, int], path: Path) -> int:
@@ -432,38 +537,3 @@ def _node_ref(row: _Row, index: int, seen: dict[str, int], path: Path) -> int:
             hint="define the node or correct the id.",
         )
     return seen[name]
-
-
-def epanet_network(path: str | os.PathLike[str], *, crs: Any = None) -> Any:
-    """A water :class:`~cimkit.network.graph.Network` from an EPANET ``.inp`` file.
-
-    Nodes and links come from :func:`read_epanet`; ``network.report`` holds the component and
-    dangle counts and the flow units. No snapping happens: EPANET topology is explicit.
-    """
-    from cimkit.network.graph import Network
-    from cimkit.network.topology import network_report
-
-    if crs is not None:
-        from pyproj import CRS
-
-        try:
-            CRS.from_user_input(crs)
-        except Exception as err:
-            raise ValidationError(f"'crs' is not a valid CRS: {crs!r}") from err
-    nodes, links = read_epanet(path, crs=crs)
-    report = network_report(nodes, links)
-    nodes["degree"] = report.pop("_degree")
-    nodes["component"] = report.pop("_component")
-    report.update(
-        {
-            "flow_units": nodes.attrs["flow_units"],
-            "junctions": int((nodes["node_type"] == "junction").sum()),
-            "reservoirs": int((nodes["node_type"] == "reservoir").sum()),
-            "tanks": int((nodes["node_type"] == "tank").sum()),
-            "pipes": int((links["link_type"] == "pipe").sum()),
-            "pumps": int((links["link_type"] == "pump").sum()),
-            "valves": int((links["link_type"] == "valve").sum()),
-            "pipe_length_m": float(links.loc[links["link_type"] == "pipe", "length_m"].sum()),
-        }
-    )
-    return Network(nodes, links, kind="water", report=report)

@@ -49,6 +49,67 @@ def _attribute(value: Any) -> Any:
     return str(value)
 
 
+def _heights_and_bases(
+    buildings: gpd.GeoDataFrame, height_column: str, base_column: str, storey_height_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Heights (m; from ``storeys`` where the height is missing) and base elevations (m; 0 if missing)."""
+    heights = (
+        buildings[height_column].to_numpy("float64", na_value=np.nan)
+        if height_column in buildings
+        else np.full(len(buildings), np.nan)
+    )
+    if "storeys" in buildings:
+        heights = np.where(
+            np.isfinite(heights),
+            heights,
+            buildings["storeys"].to_numpy("float64", na_value=np.nan) * storey_height_m,
+        )
+    bases = (
+        buildings[base_column].to_numpy("float64", na_value=np.nan)
+        if base_column in buildings
+        else np.zeros(len(buildings))
+    )
+    return heights, np.nan_to_num(bases, nan=0.0)
+
+
+class _Vertices:
+    """The shared vertex list of a CityJSON file: integer coordinates, deduplicated."""
+
+    def __init__(self, translate: np.ndarray, precision_m: float) -> None:
+        self.translate = translate
+        self.precision_m = precision_m
+        self.rows: list[list[int]] = []
+        self._lookup: dict[tuple[int, ...], int] = {}
+
+    def index(self, x: float, y: float, z: float) -> int:
+        key = tuple(round(v) for v in ((np.array([x, y, z]) - self.translate) / self.precision_m))
+        if key not in self._lookup:
+            self._lookup[key] = len(self.rows)
+            self.rows.append(list(key))
+        return self._lookup[key]
+
+
+def _lod1_geometry(geom: Any, base: float, height: float, vertices: _Vertices) -> list[dict[str, Any]]:
+    """Build the LoD1 ``Solid`` (or ``MultiSolid``) of a footprint extruded from ``base`` by ``height``."""
+    vid = vertices.index
+    shells = []
+    for poly in getattr(geom, "geoms", [geom]):
+        poly = shapely.orient_polygons(poly)  # exterior CCW, holes CW (seen from above)
+        rings = [np.asarray(poly.exterior.coords)[:-1]] + [np.asarray(r.coords)[:-1] for r in poly.interiors]
+        top, bottom = base + height, base
+        surfaces = [
+            [[vid(x, y, bottom) for x, y in ring[::-1]] for ring in rings],  # floor, facing down
+            [[vid(x, y, top) for x, y in ring] for ring in rings],  # roof, facing up
+        ]
+        for ring in rings:  # walls: outward normals for CCW exteriors and CW holes alike
+            for (x0, y0), (x1, y1) in zip(ring, np.roll(ring, -1, axis=0)):
+                surfaces.append([[vid(x0, y0, bottom), vid(x1, y1, bottom), vid(x1, y1, top), vid(x0, y0, top)]])
+        shells.append(surfaces)
+    if len(shells) == 1:
+        return [{"type": "Solid", "lod": "1", "boundaries": shells}]
+    return [{"type": "MultiSolid", "lod": "1", "boundaries": [[s] for s in shells]}]
+
+
 def write_cityjson(
     buildings: gpd.GeoDataFrame,
     path: str | os.PathLike[str],
@@ -68,6 +129,10 @@ def write_cityjson(
         base elevation (0 when missing).
     path
         Destination ``.city.json`` file.
+    height_column
+        Column of building heights, metres.
+    base_column
+        Column of base elevations, metres.
     storey_height_m
         Height per storey when only ``storeys`` is known (m).
     precision_m
@@ -78,6 +143,29 @@ def write_cityjson(
     Path
         The file written. Buildings without a usable height are left out (a ``cimkit`` entry in
         ``metadata`` counts them).
+
+    Raises
+    ------
+    MissingCRSError
+        The buildings have no CRS.
+    ValidationError
+        Their CRS has no EPSG code (CityJSON names the CRS by its EPSG URL).
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> import cimkit
+    >>> from cimkit.datasets import sample_city_path
+    >>> footprints = cimkit.read_buildings(sample_city_path() / "footprints.geojson")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = write_cityjson(footprints.head(3), Path(folder.name) / "city.json")
+    >>> doc = json.loads(path.read_text())
+    >>> doc["version"], doc["metadata"]["referenceSystem"], len(doc["CityObjects"])
+    ('2.0', 'https://www.opengis.net/def/crs/EPSG/0/2154', 3)
+    >>> doc["CityObjects"]["BATI0001"]["attributes"]["measuredHeight"]
+    5.9
+    >>> folder.cleanup()
     """
     if buildings.crs is None:
         raise MissingCRSError(
@@ -86,36 +174,10 @@ def write_cityjson(
             hint="set one with gdf.set_crs(...) before exporting.",
         )
     crs = CRS.from_user_input(buildings.crs)
-    heights = (
-        buildings[height_column].to_numpy("float64", na_value=np.nan)
-        if height_column in buildings
-        else np.full(len(buildings), np.nan)
-    )
-    if "storeys" in buildings:
-        heights = np.where(
-            np.isfinite(heights),
-            heights,
-            buildings["storeys"].to_numpy("float64", na_value=np.nan) * storey_height_m,
-        )
-    bases = (
-        buildings[base_column].to_numpy("float64", na_value=np.nan)
-        if base_column in buildings
-        else np.zeros(len(buildings))
-    )
-    bases = np.nan_to_num(bases, nan=0.0)
-    minx, miny, _, _ = buildings.total_bounds
+    heights, bases = _heights_and_bases(buildings, height_column, base_column, storey_height_m)
+    minx, miny, maxx, maxy = buildings.total_bounds
     minz = float(bases.min()) if len(bases) else 0.0
-    translate = np.array([minx, miny, minz])
-    vertices: list[list[int]] = []
-    lookup: dict[tuple[int, int, int], int] = {}
-
-    def vid(x: float, y: float, z: float) -> int:
-        key = tuple(round(v) for v in ((np.array([x, y, z]) - translate) / precision_m))
-        if key not in lookup:
-            lookup[key] = len(vertices)
-            vertices.append(list(key))
-        return lookup[key]
-
+    vertices = _Vertices(np.array([minx, miny, minz]), precision_m)
     objects: dict[str, Any] = {}
     skipped = 0
     attr_cols = [c for c in buildings.columns if c != buildings.geometry.name]
@@ -125,47 +187,24 @@ def write_cityjson(
         if geom is None or geom.is_empty or not np.isfinite(height) or height <= 0:
             skipped += 1
             continue
-        shells = []
-        for poly in getattr(geom, "geoms", [geom]):
-            poly = shapely.orient_polygons(poly)  # exterior CCW, holes CW (seen from above)
-            rings = [np.asarray(poly.exterior.coords)[:-1]] + [
-                np.asarray(r.coords)[:-1] for r in poly.interiors
-            ]
-            top, bottom = base + height, base
-            surfaces = [
-                [[vid(x, y, bottom) for x, y in ring[::-1]] for ring in rings],  # floor, facing down
-                [[vid(x, y, top) for x, y in ring] for ring in rings],  # roof, facing up
-            ]
-            for ring in rings:  # walls: outward normals for CCW exteriors and CW holes alike
-                for (x0, y0), (x1, y1) in zip(ring, np.roll(ring, -1, axis=0)):
-                    surfaces.append(
-                        [[vid(x0, y0, bottom), vid(x1, y1, bottom), vid(x1, y1, top), vid(x0, y0, top)]]
-                    )
-            shells.append(surfaces)
-        geometry = (
-            [{"type": "Solid", "lod": "1", "boundaries": shells}]
-            if len(shells) == 1
-            else [{"type": "MultiSolid", "lod": "1", "boundaries": [[s] for s in shells]}]
-        )
         attributes = {str(c): _attribute(row[c]) for c in attr_cols}
         attributes["measuredHeight"] = float(height)
-        objects[str(key)] = {"type": "Building", "attributes": attributes, "geometry": geometry}
+        objects[str(key)] = {
+            "type": "Building",
+            "attributes": attributes,
+            "geometry": _lod1_geometry(geom, base, height, vertices),
+        }
+    top = float(np.max(bases + np.nan_to_num(heights))) if len(bases) else minz
     doc: dict[str, Any] = {
         "type": "CityJSON",
         "version": "2.0",
-        "transform": {"scale": [precision_m] * 3, "translate": translate.tolist()},
+        "transform": {"scale": [precision_m] * 3, "translate": vertices.translate.tolist()},
         "metadata": {
             "referenceSystem": _reference_system(crs),
-            "geographicalExtent": [
-                float(minx),
-                float(miny),
-                minz,
-                *map(float, buildings.total_bounds[2:]),
-                float(np.max(bases + np.nan_to_num(heights))) if len(bases) else minz,
-            ],
+            "geographicalExtent": [float(minx), float(miny), minz, float(maxx), float(maxy), top],
         },
         "CityObjects": objects,
-        "vertices": vertices,
+        "vertices": vertices.rows,
     }
     if skipped:
         doc["metadata"]["cimkit"] = {"buildings_without_height_left_out": skipped}

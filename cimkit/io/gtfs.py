@@ -21,7 +21,7 @@ Service days
 With ``date=``, :attr:`GtfsFeed.active_service_ids` holds the services running that day:
 ``calendar`` rows whose weekday flag is 1 and whose ``start_date``–``end_date`` range holds the
 date, plus ``calendar_dates`` exceptions of type 1 (added), minus those of type 2 (removed).
-:func:`active_service_ids` computes this for any other date.
+:meth:`GtfsFeed.service_ids` computes this for any other date.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import pandas as pd
 from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
 from cimkit.provenance import Provenance, attach, record_for_files
 
-__all__ = ["GtfsFeed", "active_service_ids", "parse_gtfs_time", "read_gtfs", "to_date"]
+__all__ = ["GtfsFeed", "normalise_date", "read_gtfs"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +93,23 @@ class GtfsFeed:
         Where the feed was read from.
     provenance
         How the feed was read (also attached to ``stops.attrs``).
+
+    Examples
+    --------
+    Feeds come from :func:`read_gtfs`; the tables can also be given directly:
+
+    >>> import pandas as pd
+    >>> week = {day: [1] for day in ("monday", "tuesday", "wednesday", "thursday", "friday")}
+    >>> calendar = pd.DataFrame({"service_id": ["SEMAINE"], **week, "saturday": [0], "sunday": [0],
+    ...                          "start_date": [dt.date(2024, 1, 1)], "end_date": [dt.date(2024, 12, 31)]})
+    >>> stops = pd.DataFrame({"stop_id": ["GARE"], "stop_lat": [48.6], "stop_lon": [2.3]})
+    >>> empty = pd.DataFrame()
+    >>> feed = GtfsFeed(stops=stops, routes=empty, trips=empty, stop_times=empty, calendar=calendar,
+    ...                 calendar_dates=pd.DataFrame(columns=["service_id", "date", "exception_type"]))
+    >>> sorted(feed.service_ids("2024-03-05")), sorted(feed.service_ids("2024-03-09"))
+    (['SEMAINE'], [])
+    >>> feed.stops_gdf().crs.to_epsg()
+    4326
     """
 
     stops: pd.DataFrame
@@ -107,6 +124,7 @@ class GtfsFeed:
     provenance: Provenance | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
+        """Summarise the feed: counts of routes, stops, trips, stop times and active services."""
         return (
             f"GtfsFeed({len(self.routes)} routes, {len(self.stops)} stops, {len(self.trips)} trips, "
             f"{len(self.stop_times)} stop_times, date={self.date}, "
@@ -114,15 +132,30 @@ class GtfsFeed:
         )
 
     def stops_gdf(self) -> gpd.GeoDataFrame:
-        """The stops as points (EPSG:4326), indexed by ``stop_id``."""
+        """Return the stops as points (EPSG:4326), indexed by ``stop_id``."""
         s = self.stops.set_index("stop_id", drop=False)
         s.index.name = "stop_id"
         geom = gpd.points_from_xy(s["stop_lon"], s["stop_lat"], crs="EPSG:4326")
         return gpd.GeoDataFrame(s, geometry=geom, crs="EPSG:4326")
 
     def service_ids(self, date: Any) -> frozenset[str]:
-        """Services running on ``date`` (see :func:`active_service_ids`)."""
-        return active_service_ids(self, date)
+        """Return the service ids running on ``date``.
+
+        The calendar rows whose weekday flag and date range hold the date, then the
+        ``calendar_dates`` exceptions of that day (1 = added, 2 = removed).
+        """
+        day = normalise_date(date)
+        cal = self.calendar
+        ids: set[str] = set()
+        if len(cal):
+            on = (cal[_WEEKDAYS[day.weekday()]] == 1) & (cal["start_date"] <= day) & (cal["end_date"] >= day)
+            ids.update(cal.loc[on, "service_id"].astype(str))
+        cd = self.calendar_dates
+        if len(cd):
+            today = cd[cd["date"] == day]
+            ids.update(today.loc[today["exception_type"] == 1, "service_id"].astype(str))
+            ids.difference_update(today.loc[today["exception_type"] == 2, "service_id"].astype(str))
+        return frozenset(ids)
 
     def trips_on(self, date: Any) -> pd.DataFrame:
         """Trips whose service runs on ``date``."""
@@ -130,8 +163,29 @@ class GtfsFeed:
         return self.trips[self.trips["service_id"].isin(ids)]
 
 
-def to_date(value: Any) -> dt.date:
-    """A :class:`datetime.date` from a date, datetime, ``"YYYY-MM-DD"`` or ``"YYYYMMDD"``."""
+def normalise_date(value: Any) -> dt.date:
+    """Read a service date given as a date, a datetime, ``"YYYY-MM-DD"`` or ``"YYYYMMDD"``.
+
+    Parameters
+    ----------
+    value
+        A :class:`datetime.date`, :class:`datetime.datetime`, :class:`pandas.Timestamp` or a
+        string in ISO (``2024-03-05``) or GTFS (``20240305``) form.
+
+    Returns
+    -------
+    datetime.date
+
+    Raises
+    ------
+    ValidationError
+        When no date can be read from ``value``.
+
+    Examples
+    --------
+    >>> normalise_date("20240305"), normalise_date("2024-03-05")
+    (datetime.date(2024, 3, 5), datetime.date(2024, 3, 5))
+    """
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -151,7 +205,7 @@ def to_date(value: Any) -> dt.date:
     )
 
 
-def parse_gtfs_time(values: pd.Series, *, path: Any = None, layer: str = "stop_times.txt") -> np.ndarray:
+def _parse_gtfs_time(values: pd.Series, *, path: Any = None, layer: str = "stop_times.txt") -> np.ndarray:
     """Seconds since the start of the service day for ``H:MM:SS`` strings (hours may pass 24).
 
     Empty strings give NaN. The Series index must be the 0-based data row number (the file line
@@ -307,15 +361,100 @@ def _interpolate_times(st: pd.DataFrame, path: Path) -> int:
         dep = np.where(missing, filled, dep)
         warnings.warn(
             f"{path.name}: {n} stop times without arrival/departure were interpolated along their trips",
-            stacklevel=3,
+            stacklevel=4,
         )
     st["arrival_s"] = np.round(arr).astype("int64")
     st["departure_s"] = np.round(dep).astype("int64")
     return n
 
 
+def _read_tables(src_path: Path) -> tuple[Provenance, dict[str, pd.DataFrame]]:
+    """Read the raw tables (strings) of a feed and start its provenance record."""
+    src = _Source(src_path)
+    try:
+        record = record_for_files(
+            [src_path] if src_path.is_file() else [src_path / n for n in sorted(src.names)],
+            reader="cimkit.io.gtfs.read_gtfs",
+            libraries=["pandas"],
+        )
+        tables = {name: src.read(name) for name in ("stops", "routes", "trips", "stop_times")}
+        if not (src.has("calendar") or src.has("calendar_dates")):
+            raise FileFormatError(
+                "the feed has neither calendar.txt nor calendar_dates.txt",
+                path=src_path,
+                layer="calendar.txt",
+                hint="a GTFS feed needs calendar.txt and/or calendar_dates.txt to know when trips run.",
+            )
+        for name in ("calendar", "calendar_dates"):
+            tables[name] = src.read(name) if src.has(name) else pd.DataFrame(columns=list(REQUIRED[name]))
+    finally:
+        src.close()
+    return record, tables
+
+
+def _first_duplicate(df: pd.DataFrame, column: str, *, path: Path, layer: str) -> None:
+    duplicated = df[column].duplicated()
+    if duplicated.any():
+        row = int(np.flatnonzero(duplicated.to_numpy())[0])
+        raise FileFormatError(
+            f"duplicate {column} {df[column].iloc[row]!r}",
+            path=path,
+            layer=layer,
+            line=row + 2,
+            hint=f"{column} must be unique.",
+        )
+
+
+def _prepare_stops(stops: pd.DataFrame, path: Path) -> None:
+    for col in ("stop_lat", "stop_lon"):
+        stops[col] = _numbers(stops, col, path=path, layer="stops.txt")
+    if "location_type" in stops.columns:
+        lt = stops["location_type"].str.strip().replace("", "0")
+        stops["location_type"] = pd.to_numeric(lt, errors="coerce").fillna(0).astype("int64")
+    _first_duplicate(stops, "stop_id", path=path, layer="stops.txt")
+
+
+def _prepare_stop_times(
+    st: pd.DataFrame, stops: pd.DataFrame, trips: pd.DataFrame, path: Path
+) -> tuple[pd.DataFrame, int]:
+    """Stop times with seconds, pickup/drop-off types, checked ids, sorted; and how many were interpolated."""
+    st["stop_sequence"] = _numbers(st, "stop_sequence", path=path, layer="stop_times.txt", kind="int")
+    st["arrival_s"] = _parse_gtfs_time(st["arrival_time"], path=path)
+    st["departure_s"] = _parse_gtfs_time(st["departure_time"], path=path)
+    for col in ("pickup_type", "drop_off_type"):
+        if col in st.columns:
+            st[col] = pd.to_numeric(st[col].str.strip().replace("", "0"), errors="coerce").fillna(0).astype("int64")
+        else:
+            st[col] = 0
+    for col, table, known in (("trip_id", "trips.txt", trips["trip_id"]), ("stop_id", "stops.txt", stops["stop_id"])):
+        unknown = ~st[col].isin(known)
+        if unknown.any():
+            row = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise FileFormatError(
+                f"stop_times refers to {col} {st[col].iloc[row]!r}, which is not in {table} "
+                f"({int(unknown.sum())} such rows)",
+                path=path,
+                layer="stop_times.txt",
+                line=row + 2,
+                entity=str(st[col].iloc[row]),
+                hint=f"every stop_times.{col} must appear in {table}.",
+            )
+    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable")
+    n_filled = _interpolate_times(st, path)
+    return st.reset_index(drop=True), n_filled
+
+
+def _prepare_calendars(calendar: pd.DataFrame, cdates: pd.DataFrame, path: Path) -> None:
+    for col in _WEEKDAYS:
+        calendar[col] = _numbers(calendar, col, path=path, layer="calendar.txt", kind="int")
+    for col in ("start_date", "end_date"):
+        calendar[col] = _dates(calendar, col, path=path, layer="calendar.txt")
+    cdates["date"] = _dates(cdates, "date", path=path, layer="calendar_dates.txt")
+    cdates["exception_type"] = _numbers(cdates, "exception_type", path=path, layer="calendar_dates.txt", kind="int")
+
+
 def read_gtfs(path: str | os.PathLike[str], *, date: Any = None) -> GtfsFeed:
-    """Read a GTFS feed from a ``.zip`` file or a folder.
+    r"""Read a GTFS feed from a ``.zip`` file or a folder.
 
     Parameters
     ----------
@@ -338,116 +477,55 @@ def read_gtfs(path: str | os.PathLike[str], *, date: Any = None) -> GtfsFeed:
     FileFormatError
         When a required table or column is missing, or a value cannot be read (the error names
         the table and the file line), or a stop time refers to an unknown trip or stop.
+
+    Examples
+    --------
+    A one-trip feed written to a folder: a bus from the station to the school on weekdays.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> tables = {
+    ...     "stops": "stop_id,stop_name,stop_lat,stop_lon\nGARE,Gare,48.600,2.300\nECOLE,Ecole,48.610,2.310",
+    ...     "routes": "route_id,route_short_name,route_type\nL1,1,3",
+    ...     "trips": "route_id,service_id,trip_id\nL1,SEMAINE,L1-0800",
+    ...     "stop_times": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+    ...     "L1-0800,08:00:00,08:00:00,GARE,1\nL1-0800,08:12:00,08:12:00,ECOLE,2",
+    ...     "calendar": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
+    ...     "start_date,end_date\nSEMAINE,1,1,1,1,1,0,0,20240101,20241231",
+    ... }
+    >>> for name, text in tables.items():
+    ...     _ = (Path(folder.name) / f"{name}.txt").write_text(text + "\n")
+    >>> feed = read_gtfs(folder.name, date="2024-03-05")
+    >>> feed
+    GtfsFeed(1 routes, 2 stops, 1 trips, 2 stop_times, date=2024-03-05, 1 active services)
+    >>> feed.stop_times["arrival_s"].tolist(), sorted(feed.service_ids("2024-03-09"))
+    ([28800, 29520], [])
+    >>> folder.cleanup()
     """
     src_path = Path(path)
-    src = _Source(src_path)
-    try:
-        record = record_for_files(
-            [src_path] if src_path.is_file() else [src_path / n for n in sorted(src.names)],
-            reader="cimkit.io.gtfs.read_gtfs",
-            libraries=["pandas"],
-        )
-        stops = src.read("stops")
-        routes = src.read("routes")
-        trips = src.read("trips")
-        st = src.read("stop_times")
-        if not (src.has("calendar") or src.has("calendar_dates")):
-            raise FileFormatError(
-                "the feed has neither calendar.txt nor calendar_dates.txt",
-                path=src_path,
-                layer="calendar.txt",
-                hint="a GTFS feed needs calendar.txt and/or calendar_dates.txt to know when trips run.",
-            )
-        calendar = (
-            src.read("calendar") if src.has("calendar") else pd.DataFrame(columns=list(REQUIRED["calendar"]))
-        )
-        cdates = (
-            src.read("calendar_dates")
-            if src.has("calendar_dates")
-            else pd.DataFrame(columns=list(REQUIRED["calendar_dates"]))
-        )
-    finally:
-        src.close()
-
-    for col in ("stop_lat", "stop_lon"):
-        stops[col] = _numbers(stops, col, path=src_path, layer="stops.txt")
-    if "location_type" in stops.columns:
-        lt = stops["location_type"].str.strip().replace("", "0")
-        stops["location_type"] = pd.to_numeric(lt, errors="coerce").fillna(0).astype("int64")
-    if stops["stop_id"].duplicated().any():
-        row = int(np.flatnonzero(stops["stop_id"].duplicated().to_numpy())[0])
-        raise FileFormatError(
-            f"duplicate stop_id {stops['stop_id'].iloc[row]!r}",
-            path=src_path,
-            layer="stops.txt",
-            line=row + 2,
-            hint="stop_id must be unique.",
-        )
-    if trips["trip_id"].duplicated().any():
-        row = int(np.flatnonzero(trips["trip_id"].duplicated().to_numpy())[0])
-        raise FileFormatError(
-            f"duplicate trip_id {trips['trip_id'].iloc[row]!r}",
-            path=src_path,
-            layer="trips.txt",
-            line=row + 2,
-            hint="trip_id must be unique.",
-        )
-
-    st["stop_sequence"] = _numbers(st, "stop_sequence", path=src_path, layer="stop_times.txt", kind="int")
-    st["arrival_s"] = parse_gtfs_time(st["arrival_time"], path=src_path)
-    st["departure_s"] = parse_gtfs_time(st["departure_time"], path=src_path)
-    for col in ("pickup_type", "drop_off_type"):
-        if col in st.columns:
-            st[col] = (
-                pd.to_numeric(st[col].str.strip().replace("", "0"), errors="coerce").fillna(0).astype("int64")
-            )
-        else:
-            st[col] = 0
-    for col, table, known in (
-        ("trip_id", "trips.txt", trips["trip_id"]),
-        ("stop_id", "stops.txt", stops["stop_id"]),
-    ):
-        unknown = ~st[col].isin(known)
-        if unknown.any():
-            row = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise FileFormatError(
-                f"stop_times refers to {col} {st[col].iloc[row]!r}, which is not in {table} "
-                f"({int(unknown.sum())} such rows)",
-                path=src_path,
-                layer="stop_times.txt",
-                line=row + 2,
-                entity=str(st[col].iloc[row]),
-                hint=f"every stop_times.{col} must appear in {table}.",
-            )
-    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable")
-    n_filled = _interpolate_times(st, src_path)
-    record.add_step("read", "GTFS tables read", stops=len(stops), routes=len(routes), trips=len(trips))
+    record, tables = _read_tables(src_path)
+    stops, trips = tables["stops"], tables["trips"]
+    _prepare_stops(stops, src_path)
+    _first_duplicate(trips, "trip_id", path=src_path, layer="trips.txt")
+    st, n_filled = _prepare_stop_times(tables["stop_times"], stops, trips, src_path)
+    record.add_step("read", "GTFS tables read", stops=len(stops), routes=len(tables["routes"]), trips=len(trips))
     if n_filled:
         record.add_step("interpolate", "empty stop times interpolated along trips", count=n_filled)
-    st = st.reset_index(drop=True)
-
-    for col in _WEEKDAYS:
-        calendar[col] = _numbers(calendar, col, path=src_path, layer="calendar.txt", kind="int")
-    for col in ("start_date", "end_date"):
-        calendar[col] = _dates(calendar, col, path=src_path, layer="calendar.txt")
-    cdates["date"] = _dates(cdates, "date", path=src_path, layer="calendar_dates.txt")
-    cdates["exception_type"] = _numbers(
-        cdates, "exception_type", path=src_path, layer="calendar_dates.txt", kind="int"
-    )
-
+    _prepare_calendars(tables["calendar"], tables["calendar_dates"], src_path)
     feed = GtfsFeed(
         stops=stops,
-        routes=routes,
+        routes=tables["routes"],
         trips=trips,
         stop_times=st,
-        calendar=calendar,
-        calendar_dates=cdates,
+        calendar=tables["calendar"],
+        calendar_dates=tables["calendar_dates"],
         path=os.fspath(src_path),
         provenance=record,
     )
     if date is not None:
-        feed.date = to_date(date)
-        feed.active_service_ids = active_service_ids(feed, feed.date)
+        feed.date = normalise_date(date)
+        feed.active_service_ids = feed.service_ids(feed.date)
         record.add_step(
             "service_day",
             "services running on the date resolved",
@@ -457,20 +535,3 @@ def read_gtfs(path: str | os.PathLike[str], *, date: Any = None) -> GtfsFeed:
     attach(feed.stops, record)
     logger.info("read %r", feed)
     return feed
-
-
-def active_service_ids(feed: GtfsFeed, date: Any) -> frozenset[str]:
-    """Service ids running on ``date``: calendar weekday + date range, then calendar_dates
-    exceptions (1 = added, 2 = removed)."""
-    day = to_date(date)
-    cal = feed.calendar
-    ids: set[str] = set()
-    if len(cal):
-        on = (cal[_WEEKDAYS[day.weekday()]] == 1) & (cal["start_date"] <= day) & (cal["end_date"] >= day)
-        ids.update(cal.loc[on, "service_id"].astype(str))
-    cd = feed.calendar_dates
-    if len(cd):
-        today = cd[cd["date"] == day]
-        ids.update(today.loc[today["exception_type"] == 1, "service_id"].astype(str))
-        ids.difference_update(today.loc[today["exception_type"] == 2, "service_id"].astype(str))
-    return frozenset(ids)

@@ -41,6 +41,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cimkit import provenance
+from cimkit._crs import crs_label, resolve_crs
 from cimkit.errors import (
     CimkitIOError,
     FileFormatError,
@@ -48,8 +50,9 @@ from cimkit.errors import (
     UnsupportedSchemaError,
     ValidationError,
 )
+from cimkit.network.graph import Network, summarise_topology
 
-__all__ = ["ifc_network", "read_ifc_network"]
+__all__ = ["read_ifc_network"]
 
 logger = logging.getLogger(__name__)
 
@@ -120,14 +123,155 @@ def _profile_diameter_mm(segment: Any, scale: float) -> tuple[float, str | None]
     return np.nan, name
 
 
+class _Nodes:
+    """The node table being built: distribution elements first, then junctions created on the way."""
+
+    def __init__(self, model: Any, scale: float, match_distance_m: float) -> None:
+        import ifcopenshell.util.placement as placement
+
+        self.rows: list[dict[str, Any]] = []
+        self.xyz: list[np.ndarray] = []
+        self.of_element: dict[int, int] = {}
+        self.joints: dict[frozenset, int] = {}
+        self.match_distance_m = match_distance_m
+        for e in model.by_type("IfcDistributionElement"):
+            if e.is_a("IfcFlowSegment") or e.is_a("IfcDistributionPort") or e.ObjectPlacement is None:
+                continue
+            self.of_element[e.id()] = len(self.rows)
+            self.xyz.append(_position(placement.get_local_placement(e.ObjectPlacement), scale))
+            self.rows.append(
+                {
+                    "global_id": e.GlobalId,
+                    "ifc_class": e.is_a(),
+                    "name": e.Name,
+                    "tag": getattr(e, "Tag", None),
+                    "predefined_type": getattr(e, "PredefinedType", None),
+                }
+            )
+        self.element_xy = np.array([p[:2] for p in self.xyz]).reshape(-1, 2)
+
+    def new(self, xyz: np.ndarray, label: str) -> int:
+        self.xyz.append(xyz)
+        self.rows.append({"global_id": None, "ifc_class": label, "name": None, "tag": None, "predefined_type": None})
+        return len(self.rows) - 1
+
+    def nearest(self, xyz: np.ndarray) -> int:
+        """Return the element node within ``match_distance_m`` (2-D) of ``xyz``, else a new free end node."""
+        if len(self.element_xy):
+            d = np.hypot(*(self.element_xy - xyz[:2]).T)
+            best = int(np.argmin(d))
+            if d[best] <= self.match_distance_m:
+                return best
+        return self.new(xyz, "junction")
+
+    def end(self, xyz: np.ndarray, port: Any) -> tuple[int, str]:
+        """Return the node at one end of a segment and how it was found (``ports`` / ``geometry``)."""
+        import ifcopenshell.util.system as system
+
+        other = system.get_connected_port(port) if port is not None else None
+        owner = system.get_port_element(other) if other is not None else None
+        if owner is not None and owner.id() in self.of_element:
+            return self.of_element[owner.id()], "ports"
+        if owner is not None and other is not None and owner.is_a("IfcFlowSegment"):
+            key = frozenset((port.id(), other.id()))
+            if key not in self.joints:
+                self.joints[key] = self.new(xyz, "joint")
+            return self.joints[key], "ports"
+        return self.nearest(xyz), "geometry"
+
+
+def _segment_ends(segment: Any, scale: float) -> tuple[list[tuple[np.ndarray, Any]], bool] | None:
+    """Return the two ends (position, port or None), SINK end first, and whether the ports said so."""
+    import ifcopenshell.util.placement as placement
+    import ifcopenshell.util.system as system
+
+    ends: list[tuple[np.ndarray, Any]] = [
+        (_position(placement.get_local_placement(port.ObjectPlacement), scale), port)
+        for port in system.get_ports(segment)
+        if port.ObjectPlacement is not None
+    ]
+    if len(ends) != 2:
+        axis = _axis_ends(segment, scale)
+        if axis is None:
+            logger.warning("%s %s has neither two ports nor an axis; skipped", segment.is_a(), segment.GlobalId)
+            return None
+        ends = [(axis[0], None), (axis[1], None)]
+    known = all(p is not None for _, p in ends) and {p.FlowDirection for _, p in ends} == {"SINK", "SOURCE"}
+    if known and ends[0][1].FlowDirection == "SOURCE":
+        ends = [ends[1], ends[0]]
+    return ends, bool(known)
+
+
+def _edge_row(segment: Any, nodes: _Nodes, scale: float) -> dict[str, Any] | None:
+    found = _segment_ends(segment, scale)
+    if found is None:
+        return None
+    ends, direction_known = found
+    (u, how_u), (v, how_v) = (nodes.end(xyz, port) for xyz, port in ends)
+    diameter, material = _profile_diameter_mm(segment, scale)
+    (a, _), (b, _) = ends
+    return {
+        "u": u,
+        "v": v,
+        "global_id": segment.GlobalId,
+        "ifc_class": segment.is_a(),
+        "name": segment.Name,
+        "tag": getattr(segment, "Tag", None),
+        "length_m": float(np.linalg.norm(b - a)),
+        "diameter_mm": diameter,
+        "material": material,
+        "z_start_m": float(a[2]),
+        "z_end_m": float(b[2]),
+        "connected_by": how_u if how_u == how_v else "mixed",
+        "flow_direction_known": direction_known,
+        "_a": a[:2],
+        "_b": b[:2],
+    }
+
+
+def _tables(
+    nodes: _Nodes, edge_rows: list[dict[str, Any]], crs: Any
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    xyz = np.array(nodes.xyz).reshape(-1, 3)
+    node_table = gpd.GeoDataFrame(
+        pd.DataFrame(nodes.rows, index=pd.Index(np.arange(len(nodes.rows), dtype="int64"), name="node_id")),
+        geometry=shapely.points(xyz[:, :2]),
+        crs=crs,
+    )
+    node_table["z_m"] = xyz[:, 2]
+    frame = pd.DataFrame(edge_rows)
+    # the edge runs chamber -> segment end -> segment end -> chamber, so that it meets its nodes
+    geoms = [
+        shapely.linestrings(_dedupe([xyz[u, :2], a, b, xyz[v, :2]]))
+        for u, v, a, b in zip(frame["u"], frame["v"], frame["_a"], frame["_b"])
+    ]
+    frame = frame.drop(columns=["_a", "_b"])
+    frame.index = pd.Index(np.arange(len(frame), dtype="int64"), name="edge_id")
+    frame["oneway"] = False
+    edges = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=crs)
+    # drop node elements no segment reaches (e.g. elements of another system)
+    used = np.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
+    return node_table.loc[used], edges
+
+
+def _dedupe(points: list[np.ndarray]) -> np.ndarray:
+    out = [points[0]]
+    for p in points[1:]:
+        if not np.allclose(p, out[-1], rtol=0, atol=1e-9):
+            out.append(p)
+    if len(out) == 1:
+        out.append(out[0])
+    return np.array(out)
+
+
 def read_ifc_network(
     path: str | os.PathLike[str],
     *,
     kind: str = "sewer",
     crs: Any = None,
     match_distance_m: float = 2.0,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Nodes and edges of the distribution system of ``kind`` in an IFC file.
+) -> Network:
+    """Read the distribution system of ``kind`` in an IFC file as a :class:`~cimkit.network.graph.Network`.
 
     Parameters
     ----------
@@ -143,23 +287,70 @@ def read_ifc_network(
 
     Returns
     -------
-    nodes, edges
-        ``nodes`` indexed by ``node_id`` with ``global_id`` (None for created junctions),
-        ``ifc_class``, ``name``, ``tag``, ``predefined_type``, ``z_m``; ``edges`` indexed by
-        ``edge_id`` with ``u``, ``v``, ``global_id``, ``ifc_class``, ``name``, ``tag``,
-        ``length_m``, ``diameter_mm`` (outer, from a circular profile), ``material``,
-        ``z_start_m``, ``z_end_m``, ``connected_by`` (ports / geometry / mixed),
-        ``flow_direction_known``.
+    Network
+        ``network.nodes`` indexed by ``node_id`` with ``global_id`` (None for created
+        junctions), ``ifc_class``, ``name``, ``tag``, ``predefined_type``, ``z_m``, ``degree``,
+        ``component``; ``network.edges`` indexed by ``edge_id`` with ``u``, ``v``,
+        ``global_id``, ``ifc_class``, ``name``, ``tag``, ``length_m``, ``diameter_mm`` (outer,
+        from a circular profile), ``material``, ``z_start_m``, ``z_end_m``, ``connected_by``
+        (ports / geometry / mixed), ``flow_direction_known``. ``network.report`` holds the
+        component and dangle counts, ``segments`` and ``connected_by`` (segment counts by how
+        their ends were found).
+
+    Raises
+    ------
+    ValidationError
+        ``kind`` is not water, sewer or power.
+    NetworkError
+        The file holds no segment of that kind.
+    FileFormatError, UnsupportedSchemaError
+        Not a readable IFC file, or a draft IFC4X3 schema.
+
+    Examples
+    --------
+    Two pipes between three chambers, connected by their axis end points (no ports):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import ifcopenshell.api.root, ifcopenshell.api.unit, ifcopenshell.api.project
+    >>> import ifcopenshell.api.context, ifcopenshell.api.geometry
+    >>> f = ifcopenshell.api.project.create_file(version="IFC4")
+    >>> _ = ifcopenshell.api.root.create_entity(f, ifc_class="IfcProject", name="drains")
+    >>> _ = ifcopenshell.api.unit.assign_unit(f, length={"is_metric": True, "raw": "METRE"})
+    >>> axis = ifcopenshell.api.context.add_context(
+    ...     f, context_type="Model", context_identifier="Axis", target_view="GRAPH_VIEW",
+    ...     parent=ifcopenshell.api.context.add_context(f, context_type="Model"))
+    >>> def place(element, x, y):
+    ...     matrix = np.eye(4)
+    ...     matrix[:2, 3] = (x, y)
+    ...     ifcopenshell.api.geometry.edit_object_placement(f, product=element, matrix=matrix)
+    >>> for name, x, y in [("A", 0, 0), ("B", 30, 0), ("C", 30, 40)]:
+    ...     place(ifcopenshell.api.root.create_entity(
+    ...         f, ifc_class="IfcDistributionChamberElement", name=name), x, y)
+    >>> for name, start, end in [("AB", (0.5, 0.0), (29.5, 0.0)), ("BC", (30.0, 0.5), (30.0, 39.5))]:
+    ...     pipe = ifcopenshell.api.root.create_entity(f, ifc_class="IfcPipeSegment", name=name)
+    ...     place(pipe, 0, 0)
+    ...     line = f.createIfcPolyline([f.createIfcCartesianPoint(start), f.createIfcCartesianPoint(end)])
+    ...     ifcopenshell.api.geometry.assign_representation(
+    ...         f, product=pipe, representation=f.createIfcShapeRepresentation(axis, "Axis", "Curve2D", [line]))
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "drains.ifc"
+    >>> f.write(str(path))
+    >>> network = read_ifc_network(path, kind="water", crs="EPSG:2154")
+    >>> network
+    <Network water: 3 nodes, 2 edges, 0.07 km (EPSG:2154)>
+    >>> network.edges[["name", "length_m", "connected_by"]].values.tolist()
+    [['AB', 29.0, 'geometry'], ['BC', 39.0, 'geometry']]
+    >>> network.nodes["degree"].tolist()
+    [1, 2, 1]
+    >>> folder.cleanup()
     """
-    import ifcopenshell.util.placement as placement
-    import ifcopenshell.util.system as system
     import ifcopenshell.util.unit as unit
 
     if kind not in _SEGMENTS:
-        raise ValidationError(
-            f"'kind' must be one of water, sewer, power for an IFC file; {kind!r} was given."
-        )
+        raise ValidationError(f"'kind' must be one of water, sewer, power for an IFC file; {kind!r} was given.")
     path = Path(path)
+    target = resolve_crs(crs, path=path)
     model = _open(path)
     scale = float(unit.calculate_unit_scale(model))
     segment_classes = _SEGMENTS[kind]
@@ -170,152 +361,23 @@ def read_ifc_network(
             path=path,
             hint=f"a {kind} network needs {' or '.join(segment_classes)} elements.",
         )
-    node_elements = [
-        e
-        for e in model.by_type("IfcDistributionElement")
-        if not e.is_a("IfcFlowSegment") and not e.is_a("IfcDistributionPort")
-    ]
-    # node table: element nodes first
-    node_rows: list[dict[str, Any]] = []
-    node_xyz: list[np.ndarray] = []
-    node_of_element: dict[int, int] = {}
-    for e in node_elements:
-        if e.ObjectPlacement is None:
-            continue
-        node_of_element[e.id()] = len(node_rows)
-        node_xyz.append(_position(placement.get_local_placement(e.ObjectPlacement), scale))
-        node_rows.append(
-            {
-                "global_id": e.GlobalId,
-                "ifc_class": e.is_a(),
-                "name": e.Name,
-                "tag": getattr(e, "Tag", None),
-                "predefined_type": getattr(e, "PredefinedType", None),
-            }
-        )
-    element_xy = np.array([p[:2] for p in node_xyz]).reshape(-1, 2)
-    joint_nodes: dict[frozenset, int] = {}
-
-    def new_node(xyz: np.ndarray, label: str) -> int:
-        node_xyz.append(xyz)
-        node_rows.append(
-            {"global_id": None, "ifc_class": label, "name": None, "tag": None, "predefined_type": None}
-        )
-        return len(node_rows) - 1
-
-    def geometric_node(xyz: np.ndarray) -> int:
-        if len(element_xy):
-            d = np.hypot(*(element_xy - xyz[:2]).T)
-            best = int(np.argmin(d))
-            if d[best] <= match_distance_m:
-                return best
-        return new_node(xyz, "junction")
-
-    edge_rows: list[dict[str, Any]] = []
-    for seg in segments:
-        ports = list(system.get_ports(seg))
-        ends: list[tuple[np.ndarray, Any]] = []  # (xyz, port or None)
-        for port in ports:
-            if port.ObjectPlacement is not None:
-                ends.append((_position(placement.get_local_placement(port.ObjectPlacement), scale), port))
-        if len(ends) != 2:
-            axis = _axis_ends(seg, scale)
-            if axis is None:
-                logger.warning("%s %s has neither two ports nor an axis; skipped", seg.is_a(), seg.GlobalId)
-                continue
-            ends = [(axis[0], None), (axis[1], None)]
-        direction_known = all(p is not None for _, p in ends) and {p.FlowDirection for _, p in ends} == {
-            "SINK",
-            "SOURCE",
-        }
-        if direction_known and ends[0][1].FlowDirection == "SOURCE":
-            ends = [ends[1], ends[0]]
-        end_nodes = []
-        how = []
-        for xyz, port in ends:
-            other = system.get_connected_port(port) if port is not None else None
-            owner = system.get_port_element(other) if other is not None else None
-            if owner is not None and owner.id() in node_of_element:
-                end_nodes.append(node_of_element[owner.id()])
-                how.append("ports")
-            elif owner is not None and other is not None and owner.is_a("IfcFlowSegment"):
-                key = frozenset((port.id(), other.id()))
-                if key not in joint_nodes:
-                    joint_nodes[key] = new_node(xyz, "joint")
-                end_nodes.append(joint_nodes[key])
-                how.append("ports")
-            else:
-                end_nodes.append(geometric_node(xyz))
-                how.append("geometry")
-        diameter, material = _profile_diameter_mm(seg, scale)
-        (a, _), (b, _) = ends
-        edge_rows.append(
-            {
-                "u": end_nodes[0],
-                "v": end_nodes[1],
-                "global_id": seg.GlobalId,
-                "ifc_class": seg.is_a(),
-                "name": seg.Name,
-                "tag": getattr(seg, "Tag", None),
-                "length_m": float(np.linalg.norm(b - a)),
-                "diameter_mm": diameter,
-                "material": material,
-                "z_start_m": float(a[2]),
-                "z_end_m": float(b[2]),
-                "connected_by": how[0] if how[0] == how[1] else "mixed",
-                "flow_direction_known": bool(direction_known),
-                "_a": a[:2],
-                "_b": b[:2],
-            }
-        )
-    xyz = np.array(node_xyz).reshape(-1, 3)
-    nodes = gpd.GeoDataFrame(
-        pd.DataFrame(node_rows, index=pd.Index(np.arange(len(node_rows), dtype="int64"), name="node_id")),
-        geometry=shapely.points(xyz[:, :2]),
-        crs=crs,
-    )
-    nodes["z_m"] = xyz[:, 2]
-    frame = pd.DataFrame(edge_rows)
-    # the edge runs chamber -> segment end -> segment end -> chamber, so that it meets its nodes
-    geoms = [
-        shapely.linestrings(_dedupe([xyz[u, :2], a, b, xyz[v, :2]]))
-        for u, v, a, b in zip(frame["u"], frame["v"], frame["_a"], frame["_b"])
-    ]
-    frame = frame.drop(columns=["_a", "_b"])
-    frame.index = pd.Index(np.arange(len(frame), dtype="int64"), name="edge_id")
-    frame["oneway"] = False
-    edges = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=crs)
-    # drop node elements no segment reaches (e.g. elements of another system)
-    used = np.unique(np.concatenate([edges["u"].to_numpy(), edges["v"].to_numpy()]))
-    nodes = nodes.loc[used]
-    return nodes, edges
-
-
-def _dedupe(points: list[np.ndarray]) -> np.ndarray:
-    out = [points[0]]
-    for p in points[1:]:
-        if not np.allclose(p, out[-1], rtol=0, atol=1e-9):
-            out.append(p)
-    if len(out) == 1:
-        out.append(out[0])
-    return np.array(out)
-
-
-def ifc_network(
-    path: str | os.PathLike[str], *, kind: str = "sewer", crs: Any = None, match_distance_m: float = 2.0
-) -> Any:
-    """A :class:`~cimkit.network.graph.Network` from the distribution elements of an IFC file.
-
-    See :func:`read_ifc_network`; ``network.report`` adds component and dangle counts and how
-    many segment ends were connected by ports and by geometry.
-    """
-    from cimkit.network.graph import Network
-    from cimkit.network.topology import network_report
-
-    nodes, edges = read_ifc_network(path, kind=kind, crs=crs, match_distance_m=match_distance_m)
-    report = network_report(nodes, edges)
-    nodes["degree"] = report.pop("_degree")
-    nodes["component"] = report.pop("_component")
+    node_builder = _Nodes(model, scale, match_distance_m)
+    rows = [row for row in (_edge_row(seg, node_builder, scale) for seg in segments) if row is not None]
+    nodes, edges = _tables(node_builder, rows, target)
+    report = summarise_topology(nodes, edges)
+    nodes["degree"] = report.pop("degree")
+    nodes["component"] = report.pop("component")
     report["segments"] = len(edges)
     report["connected_by"] = edges["connected_by"].value_counts().to_dict()
-    return Network(nodes, edges, kind=kind, report=report)
+    network = Network(nodes, edges, kind=kind, report=report)
+    record = provenance.record_for_files(path, reader="cimkit.read_ifc_network", libraries=["ifcopenshell"])
+    record.add_step(
+        "ifc_network",
+        "segments as edges between distribution elements, by port connections then geometry",
+        segments=len(edges),
+        connected_by=report["connected_by"],
+        crs_assigned=None if target is None else crs_label(target),
+    )
+    for obj in (network, network.nodes, network.edges):
+        provenance.attach(obj, record)
+    return network

@@ -37,7 +37,7 @@ import pandas as pd
 
 from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
 
-__all__ = ["OSM_SUFFIXES", "is_osm_path", "parse_other_tags", "read_osm_lines"]
+__all__ = ["OSM_SUFFIXES", "read_osm_lines"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,21 +70,21 @@ _TAGS_BY_KIND = {
 _PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
 
 
-def is_osm_path(path: str | os.PathLike[str]) -> bool:
-    """True for file names ending in ``.osm.pbf``, ``.pbf`` or ``.osm``."""
+def _is_osm_path(path: str | os.PathLike[str]) -> bool:
+    """Tell whether a file name ends in ``.osm.pbf``, ``.pbf`` or ``.osm``."""
     name = os.fspath(path).lower()
     return name.endswith(OSM_SUFFIXES)
 
 
-def parse_other_tags(text: Any) -> dict[str, str]:
-    """The tags of GDAL's ``other_tags`` hstore string as a dict (empty for null)."""
+def _parse_other_tags(text: Any) -> dict[str, str]:
+    """Parse GDAL's ``other_tags`` hstore string into a dict (empty for null)."""
     if not isinstance(text, str) or not text:
         return {}
     return {k.replace('\\"', '"'): v.replace('\\"', '"') for k, v in _PAIR.findall(text)}
 
 
 def read_osm_lines(path: str | os.PathLike[str], *, kind: str) -> gpd.GeoDataFrame:
-    """The OSM ways of one network kind, in EPSG:4326, with their ``osm_id``.
+    """Read the OSM ways of one network kind, in EPSG:4326, with their ``osm_id``.
 
     Parameters
     ----------
@@ -98,6 +98,38 @@ def read_osm_lines(path: str | os.PathLike[str], *, kind: str) -> gpd.GeoDataFra
     GeoDataFrame
         Columns ``osm_id``, ``name``, ``highway`` (roads) / ``man_made`` and the tags of the
         kind, LineString geometry in EPSG:4326, on a fresh RangeIndex.
+
+    Raises
+    ------
+    ValidationError
+        ``kind`` is not one of the four network kinds.
+    CimkitIOError, FileFormatError
+        The file does not exist, or GDAL's OSM driver cannot read it.
+
+    Examples
+    --------
+    A tiny OSM XML extract: a residential street and a way under construction (left out).
+    :func:`cimkit.read_network` builds the network from these lines.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "town.osm"
+    >>> _ = path.write_text(
+    ...     '<osm version="0.6">'
+    ...     '<node id="1" lat="48.70" lon="2.30"/><node id="2" lat="48.70" lon="2.31"/>'
+    ...     '<node id="3" lat="48.71" lon="2.31"/>'
+    ...     '<way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/>'
+    ...     '<tag k="name" v="Rue des Lilas"/><tag k="maxspeed" v="30"/></way>'
+    ...     '<way id="11"><nd ref="2"/><nd ref="3"/><tag k="highway" v="construction"/></way>'
+    ...     "</osm>"
+    ... )
+    >>> roads = read_osm_lines(path, kind="road")
+    >>> roads[["osm_id", "name", "highway", "maxspeed"]].values.tolist()
+    [[10, 'Rue des Lilas', 'residential', '30']]
+    >>> roads.crs.to_epsg()
+    4326
+    >>> folder.cleanup()
     """
     import pyogrio
 
@@ -115,7 +147,7 @@ def read_osm_lines(path: str | os.PathLike[str], *, kind: str) -> gpd.GeoDataFra
             layer="lines",
             hint="give an OpenStreetMap .osm.pbf or .osm extract.",
         ) from err
-    tags = frame["other_tags"].map(parse_other_tags) if "other_tags" in frame.columns else None
+    tags = frame["other_tags"].map(_parse_other_tags) if "other_tags" in frame.columns else None
 
     def tag(name: str) -> pd.Series:
         if name in frame.columns:

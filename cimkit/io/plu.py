@@ -23,14 +23,14 @@ import pandas as pd
 
 from cimkit import provenance
 from cimkit.errors import CimkitIOError, DataTableError, InputError
-from cimkit.io.vector import PathLike, _set_identity, _validate_polygons, read_layer
+from cimkit.io._layers import PathLike, read_layer, set_identity, validate_polygons
 
 __all__ = [
     "PRESCRIPTION_TYPES",
     "RULE_COLUMNS",
     "ZONE_TYPES",
     "read_prescriptions",
-    "read_rules",
+    "read_zone_rules",
     "read_zoning",
 ]
 
@@ -100,12 +100,12 @@ def _normalise_typezone(raw: pd.Series, libelle: pd.Series) -> tuple[pd.Series, 
     return pd.Series(out, index=raw.index, dtype="object"), changed
 
 
-def _read_rules_table(rules: Any) -> pd.DataFrame:
-    if isinstance(rules, pd.DataFrame):
-        return rules.copy()
-    path = Path(rules)
+def _read_rules_table(source: Any) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    path = Path(source)
     if not path.is_file():
-        raise CimkitIOError("the rules file does not exist", path=rules, hint="check the path.")
+        raise CimkitIOError("the rules file does not exist", path=source, hint="check the path.")
     if path.suffix.lower() == ".toml":
         try:
             import tomllib
@@ -114,7 +114,7 @@ def _read_rules_table(rules: Any) -> pd.DataFrame:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as err:
-            raise DataTableError(f"invalid TOML ({err})", path=rules, hint="fix the TOML syntax.") from err
+            raise DataTableError(f"invalid TOML ({err})", path=source, hint="fix the TOML syntax.") from err
         if isinstance(data.get("rules"), list):
             rows = data["rules"]
         else:
@@ -123,11 +123,11 @@ def _read_rules_table(rules: Any) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype={"libelle": str}, sep=None, engine="python", encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataTableError(f"cannot parse the CSV ({err})", path=rules, hint="write a UTF-8 CSV.") from err
+        raise DataTableError(f"cannot parse the CSV ({err})", path=source, hint="write a UTF-8 CSV.") from err
 
 
-def read_rules(rules: PathLike | pd.DataFrame) -> pd.DataFrame:
-    """Read and validate a zone rules table (CSV, TOML or DataFrame), indexed by ``libelle``.
+def read_zone_rules(source: PathLike | pd.DataFrame) -> pd.DataFrame:
+    """Read and validate a PLU zone rules table (CSV, TOML or DataFrame), indexed by ``libelle``.
 
     The PLU regulation is a PDF; its figures go in a table the user writes, one row per zone
     label, with the columns of :data:`RULE_COLUMNS`:
@@ -141,19 +141,43 @@ def read_rules(rules: PathLike | pd.DataFrame) -> pd.DataFrame:
     TOML takes either one table per label (``[Ua]`` then ``max_height_m = 9``) or an array
     ``[[rules]]`` of tables with a ``libelle`` key.
 
+    Parameters
+    ----------
+    source
+        The rules table: a CSV or TOML path, or a DataFrame with the columns above.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``libelle``: the numeric rule columns as float64 (NaN: no rule), lengths in
+        metres and ratios in 0-1; ``allowed_uses`` normalised to lower-case uses joined by
+        ``;`` (missing: no rule); extra columns kept as read.
+
     Raises
     ------
     DataTableError
         Missing ``libelle`` column, duplicate labels, non-numeric or negative values, ratios
         above 1. The message names the row (CSV line = row + 2).
+    CimkitIOError
+        The file does not exist.
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> from cimkit.io.plu import read_zone_rules
+    >>> rules = read_zone_rules(sample_city_path() / "zone_rules.csv")
+    >>> rules.loc["UB", ["max_height_m", "max_footprint_ratio", "side_setback_height_ratio"]].tolist()
+    [12.0, 0.4, 0.5]
+    >>> rules.loc["UE", "allowed_uses"], bool(rules["allowed_uses"].isna()["N"])  # blank: no rule
+    ('education;office', True)
     """
-    source = rules if not isinstance(rules, pd.DataFrame) else None
-    table = _read_rules_table(rules)
+    path = source if not isinstance(source, pd.DataFrame) else None
+    table = _read_rules_table(source)
     table.columns = [str(c).strip().lower() for c in table.columns]
     if "libelle" not in table.columns:
         raise DataTableError(
             f"the rules table has no 'libelle' column (columns: {', '.join(table.columns)})",
-            path=source,
+            path=path,
             hint="add a 'libelle' column with the zone labels of the PLU.",
         )
     unknown = [c for c in table.columns if c not in RULE_COLUMNS]
@@ -165,8 +189,8 @@ def read_rules(rules: PathLike | pd.DataFrame) -> pd.DataFrame:
         row = int(np.flatnonzero(dup.to_numpy())[0])
         raise DataTableError(
             f"zone label {table['libelle'].iloc[row]!r} appears twice",
-            path=source,
-            line=row + 2 if source is not None else None,
+            path=path,
+            line=row + 2 if path is not None else None,
             hint="keep one row per libelle.",
         )
     for col in RULE_COLUMNS[1:-1]:
@@ -184,18 +208,18 @@ def read_rules(rules: PathLike | pd.DataFrame) -> pd.DataFrame:
             raise DataTableError(
                 f"column {col!r} holds {table[col].iloc[row]!r} for zone {table['libelle'].iloc[row]!r}; "
                 f"expected {limit}",
-                path=source,
-                line=row + 2 if source is not None else None,
+                path=path,
+                line=row + 2 if path is not None else None,
                 entity=table["libelle"].iloc[row],
                 hint=f"write {limit} (or leave the cell blank for no rule).",
             )
         table[col] = values.astype("float64")
     if "allowed_uses" not in table.columns:
         table["allowed_uses"] = None
-    uses = table["allowed_uses"].where(table["allowed_uses"].notna(), None)
+    # a blank cell is "no rule" (None), never the text "nan"
     table["allowed_uses"] = [
-        None if u is None else ";".join(p.strip().lower() for p in re.split(r"[;,|]", str(u)) if p.strip())
-        for u in uses
+        None if pd.isna(u) else ";".join(p.strip().lower() for p in re.split(r"[;,|]", str(u)) if p.strip()) or None
+        for u in table["allowed_uses"].tolist()
     ]
     return table.set_index("libelle")
 
@@ -209,7 +233,7 @@ def read_zoning(
     source_crs: Any = None,
     repair: Literal["repair", "refuse"] = "repair",
 ) -> gpd.GeoDataFrame:
-    """Read a CNIG PLU ``zone_urba`` layer, optionally joined to a rules table.
+    """Read a CNIG PLU ``zone_urba`` layer (the *zones* of the *plan local d'urbanisme*) with its rules.
 
     Parameters
     ----------
@@ -219,10 +243,12 @@ def read_zoning(
     layer
         Layer name when the file holds several.
     rules
-        Rules table (CSV / TOML path or DataFrame, see :func:`read_rules`) joined on ``libelle``.
+        Rules table (CSV / TOML path or DataFrame, see :func:`read_zone_rules`) joined on ``libelle``.
         Zones without a rule and rules without a zone are reported with a warning.
-    crs, source_crs
-        Target CRS / CRS of a file that declares none.
+    crs
+        Target CRS; the layer is reprojected to it.
+    source_crs
+        The CRS of a file that declares none.
     repair
         Invalid polygons: ``"repair"`` (make_valid) or ``"refuse"``.
 
@@ -234,6 +260,22 @@ def read_zoning(
         AUs, A, N (the value read is kept in ``typezone_source``; ``AU`` alone becomes AUs
         for a ``2AU...`` label and AUc otherwise; sub-sectors stay in ``libelle``); the rule
         columns when ``rules`` is given.
+
+    Raises
+    ------
+    InputError
+        The layer has no ``LIBELLE`` or ``TYPEZONE`` field.
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> from cimkit.io.plu import read_zoning
+    >>> folder = sample_city_path()
+    >>> zones = read_zoning(folder / "zone_urba.geojson", rules=folder / "zone_rules.csv", crs="EPSG:2154")
+    >>> zones.index.name, len(zones), zones["typezone"].value_counts().to_dict()
+    ('zone_id', 7, {'U': 4, 'AUc': 1, 'N': 1, 'A': 1})
+    >>> zones.set_index("libelle").loc["UB", ["max_height_m", "max_footprint_ratio"]].tolist()
+    [12.0, 0.4]
     """
     gdf = read_layer(path, layer=layer, crs=crs, source_crs=source_crs, reader="cimkit.read_zoning")
     record = provenance.get(gdf)
@@ -241,7 +283,7 @@ def read_zoning(
     gdf = gdf.rename(columns={c: c.lower() for c in gdf.columns if c != geom_name})
     if record is not None:
         provenance.attach(gdf, record)
-    gdf = _validate_polygons(gdf, repair=repair, path=path, layer=layer)
+    gdf = validate_polygons(gdf, repair=repair, path=path, layer=layer)
     for required in ("libelle", "typezone"):
         if required not in gdf.columns:
             raise InputError(
@@ -255,7 +297,7 @@ def read_zoning(
         if cand in gdf.columns and gdf[cand].notna().all() and not gdf[cand].duplicated().any():
             column = cand
             break
-    gdf = _set_identity(gdf, name="zone_id", column=column, explicit=False, path=path, layer=layer)
+    gdf = set_identity(gdf, name="zone_id", column=column, explicit=False, path=path, layer=layer)
     record = provenance.get(gdf)
     gdf = gdf.copy()
     gdf["libelle"] = gdf["libelle"].astype("object").where(gdf["libelle"].notna(), None)
@@ -272,7 +314,7 @@ def read_zoning(
     if changed and record is not None:
         record.add_step("normalise_typezone", "TYPEZONE mapped onto U, AUc, AUs, A, N", count=changed)
     if rules is not None:
-        table = read_rules(rules)
+        table = read_zone_rules(rules)
         labels = set(gdf["libelle"].dropna())
         missing = sorted(labels - set(table.index))
         unused = sorted(set(table.index) - labels)
@@ -290,7 +332,7 @@ def read_zoning(
                 "join_rules", "rules table joined on libelle", zones_without_rule=missing, unused_rules=unused
             )
             if not isinstance(rules, pd.DataFrame):
-                record.sources.append(provenance.SourceFile.from_path(rules))
+                record.source_files.append(provenance.SourceFile.from_path(rules))
     if record is not None:
         provenance.attach(gdf, record)
     return gdf
@@ -305,6 +347,17 @@ def read_prescriptions(
 ) -> gpd.GeoDataFrame:
     """Read a CNIG PLU prescription layer (``prescription_surf``, ``_lin`` or ``_pct``).
 
+    Parameters
+    ----------
+    path
+        The prescription layer (shapefile, GeoJSON, GPKG ...).
+    layer
+        Layer name when the file holds several.
+    crs
+        Target CRS; the layer is reprojected to it.
+    source_crs
+        The CRS of a file that declares none.
+
     Returns
     -------
     GeoDataFrame
@@ -312,6 +365,19 @@ def read_prescriptions(
         ``legal_reference`` (article of the Code de l'urbanisme) from
         :data:`PRESCRIPTION_TYPES` (CNIG PLU standard 2017; None for codes not in that table);
         index ``prescription_id`` (``idpsc``/``gid``/``id`` when unique, else the row number).
+
+    Raises
+    ------
+    InputError
+        The layer has no ``TYPEPSC`` field.
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> from cimkit.io.plu import read_prescriptions
+    >>> prescriptions = read_prescriptions(sample_city_path() / "prescription_surf.geojson", crs="EPSG:2154")
+    >>> prescriptions[["typepsc", "label", "legal_reference"]].iloc[0].tolist()
+    ['01', 'Espace boisé classé', 'L113-1']
     """
     gdf = read_layer(path, layer=layer, crs=crs, source_crs=source_crs, reader="cimkit.read_prescriptions")
     record = provenance.get(gdf)
@@ -348,4 +414,4 @@ def read_prescriptions(
             break
     if record is not None:
         provenance.attach(gdf, record)
-    return _set_identity(gdf, name="prescription_id", column=column, explicit=False, path=path, layer=layer)
+    return set_identity(gdf, name="prescription_id", column=column, explicit=False, path=path, layer=layer)

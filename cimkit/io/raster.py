@@ -13,7 +13,8 @@ import numpy as np
 from pyproj import CRS
 
 from cimkit import provenance
-from cimkit.errors import CimkitIOError, CRSError, FileFormatError, InputError, MissingCRSError
+from cimkit._crs import reproject_with_provenance, resolve_source_crs
+from cimkit.errors import CimkitIOError, FileFormatError, InputError
 from cimkit.raster import Raster
 
 __all__ = ["VERTICAL_UNITS", "read_dem"]
@@ -63,10 +64,30 @@ def read_dem(
         :meth:`~cimkit.raster.Raster.masked`); float64 values with NaN as nodata after a
         unit conversion or a reprojection; ``attrs["provenance"]`` and ``attrs["vertical_units_source"]``.
 
+    Raises
+    ------
+    MissingCRSError
+        The file has no CRS and ``source_crs`` is not given.
+    CRSError
+        ``source_crs`` contradicts the file's CRS.
+    FileFormatError, CimkitIOError
+        The file is not a raster GDAL reads, or does not exist.
+
     Examples
     --------
+    The sample city's terrain: 5 m cells in Lambert-93, ten cells without data:
+
+    >>> import numpy as np
     >>> import cimkit
-    >>> dem = cimkit.read_dem("sample_data/dem.tif")  # doctest: +SKIP
+    >>> from cimkit.datasets import sample_city_path
+    >>> dem = cimkit.read_dem(sample_city_path() / "dem.tif")
+    >>> dem.shape, dem.res, dem.nodata, int((~dem.valid_mask()).sum())
+    ((180, 180), (5.0, 5.0), -9999.0, 10)
+    >>> round(float(np.nanmin(dem.masked())), 2), round(float(np.nanmax(dem.masked())), 2)
+    (34.92, 58.52)
+    >>> utm = cimkit.read_dem(sample_city_path() / "dem.tif", crs="EPSG:32631")
+    >>> [step.action for step in cimkit.provenance.get(utm).steps]
+    ['read', 'nodata', 'reproject']
     """
     import rasterio
     from rasterio.errors import RasterioIOError
@@ -96,22 +117,7 @@ def read_dem(
         ) from err
     record = provenance.record_for_files(path, reader="cimkit.read_dem", libraries=["rasterio"])
     record.add_step("read", f"band {band} of a {driver} grid", rows=values.shape[0], cols=values.shape[1])
-    if file_crs is None:
-        if source_crs is None:
-            raise MissingCRSError(
-                "the raster has no CRS (an ASCII grid without a .prj file?)",
-                path=path,
-                hint="pass source_crs='EPSG:nnnn' to state the CRS of the grid.",
-            )
-        file_crs = CRS.from_user_input(source_crs)
-        record.add_step("assign_crs", "CRS given by the caller (source_crs)", crs=file_crs.to_string())
-    elif source_crs is not None and CRS.from_user_input(source_crs) != file_crs:
-        raise CRSError(
-            f"source_crs={CRS.from_user_input(source_crs).to_string()} contradicts the file's CRS "
-            f"{file_crs.to_string()}",
-            path=path,
-            hint="drop source_crs (the file's CRS is used) or fix the file.",
-        )
+    file_crs = resolve_source_crs(file_crs, source_crs, path=path, record=record, what="the raster")
     if nodata is not None:
         file_nodata = nodata
         record.add_step("set_nodata", "nodata value given by the caller", nodata=nodata)
@@ -122,19 +128,7 @@ def read_dem(
     if factor != 1.0:
         raster = Raster(raster.masked() * factor, transform, file_crs, nodata=np.nan, units="m")
         record.add_step("scale_units", f"elevations converted from {vertical_units} to m", factor=factor)
-    if crs is not None:
-        target = CRS.from_user_input(crs)
-        if target != raster.crs:
-            before = file_crs.to_string()
-            raster = raster.to_crs(target, resampling=resampling)
-            record.add_step(
-                "reproject",
-                f"{before} -> {target.to_string()} ({resampling})",
-                src=before,
-                dst=target.to_string(),
-                resampling=resampling,
-                shape=list(raster.shape),
-            )
+    raster = reproject_with_provenance(raster, crs, record=record, path=path, resampling=resampling)
     raster.attrs["vertical_units_source"] = vertical_units
     provenance.attach(raster, record)
     logger.debug("read_dem %s: %r", path, raster)

@@ -1,5 +1,5 @@
 """Infrastructure networks: the :class:`Network` container, topology building and graph kernels."""
 
-from cimkit.network.graph import NETWORK_KINDS, CSRGraph, Network
+from cimkit.network.graph import NETWORK_KINDS, CSRGraph, Network, summarise_topology
 
-__all__ = ["NETWORK_KINDS", "CSRGraph", "Network"]
+__all__ = ["NETWORK_KINDS", "CSRGraph", "Network", "summarise_topology"]

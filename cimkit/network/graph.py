@@ -15,6 +15,7 @@ Conventions
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,9 +26,12 @@ from pyproj import CRS
 
 from cimkit.errors import NetworkError, ValidationError
 
-__all__ = ["NETWORK_KINDS", "CSRGraph", "Network"]
+__all__ = ["NETWORK_KINDS", "CSRGraph", "Network", "summarise_topology"]
 
 NETWORK_KINDS = ("road", "water", "sewer", "power")
+
+#: Report lists (dangle ids, component sizes) are cut to this many entries.
+MAX_LISTED = 10_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +41,15 @@ class CSRGraph:
     ``indptr[i]:indptr[i+1]`` slices the out-edges of node position ``i``; ``indices`` holds
     the target positions, ``weights`` the edge costs, ``edge_ids`` the ``edge_id`` of each arc
     (an undirected edge appears twice, once per direction).
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString, Point
+    >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0)], crs=2154)
+    >>> edges = gpd.GeoDataFrame({"u": [0], "v": [1]}, geometry=[LineString([(0, 0), (100, 0)])], crs=2154)
+    >>> graph = Network(nodes, edges, kind="road").csr("length_m")
+    >>> graph.n_nodes, graph.n_arcs, graph.indptr.tolist(), graph.weights.tolist()
+    (2, 2, [0, 1, 2], [100.0, 100.0])
     """
 
     indptr: np.ndarray
@@ -47,14 +60,23 @@ class CSRGraph:
 
     @property
     def n_nodes(self) -> int:
+        """The number of nodes."""
         return len(self.indptr) - 1
 
     @property
     def n_arcs(self) -> int:
+        """The number of directed arcs (an undirected edge counts twice)."""
         return len(self.indices)
 
     def to_scipy(self) -> Any:
-        """The same graph as a ``scipy.sparse.csr_matrix`` (parallel arcs keep the minimum)."""
+        """Return the same graph as a ``scipy.sparse.csr_matrix`` (parallel arcs keep the minimum).
+
+        Examples
+        --------
+        >>> graph = CSRGraph(np.array([0, 1, 1]), np.array([1]), np.array([2.5]), np.array([0]), np.array([10, 11]))
+        >>> graph.to_scipy().toarray().tolist()
+        [[0.0, 2.5], [0.0, 0.0]]
+        """
         from scipy.sparse import csr_matrix
 
         n = self.n_nodes
@@ -69,7 +91,14 @@ class CSRGraph:
         return csr_matrix((w, (r[keep], c[keep])), shape=(n, n))
 
     def position(self, node_ids: Any) -> np.ndarray:
-        """CSR positions of ``node_ids`` (raises NetworkError for unknown ids)."""
+        """Return the CSR positions of ``node_ids`` (raises NetworkError for unknown ids).
+
+        Examples
+        --------
+        >>> graph = CSRGraph(np.array([0, 1, 1]), np.array([1]), np.array([2.5]), np.array([0]), np.array([10, 11]))
+        >>> graph.position([11, 10]).tolist()
+        [1, 0]
+        """
         ids = np.atleast_1d(np.asarray(node_ids))
         pos = np.searchsorted(self.node_ids, ids) if _is_sorted(self.node_ids) else None
         if pos is None:
@@ -102,6 +131,18 @@ class Network:
         One of ``road``, ``water``, ``sewer``, ``power``.
     report
         Topology report from the builder (components, dangles, snapped endpoints ...).
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString, Point
+    >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0), Point(100, 50)], crs=2154)
+    >>> edges = gpd.GeoDataFrame({"u": [0, 1], "v": [1, 2]}, crs=2154,
+    ...                          geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)])])
+    >>> net = Network(nodes, edges, kind="road")
+    >>> net
+    <Network road: 3 nodes, 2 edges, 0.15 km (EPSG:2154)>
+    >>> net.edges["length_m"].tolist(), len(net)
+    ([100.0, 50.0], 2)
     """
 
     def __init__(
@@ -147,6 +188,7 @@ class Network:
     # -- basic facts ------------------------------------------------------------------
     @property
     def crs(self) -> CRS | None:
+        """The CRS of the edges (else of the nodes), or None."""
         crs = self.edges.crs if self.edges.crs is not None else self.nodes.crs
         return CRS.from_user_input(crs) if crs is not None else None
 
@@ -180,6 +222,22 @@ class Network:
             arcs; ``"forward"``: every edge u→v only.
         edge_mask
             Optional boolean array / Series over edges: False drops the edge (e.g. flooded roads).
+
+        Returns
+        -------
+        CSRGraph
+
+        Examples
+        --------
+        >>> from shapely.geometry import LineString, Point
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0), Point(100, 50)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0, 1], "v": [1, 2]}, crs=2154,
+        ...                          geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)])])
+        >>> net = Network(nodes, edges, kind="road")
+        >>> net.csr("length_m").n_arcs, net.csr("length_m", directed="forward").n_arcs
+        (4, 2)
+        >>> net.csr("length_m", edge_mask=[True, False]).indptr.tolist()
+        [0, 1, 2, 2]
         """
         key = (weight, directed)
         if edge_mask is None and key in self._csr_cache:
@@ -227,21 +285,81 @@ class Network:
         return graph
 
     # -- derived networks -----------------------------------------------------------------
+    def copy(self) -> Network:
+        """Return a deep copy: new node and edge tables, report and ``attrs``.
+
+        Returns
+        -------
+        Network
+
+        Examples
+        --------
+        >>> from shapely.geometry import LineString, Point
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0], "v": [1]}, geometry=[LineString([(0, 0), (100, 0)])], crs=2154)
+        >>> net = Network(nodes, edges, kind="road")
+        >>> twin = net.copy()
+        >>> twin.edges.loc[0, "length_m"] = 1.0
+        >>> float(net.edges.loc[0, "length_m"]), twin.kind
+        (100.0, 'road')
+        """
+        out = Network(
+            self.nodes.copy(), self.edges.copy(), kind=self.kind, report=copy.deepcopy(self.report)
+        )
+        out.attrs = copy.deepcopy(self.attrs)
+        return out
+
     def to_crs(self, crs: Any) -> Network:
-        """The same network in another CRS (lengths are kept as measured at build time)."""
+        """Return the same network in another CRS (lengths are kept as measured at build time).
+
+        Examples
+        --------
+        >>> from shapely.geometry import LineString, Point
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0), Point(100, 50)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0, 1], "v": [1, 2]}, crs=2154,
+        ...                          geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)])])
+        >>> net = Network(nodes, edges, kind="road")
+        >>> moved = net.to_crs("EPSG:32631")
+        >>> moved.crs.to_epsg(), moved.edges["length_m"].tolist()
+        (32631, [100.0, 50.0])
+        """
         out = Network(self.nodes.to_crs(crs), self.edges.to_crs(crs), kind=self.kind, report=self.report)
         out.attrs = dict(self.attrs)
         return out
 
     def without_edges(self, edge_mask: Any) -> Network:
-        """A copy without the edges where ``edge_mask`` is True (e.g. flooded roads)."""
+        """Return a copy without the edges where ``edge_mask`` is True (e.g. flooded roads).
+
+        Examples
+        --------
+        >>> from shapely.geometry import LineString, Point
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0), Point(100, 50)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0, 1], "v": [1, 2]}, crs=2154,
+        ...                          geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)])])
+        >>> net = Network(nodes, edges, kind="road")
+        >>> net.without_edges([False, True])
+        <Network road: 3 nodes, 1 edges, 0.10 km (EPSG:2154)>
+        """
         mask = np.asarray(edge_mask, dtype=bool)
         out = Network(self.nodes, self.edges.loc[~mask], kind=self.kind, report=self.report)
         out.attrs = dict(self.attrs)
         return out
 
     def nearest_node(self, geometries: gpd.GeoSeries | gpd.GeoDataFrame) -> pd.DataFrame:
-        """Nearest node of each geometry: columns ``node_id`` and ``distance_m``, on the input's index."""
+        """Return the nearest node of each geometry: ``node_id`` and ``distance_m``, on the input's index.
+
+        Examples
+        --------
+        >>> from shapely.geometry import LineString, Point
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0), Point(100, 50)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0, 1], "v": [1, 2]}, crs=2154,
+        ...                          geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)])])
+        >>> net = Network(nodes, edges, kind="road")
+        >>> net.nearest_node(gpd.GeoSeries([Point(90, 10), Point(100, 45)], crs=2154)).round(2)
+           node_id  distance_m
+        0        1       14.14
+        1        2        5.00
+        """
         geoms = geometries.geometry if isinstance(geometries, gpd.GeoDataFrame) else geometries
         if len(self.nodes) == 0:
             raise NetworkError("the network has no nodes", layer=self.kind)
@@ -255,7 +373,18 @@ class Network:
 
     # -- topology summaries and conversion ---------------------------------------------------
     def components(self) -> pd.Series:
-        """Connected component of each node (undirected; 0 = the largest), on ``nodes.index``."""
+        """Return the connected component of each node (undirected; 0 = the largest), on ``nodes.index``.
+
+        Examples
+        --------
+        >>> from shapely.geometry import LineString, Point
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0), Point(100, 50)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0, 1], "v": [1, 2]}, crs=2154,
+        ...                          geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)])])
+        >>> net = Network(nodes, edges, kind="road")
+        >>> net.without_edges([False, True]).components().tolist()
+        [0, 0, 1]
+        """
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
 
@@ -271,14 +400,39 @@ class Network:
         return pd.Series(rank[labels], index=self.nodes.index, name="component")
 
     def dangles(self) -> pd.Index:
-        """Ids of the nodes with exactly one incident edge (dead ends, loose line ends)."""
+        """Return the ids of the nodes with exactly one incident edge (dead ends, loose line ends).
+
+        Examples
+        --------
+        >>> from shapely.geometry import LineString, Point
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0), Point(100, 50)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0, 1], "v": [1, 2]}, crs=2154,
+        ...                          geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)])])
+        >>> net = Network(nodes, edges, kind="road")
+        >>> net.dangles().tolist()
+        [0, 2]
+        """
         degree = pd.concat([self.edges["u"], self.edges["v"]]).value_counts()
         return pd.Index(degree.index[degree == 1].sort_values(), name="node_id")
 
     def to_networkx(self, *, directed: Literal["auto", "both"] = "both") -> Any:
-        """The network as a networkx ``MultiGraph`` (``directed="both"``) or ``MultiDiGraph``
-        (``"auto"``: oneway edges one arc, others two). Node and edge attributes are copied;
-        edge keys are the ``edge_id``; geometries are kept in the ``geometry`` attribute."""
+        """Return the network as a networkx ``MultiGraph`` or ``MultiDiGraph``.
+
+        ``directed="both"`` gives an undirected ``MultiGraph``; ``"auto"`` a ``MultiDiGraph`` with
+        one arc for ``oneway`` edges and two for the others. Node and edge attributes are copied;
+        edge keys are the ``edge_id``; geometries are kept in the ``geometry`` attribute.
+
+        Examples
+        --------
+        >>> from shapely.geometry import LineString, Point
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(100, 0), Point(100, 50)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0, 1], "v": [1, 2]}, crs=2154,
+        ...                          geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)])])
+        >>> net = Network(nodes, edges, kind="road")
+        >>> graph = net.to_networkx()
+        >>> graph.number_of_nodes(), graph.number_of_edges(), graph.edges[1, 2, 1]["length_m"]
+        (3, 2, 50.0)
+        """
         import networkx as nx
 
         if directed not in ("auto", "both"):
@@ -292,3 +446,68 @@ class Network:
             if directed == "auto" and not data["oneway"]:
                 graph.add_edge(v, u, key=eid, **data)
         return graph
+
+
+def summarise_topology(nodes: gpd.GeoDataFrame, edges: pd.DataFrame) -> dict[str, Any]:
+    """Summarise the connected components and dangles of a node/edge table pair.
+
+    Parameters
+    ----------
+    nodes
+        The node table, indexed by node id.
+    edges
+        The edge table with ``u`` and ``v`` columns holding node ids.
+
+    Returns
+    -------
+    dict
+        ``components`` (count), ``component_sizes`` (node counts, largest first),
+        ``largest_component_share`` (share of nodes, 0-1), ``dangles`` (count of degree-1
+        nodes), ``dangle_ids`` (their node ids), ``isolated_nodes`` (degree 0), and two arrays
+        aligned with ``nodes``: ``degree`` (incident edges) and ``component`` (0 = the largest).
+        Lists are cut to :data:`MAX_LISTED` entries. Readers pop the two arrays into node
+        columns and keep the rest as ``Network.report``.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point
+    >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(10, 0), Point(20, 0), Point(50, 50)])
+    >>> edges = pd.DataFrame({"u": [0, 1], "v": [1, 2]})
+    >>> report = summarise_topology(nodes, edges)
+    >>> report["components"], report["dangles"], report["isolated_nodes"], report["dangle_ids"]
+    (2, 2, 1, [0, 2])
+    >>> report["degree"].tolist(), report["component"].tolist()
+    ([1, 2, 1, 0], [0, 0, 0, 1])
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(nodes)
+    lookup = pd.Index(nodes.index)
+    u = lookup.get_indexer(edges["u"].to_numpy())
+    v = lookup.get_indexer(edges["v"].to_numpy())
+    degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
+    if n == 0:
+        labels = np.zeros(0, dtype="int64")
+        n_comp = 0
+    else:
+        adj = coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
+        n_comp, labels = connected_components(adj, directed=False)
+    sizes = np.bincount(labels, minlength=n_comp) if n else np.zeros(0, dtype="int64")
+    # renumber components by decreasing size so that component 0 is the largest
+    order = np.argsort(-sizes, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    labels = rank[labels] if n else labels
+    sizes = sizes[order]
+    dangle_ids = nodes.index.to_numpy()[degree == 1]
+    return {
+        "components": int(n_comp),
+        "component_sizes": sizes[:MAX_LISTED].astype(int).tolist(),
+        "largest_component_share": float(sizes[0] / n) if n else 0.0,
+        "dangles": len(dangle_ids),
+        "dangle_ids": dangle_ids[:MAX_LISTED].astype(int).tolist(),
+        "isolated_nodes": int((degree == 0).sum()),
+        "degree": degree.astype("int64"),
+        "component": labels.astype("int64"),
+    }

@@ -30,8 +30,17 @@ Roads
 ``oneway`` from ``yes/true/1`` (True), ``no/false/0`` (False) and ``-1``/``reverse`` (True, and the
 line is reversed before the topology is built so that it runs in the travel direction); a
 ``junction=roundabout`` is oneway. Speeds and travel times are added by
-:func:`cimkit.network.travel.add_travel_times`; ``speeds=`` overrides the defaults: keys ``walk``,
-``bike`` (km/h), ``car`` (km/h for every class) or a road class (km/h for that class).
+:func:`cimkit.network.travel.compute_edge_travel_times`; ``walk_kmh`` and ``bike_kmh`` override
+the walking and cycling speeds, ``car_kmh`` the car speed of every class (a number) or of some
+classes (a mapping road class → km/h).
+
+Examples
+--------
+>>> import cimkit
+>>> from cimkit.datasets import sample_city_path
+>>> streets = cimkit.read_network(sample_city_path() / "streets.geojson", kind="road", snap_tolerance_m=0)
+>>> len(streets.nodes), len(streets.edges), streets.report["dangles"]  # without snapping
+(35, 51, 5)
 """
 
 from __future__ import annotations
@@ -72,20 +81,22 @@ _REVERSE = {"-1", "reverse"}
 
 
 def read_network(
-    path_or_gdf: str | os.PathLike[str] | gpd.GeoDataFrame | gpd.GeoSeries,
+    source: str | os.PathLike[str] | gpd.GeoDataFrame | gpd.GeoSeries,
     *,
     kind: str,
     crs: Any = None,
     source_crs: Any = None,
     layer: str | None = None,
     snap_tolerance_m: float | None = None,
-    speeds: Mapping[str, float] | None = None,
+    walk_kmh: float | None = None,
+    bike_kmh: float | None = None,
+    car_kmh: float | Mapping[str, float] | None = None,
 ) -> Network:
     """Read or build an infrastructure network.
 
     Parameters
     ----------
-    path_or_gdf
+    source
         A vector file, an OSM extract (``.osm.pbf`` / ``.osm``), an EPANET ``.inp``, an IFC file,
         or a GeoDataFrame / GeoSeries of lines.
     kind
@@ -100,9 +111,12 @@ def read_network(
         Layer of a multi-layer vector file.
     snap_tolerance_m
         Endpoint snapping distance in metres; None takes ``cimkit.get_options()``.
-    speeds
-        Road speed overrides in km/h: ``{"walk": 4.5, "bike": 12, "car": 30}`` and/or
-        ``{"residential": 30}``.
+    walk_kmh, bike_kmh
+        Walking and cycling speeds of a road network in km/h (default 4.8 and 15).
+    car_kmh
+        Car speed of a road network in km/h: one number for every road class, or a mapping
+        road class → km/h overriding the defaults of
+        :data:`cimkit.network.travel.DEFAULT_CAR_KMH` (a posted ``maxspeed`` still wins).
 
     Returns
     -------
@@ -112,20 +126,31 @@ def read_network(
 
     Examples
     --------
+    The sample city's streets; two of them end 0.2 m short of the street they join, and the
+    default snapping (0.5 m) connects them:
+
+    >>> import warnings
     >>> import cimkit
-    >>> net = cimkit.read_network("streets.geojson", kind="road")  # doctest: +SKIP
-    >>> net.report["components"]  # doctest: +SKIP
-    1
+    >>> from cimkit.datasets import sample_city_path
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # "topology repaired: 2 line end(s) snapped ..."
+    ...     net = cimkit.read_network(sample_city_path() / "streets.geojson", kind="road", walk_kmh=4.0)
+    >>> net.report["components"], net.report["endpoints_snapped_to_vertex"], len(net.edges)
+    (1, 2, 53)
+    >>> round(float(net.edges["walk_time_min"].sum()), 1)  # 8 km of streets at 4 km/h
+    120.0
     """
     if kind not in NETWORK_KINDS:
         raise ValidationError(f"'kind' must be one of {', '.join(NETWORK_KINDS)}; {kind!r} was given.")
-    if speeds is not None and kind != "road":
-        raise ValidationError("'speeds' applies to road networks only.")
-    if isinstance(path_or_gdf, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        frame = path_or_gdf if isinstance(path_or_gdf, gpd.GeoDataFrame) else path_or_gdf.to_frame("geometry")
-        record = provenance.get(path_or_gdf)
+    speeds = {"walk_kmh": walk_kmh, "bike_kmh": bike_kmh, "car_kmh": car_kmh}
+    given = [name for name, value in speeds.items() if value is not None]
+    if given and kind != "road":
+        raise ValidationError(f"{', '.join(given)} apply to road networks only; kind={kind!r} was given.")
+    if isinstance(source, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        frame = source if isinstance(source, gpd.GeoDataFrame) else source.to_frame("geometry")
+        record = provenance.get(source)
         record = record.copy() if record is not None else provenance.Provenance(reader="in-memory")
-        record.versions.update(provenance.library_versions("geopandas", "shapely", "scipy"))
+        record.versions.update(provenance.get_library_versions("geopandas", "shapely", "scipy"))
         return _from_lines(
             frame,
             kind=kind,
@@ -137,11 +162,11 @@ def read_network(
             where=layer or "lines",
             path=None,
         )
-    if not isinstance(path_or_gdf, (str, os.PathLike)):
+    if not isinstance(source, (str, os.PathLike)):
         raise ValidationError(
-            f"'path_or_gdf' must be a file path or a GeoDataFrame; {type(path_or_gdf).__name__} was given."
+            f"'source' must be a file path or a GeoDataFrame; {type(source).__name__} was given."
         )
-    path = Path(path_or_gdf)
+    path = Path(source)
     if not path.exists():
         raise CimkitIOError("file not found", path=path, hint="check the path.")
     suffix = path.name.lower()
@@ -149,9 +174,25 @@ def read_network(
         return _from_epanet(path, kind=kind, crs=crs, source_crs=source_crs)
     if suffix.endswith(".ifc") or suffix.endswith(".ifczip"):
         return _from_ifc(path, kind=kind, crs=crs, source_crs=source_crs)
-    from cimkit.io.osm import is_osm_path, read_osm_lines
+    frame, record, where = _read_lines(path, kind=kind, layer=layer)
+    return _from_lines(
+        frame,
+        kind=kind,
+        crs=crs,
+        source_crs=source_crs,
+        snap_tolerance_m=snap_tolerance_m,
+        speeds=speeds,
+        record=record,
+        where=where,
+        path=path,
+    )
 
-    if is_osm_path(path):
+
+def _read_lines(path: Path, *, kind: str, layer: str | None) -> tuple[gpd.GeoDataFrame, provenance.Provenance, str]:
+    """Read the lines of an OSM extract or a vector file, with their provenance record."""
+    from cimkit.io.osm import OSM_SUFFIXES, read_osm_lines
+
+    if path.name.lower().endswith(OSM_SUFFIXES):
         frame = read_osm_lines(path, kind=kind)
         record = provenance.record_for_files(
             path,
@@ -166,24 +207,12 @@ def read_network(
                 path=path,
                 hint="see cimkit.io.osm for the tags each kind takes.",
             )
-        where = "lines"
-    else:
-        frame = _read_vector(path, layer)
-        record = provenance.record_for_files(
-            path, reader="cimkit.read_network", libraries=("pyogrio", "geopandas", "shapely", "scipy")
-        )
-        where = layer or path.name
-    return _from_lines(
-        frame,
-        kind=kind,
-        crs=crs,
-        source_crs=source_crs,
-        snap_tolerance_m=snap_tolerance_m,
-        speeds=speeds,
-        record=record,
-        where=where,
-        path=path,
+        return frame, record, "lines"
+    frame = _read_vector(path, layer)
+    record = provenance.record_for_files(
+        path, reader="cimkit.read_network", libraries=("pyogrio", "geopandas", "shapely", "scipy")
     )
+    return frame, record, layer or path.name
 
 
 # ----------------------------------------------------------------------------------------------
@@ -296,7 +325,7 @@ def _from_lines(
     crs: Any,
     source_crs: Any,
     snap_tolerance_m: float | None,
-    speeds: Mapping[str, float] | None,
+    speeds: Mapping[str, Any],
     record: provenance.Provenance,
     where: str,
     path: Path | None,
@@ -363,36 +392,16 @@ def _from_lines(
             stacklevel=3,
         )
     if kind == "road":
-        from cimkit.network.travel import add_travel_times
+        from cimkit.network.travel import compute_edge_travel_times
 
-        walk, bike, car_speeds = _split_speeds(speeds)
-        edges = add_travel_times(net.edges, walk_kmh=walk, bike_kmh=bike, car_speeds=car_speeds)
+        walk = 4.8 if speeds["walk_kmh"] is None else speeds["walk_kmh"]
+        bike = 15.0 if speeds["bike_kmh"] is None else speeds["bike_kmh"]
+        edges = compute_edge_travel_times(net.edges, walk_kmh=walk, bike_kmh=bike, car_kmh=speeds["car_kmh"])
         record.add_step(
             "travel_times", "speeds and walk/bike/car times per edge", walk_kmh=walk, bike_kmh=bike
         )
         net = Network(net.nodes, edges, kind=kind, report=report)
     return _finish(net, record)
-
-
-def _split_speeds(speeds: Mapping[str, float] | None) -> tuple[float, float, dict[str, float] | None]:
-    from cimkit.network.travel import DEFAULT_CAR_KMH
-
-    walk, bike = 4.8, 15.0
-    if not speeds:
-        return walk, bike, None
-    car: dict[str, float] = {}
-    for key, value in speeds.items():
-        if not isinstance(value, (int, float)) or value <= 0:
-            raise ValidationError(f"speed for {key!r} must be a number > 0 (km/h); {value!r} was given.")
-        if key == "walk":
-            walk = float(value)
-        elif key == "bike":
-            bike = float(value)
-        elif key == "car":
-            car.update(dict.fromkeys(DEFAULT_CAR_KMH, float(value)))
-    # class-specific values win over a blanket car speed
-    car.update({k: float(v) for k, v in speeds.items() if k not in ("walk", "bike", "car")})
-    return walk, bike, car or None
 
 
 def _report_step(record: provenance.Provenance, report: dict[str, Any]) -> None:
@@ -413,12 +422,12 @@ def _finish(net: Network, record: provenance.Provenance) -> Network:
 
 
 def _from_epanet(path: Path, *, kind: str, crs: Any, source_crs: Any) -> Network:
-    from cimkit.io.epanet import epanet_network
+    from cimkit.io.epanet import read_epanet
 
     if kind != "water":
         raise ValidationError(f"an EPANET .inp file holds a water network; kind={kind!r} was given.")
     assign = crs if crs is not None else source_crs
-    net = epanet_network(path, crs=assign)
+    net = read_epanet(path, crs=assign)
     record = provenance.record_for_files(path, reader="cimkit.read_network")
     record.add_step(
         "epanet",
@@ -431,12 +440,12 @@ def _from_epanet(path: Path, *, kind: str, crs: Any, source_crs: Any) -> Network
 
 
 def _from_ifc(path: Path, *, kind: str, crs: Any, source_crs: Any) -> Network:
-    from cimkit.io.ifc_network import ifc_network
+    from cimkit.io.ifc_network import read_ifc_network
 
     if kind == "road":
         raise ValidationError("IFC files are read as water, sewer or power networks; kind='road' was given.")
     assign = crs if crs is not None else source_crs
-    net = ifc_network(path, kind=kind, crs=assign)
+    net = read_ifc_network(path, kind=kind, crs=assign)
     record = provenance.record_for_files(path, reader="cimkit.read_network", libraries=("ifcopenshell",))
     record.add_step(
         "ifc_network",

@@ -48,15 +48,11 @@ import shapely
 from pyproj import CRS
 
 from cimkit.errors import CRSError, GeographicCRSError, GeometryError, ValidationError
-from cimkit.network.graph import Network
+from cimkit.network.graph import Network, summarise_topology
 
-__all__ = ["build_network", "network_report"]
+__all__ = ["build_network"]
 
 logger = logging.getLogger(__name__)
-
-#: Report lists (dangle ids, component sizes) are cut to this many entries.
-MAX_LISTED = 10_000
-
 
 # ----------------------------------------------------------------------------------------------
 # public entry points
@@ -91,6 +87,25 @@ def build_network(
         Nodes (``node_id`` index, ``degree``, ``component``) and edges (``edge_id`` index, ``u``,
         ``v``, ``length_m`` planar length in metres, ``source_index`` + the line attributes), with
         ``network.report`` holding the snapping and topology counts.
+
+    Examples
+    --------
+    A street drawn 0.2 m short of the street it joins becomes a T-junction (rule 4), and the
+    long street is split there into two edges:
+
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import LineString
+    >>> from cimkit.network.topology import build_network
+    >>> lines = gpd.GeoDataFrame(
+    ...     {"name": ["Grande Rue", "Rue Courte"]},
+    ...     geometry=[LineString([(0, 0), (100, 0)]), LineString([(50, 40), (50, 0.2)])],
+    ...     crs="EPSG:2154",
+    ... )
+    >>> net = build_network(lines, kind="road", snap_tolerance_m=0.5)
+    >>> len(net.nodes), len(net.edges), net.report["endpoints_snapped_to_line"]
+    (4, 3, 1)
+    >>> net.edges["length_m"].round(1).tolist(), net.report["dangles"]
+    ([50.0, 50.0, 40.0], 3)
     """
     from cimkit.options import get_options
 
@@ -132,7 +147,30 @@ def build_network(
     u, v = remap[u], remap[v]
     nodes_xy = nodes_xy[used]
 
-    src_rows = source_row[piece_line]
+    edges = _edge_table(lines, source_row[piece_line], u, v, piece_geoms)
+    nodes = gpd.GeoDataFrame(
+        geometry=gpd.GeoSeries(shapely.points(nodes_xy), crs=lines.crs),
+        index=pd.Index(np.arange(len(nodes_xy), dtype="int64"), name="node_id"),
+    )
+    topo = summarise_topology(nodes, edges)
+    nodes["degree"] = topo.pop("degree")
+    nodes["component"] = topo.pop("component")
+    report.update(topo)
+    logger.info(
+        "%s network: %d nodes, %d edges, %d component(s), %d dangle(s)",
+        kind,
+        len(nodes),
+        len(edges),
+        report["components"],
+        report["dangles"],
+    )
+    return Network(nodes, edges, kind=kind, report=report)
+
+
+def _edge_table(
+    lines: gpd.GeoDataFrame, src_rows: np.ndarray, u: np.ndarray, v: np.ndarray, piece_geoms: np.ndarray
+) -> gpd.GeoDataFrame:
+    """Build the edges table: end nodes, planar length, source line and the line attributes."""
     attrs = lines.drop(columns=lines.geometry.name).iloc[src_rows].reset_index(drop=True)
     if "length_m" in attrs.columns:  # a length column of the input lines no longer fits the pieces
         attrs = attrs.drop(columns="length_m")
@@ -150,65 +188,7 @@ def build_network(
             edges[col] = attrs[col].to_numpy()
     edges.index = pd.RangeIndex(len(edges)).astype("int64")
     edges.index.name = "edge_id"
-    nodes = gpd.GeoDataFrame(
-        geometry=gpd.GeoSeries(shapely.points(nodes_xy), crs=lines.crs),
-        index=pd.Index(np.arange(len(nodes_xy), dtype="int64"), name="node_id"),
-    )
-    topo = network_report(nodes, edges)
-    nodes["degree"] = topo.pop("_degree")
-    nodes["component"] = topo.pop("_component")
-    report.update(topo)
-    logger.info(
-        "%s network: %d nodes, %d edges, %d component(s), %d dangle(s)",
-        kind,
-        len(nodes),
-        len(edges),
-        report["components"],
-        report["dangles"],
-    )
-    return Network(nodes, edges, kind=kind, report=report)
-
-
-def network_report(nodes: gpd.GeoDataFrame, edges: pd.DataFrame) -> dict[str, Any]:
-    """Connected components and dangles of a node/edge table pair.
-
-    Returns a dict with ``components`` (count), ``component_sizes`` (node counts, largest first),
-    ``largest_component_share`` (share of nodes), ``dangles`` (count of degree-1 nodes),
-    ``dangle_ids`` (their node ids, at most :data:`MAX_LISTED`), ``isolated_nodes`` (degree 0),
-    plus the private arrays ``_degree`` and ``_component`` aligned with ``nodes``.
-    """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    n = len(nodes)
-    lookup = pd.Index(nodes.index)
-    u = lookup.get_indexer(edges["u"].to_numpy())
-    v = lookup.get_indexer(edges["v"].to_numpy())
-    degree = np.bincount(u, minlength=n) + np.bincount(v, minlength=n)
-    if n == 0:
-        labels = np.zeros(0, dtype="int64")
-        n_comp = 0
-    else:
-        adj = coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
-        n_comp, labels = connected_components(adj, directed=False)
-    sizes = np.bincount(labels, minlength=n_comp) if n else np.zeros(0, dtype="int64")
-    # renumber components by decreasing size so that component 0 is the largest
-    order = np.argsort(-sizes, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    labels = rank[labels] if n else labels
-    sizes = sizes[order]
-    dangle_ids = nodes.index.to_numpy()[degree == 1]
-    return {
-        "components": int(n_comp),
-        "component_sizes": sizes[:MAX_LISTED].astype(int).tolist(),
-        "largest_component_share": float(sizes[0] / n) if n else 0.0,
-        "dangles": len(dangle_ids),
-        "dangle_ids": dangle_ids[:MAX_LISTED].astype(int).tolist(),
-        "isolated_nodes": int((degree == 0).sum()),
-        "_degree": degree.astype("int64"),
-        "_component": labels.astype("int64"),
-    }
+    return edges
 
 
 # ----------------------------------------------------------------------------------------------
@@ -291,7 +271,7 @@ def _coordinate_keys(coords: np.ndarray) -> np.ndarray:
 def _snap(
     coords: np.ndarray, line_of: np.ndarray, tol: float
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
-    """Steps 2-4 of the module rules; returns new arrays and counts."""
+    """Apply steps 2-4 of the module rules; return the new arrays and the counts."""
     counts = {"endpoints_snapped": 0, "endpoints_snapped_to_vertex": 0, "endpoints_snapped_to_line": 0}
     if tol <= 0 or len(coords) == 0:
         return coords, line_of, counts

@@ -1,8 +1,36 @@
 """Views of a city model: 2-D maps (matplotlib), 3-D scenes (pyvista / glTF), the public report.
 
-Nothing here is imported by ``import cimkit``; matplotlib and pyvista load on first use.
+``import cimkit`` does not import this package; matplotlib and pyvista load on first use, inside
+the functions that draw.
+
+- :func:`plot_city`: a 2-D map with scale bar and north arrow (:mod:`cimkit.viz.maps`);
+- :func:`build_lod1_meshes`, :func:`write_gltf`, :func:`build_scene`: LoD1 blocks, a glTF file,
+  a pyvista scene (:mod:`cimkit.viz.scene`);
+- :class:`Report`: an accessible HTML page and the same text as Markdown
+  (:mod:`cimkit.viz.report`);
+- :func:`build_city_report`: the plain-language report of a model and its analysis results
+  (:mod:`cimkit.viz.city_report`);
+- :func:`public_model`: a copy of a model without the sensitive networks
+  (:mod:`cimkit.viz.public`).
+
+>>> import cimkit.viz
+>>> cimkit.viz.SENSITIVE_NETWORKS
+('water', 'sewer', 'power')
 """
 
+from cimkit.viz.city_report import build_city_report
+from cimkit.viz.maps import plot_city
 from cimkit.viz.public import SENSITIVE_NETWORKS, public_model
+from cimkit.viz.report import Report
+from cimkit.viz.scene import build_lod1_meshes, build_scene, write_gltf
 
-__all__ = ["SENSITIVE_NETWORKS", "public_model"]
+__all__ = [
+    "SENSITIVE_NETWORKS",
+    "Report",
+    "build_city_report",
+    "build_lod1_meshes",
+    "build_scene",
+    "plot_city",
+    "public_model",
+    "write_gltf",
+]

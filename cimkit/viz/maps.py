@@ -29,21 +29,62 @@ def plot_city(
     zero_as_none: bool = False,
     figsize: tuple[float, float] = (9.0, 9.0),
 ) -> Any:
-    """Draw zoning, parcels, networks, the river and buildings (coloured by ``column``).
+    """Plot a 2-D map of a city model: zones, parcels, networks, the river and buildings.
+
+    Buildings are coloured by ``column`` when given. Every map gets a scale bar (metres) and a
+    north arrow so that a printed copy still reads. matplotlib is imported on first use, with
+    the non-interactive ``Agg`` backend unless another one is already selected.
 
     Parameters
     ----------
+    model
+        The city model. Its ``zones`` layer is filled by zone type (``typezone``) and labelled
+        (``libelle``), ``parcels`` drawn as outlines, a ``river`` layer in blue.
     column
-        A buildings column to colour by (e.g. ``"ead_eur"``); None draws plain buildings.
+        A buildings column to colour by (e.g. ``"ead_eur"``); None, or a column the buildings
+        do not have, draws plain grey buildings.
+    ax
+        A matplotlib ``Axes`` to draw on; by default a new figure of ``figsize``.
+    cmap
+        A matplotlib colour map name; the default ``cividis`` is colour-blind safe.
+    title
+        The map title; by default the model's name.
+    legend_label
+        The label of the colour bar (with the unit, e.g. ``"EAD (EUR/year)"``); by default
+        ``column``.
     show_networks
         Network kinds to draw. Keep sensitive networks (water, sewer, power) out of public maps.
     zero_as_none
         Draw buildings whose value is 0 in light grey (e.g. "no flood damage") so that the colour
         scale shows only the buildings concerned.
+    figsize
+        Size of a new figure, in inches (width, height).
 
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> from cimkit.model import CityModel
+    >>> model = CityModel(2154, name="two blocks")
+    >>> buildings = gpd.GeoDataFrame(
+    ...     {"height_m": [6.0, 12.0]},
+    ...     geometry=[box(0, 0, 10, 8), box(40, 0, 60, 20)],
+    ...     index=["A", "B"],
+    ...     crs=2154,
+    ... )
+    >>> _ = model.add_layer("buildings", buildings)
+    >>> ax = plot_city(model, column="height_m", legend_label="height (m)")
+    >>> ax.get_title(), len(ax.figure.axes)  # the map and its colour bar
+    ('two blocks', 2)
+    >>> ax.figure.axes[1].get_ylabel()
+    'height (m)'
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(ax.figure)
     """
     import matplotlib
 
@@ -52,51 +93,67 @@ def plot_city(
 
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
-    zoning = model.zoning
-    if zoning is not None and len(zoning):
-        colours = zoning.get("typezone", "U").map(lambda t: _ZONE_COLOURS.get(str(t), "#eeeeee"))
-        zoning.plot(ax=ax, color=colours, edgecolor="#8a7a5a", linewidth=0.6)
-        label_col = "libelle" if "libelle" in zoning.columns else None
-        if label_col:
-            for label, point in zip(zoning[label_col], zoning.representative_point()):
-                ax.annotate(
-                    str(label), (point.x, point.y), ha="center", fontsize=11, color="#4d3d1d", weight="bold"
-                )
+    _draw_zones(ax, model)
     if model.parcels is not None:
         model.parcels.boundary.plot(ax=ax, color="#9a9a9a", linewidth=0.3)
     if "river" in model:
         model["river"].plot(ax=ax, color="#2b7bb9", linewidth=3)
     for kind in show_networks:
         if kind in model.networks:
-            width = 1.6 if kind == "road" else 0.8
+            road = kind == "road"
             model.network(kind).edges.plot(
-                ax=ax, color="#444444" if kind == "road" else "#1f78b4", linewidth=width
+                ax=ax, color="#444444" if road else "#1f78b4", linewidth=1.6 if road else 0.8
             )
-    buildings = model.buildings
-    if buildings is not None and len(buildings):
-        if column is not None and column in buildings.columns:
-            if zero_as_none:
-                zero = buildings[column].fillna(0) == 0
-                buildings.loc[zero].plot(ax=ax, color="#d9d9d9", edgecolor="#555555", linewidth=0.4)
-                buildings = buildings.loc[~zero]
-            buildings.plot(
-                ax=ax,
-                column=column,
-                cmap=cmap,
-                edgecolor="black",
-                linewidth=0.4,
-                legend=True,
-                legend_kwds={"label": legend_label or column, "shrink": 0.6},
-                missing_kwds={"color": "#dddddd", "edgecolor": "black", "hatch": "///", "label": "no value"},
-            )
-        else:
-            buildings.plot(ax=ax, color="#6b6b6b", edgecolor="black", linewidth=0.4)
+    _draw_buildings(
+        ax, model, column=column, cmap=cmap, legend_label=legend_label, zero_as_none=zero_as_none
+    )
     _scale_bar(ax)
     _north_arrow(ax)
     ax.set_title(title or model.name, fontsize=15)
     ax.set_axis_off()
     ax.set_aspect("equal")
     return ax
+
+
+def _draw_zones(ax: Any, model: CityModel) -> None:
+    zones = model.zones
+    if zones is None or not len(zones):
+        return
+    types = zones["typezone"] if "typezone" in zones.columns else ["U"] * len(zones)
+    zones.plot(
+        ax=ax,
+        color=[_ZONE_COLOURS.get(str(t), "#eeeeee") for t in types],
+        edgecolor="#8a7a5a",
+        linewidth=0.6,
+    )
+    if "libelle" in zones.columns:
+        for label, point in zip(zones["libelle"], zones.representative_point()):
+            ax.annotate(str(label), (point.x, point.y), ha="center", fontsize=11, color="#4d3d1d", weight="bold")
+
+
+def _draw_buildings(
+    ax: Any, model: CityModel, *, column: str | None, cmap: str, legend_label: str | None, zero_as_none: bool
+) -> None:
+    buildings = model.buildings
+    if buildings is None or not len(buildings):
+        return
+    if column is None or column not in buildings.columns:
+        buildings.plot(ax=ax, color="#6b6b6b", edgecolor="black", linewidth=0.4)
+        return
+    if zero_as_none:
+        zero = buildings[column].fillna(0) == 0
+        buildings.loc[zero].plot(ax=ax, color="#d9d9d9", edgecolor="#555555", linewidth=0.4)
+        buildings = buildings.loc[~zero]
+    buildings.plot(
+        ax=ax,
+        column=column,
+        cmap=cmap,
+        edgecolor="black",
+        linewidth=0.4,
+        legend=True,
+        legend_kwds={"label": legend_label or column, "shrink": 0.6},
+        missing_kwds={"color": "#dddddd", "edgecolor": "black", "hatch": "///", "label": "no value"},
+    )
 
 
 def _scale_bar(ax: Any) -> None:

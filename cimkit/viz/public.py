@@ -18,14 +18,37 @@ SENSITIVE_NETWORKS = ("water", "sewer", "power")
 
 
 def public_model(model: CityModel, *, drop_layers: Iterable[str] = ()) -> CityModel:
-    """A copy of ``model`` safe to publish: no water, sewer or power network, minus ``drop_layers``.
+    """Return a copy of ``model`` safe to publish: no water, sewer or power network.
+
+    The layers, the remaining networks and the DEM are copied with their provenance; each
+    record of the copy gets a ``public_filter`` step naming what was withheld. ``model`` is
+    left unchanged.
+
+    Parameters
+    ----------
+    model
+        The city model to publish.
+    drop_layers
+        Names of further vector layers to leave out (e.g. the IFC attribute tables
+        ``("elements", "materials", "spaces")``).
+
+    Returns
+    -------
+    CityModel
+        A new model named ``"<name> (public)"``, without the networks of
+        :data:`SENSITIVE_NETWORKS` nor the layers of ``drop_layers``.
 
     Examples
     --------
     >>> from cimkit.datasets import load_sample_city
-    >>> public = public_model(load_sample_city(ifc=False))
-    >>> sorted(public.networks)
-    ['road']
+    >>> model = load_sample_city(with_ifc=False)
+    >>> sorted(model.networks)
+    ['road', 'water']
+    >>> public = public_model(model, drop_layers=["river"])
+    >>> public.name, sorted(public.networks), "river" in public
+    ('sample city (public)', ['road'], False)
+    >>> public.provenance_record("buildings").steps[-1].params["withheld"]
+    ['network_water', 'river']
     """
     dropped = set(drop_layers)
     out = CityModel(model.crs, name=f"{model.name} (public)")
@@ -37,8 +60,8 @@ def public_model(model: CityModel, *, drop_layers: Iterable[str] = ()) -> CityMo
         if kind in SENSITIVE_NETWORKS:
             continue
         out.add_network(net, provenance=model.provenance_record(kind))
-    if model.terrain is not None:
-        out.set_terrain(model.terrain, provenance=model.provenance_record("terrain"))
+    if model.dem is not None:
+        out.set_dem(model.dem, provenance=model.provenance_record("dem"))
     removed = sorted(
         {f"network_{k}" for k in model.networks if k in SENSITIVE_NETWORKS} | (dropped & set(model.layers))
     )

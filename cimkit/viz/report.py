@@ -42,7 +42,44 @@ class _Section:
 
 
 class Report:
-    """Collect sections of text, tables and figures; write them as HTML and Markdown."""
+    """A report of sections holding paragraphs, notes, tables and figures.
+
+    Build it by chaining calls (each adds to the current section and returns the report),
+    then write it as one self-contained HTML page (figures embedded) and the same text as
+    Markdown with :meth:`write`.
+
+    Parameters
+    ----------
+    title
+        The page title and first heading.
+    intro
+        A paragraph shown under the title.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> report = Report("Flood risk", intro="What the model says.")
+    >>> damage = pd.DataFrame({"ead_eur": [120.5, 0.0]}, index=pd.Index(["A", "B"], name="building_id"))
+    >>> _ = report.section("Buildings").text("One building floods.").table(damage, "Expected annual damage")
+    >>> print(report.to_markdown())
+    # Flood risk
+    <BLANKLINE>
+    What the model says.
+    <BLANKLINE>
+    ## Buildings
+    <BLANKLINE>
+    One building floods.
+    <BLANKLINE>
+    **Expected annual damage**
+    <BLANKLINE>
+    | building_id | ead_eur |
+    |---|---|
+    | A | 120.5 |
+    | B | 0.0 |
+    <BLANKLINE>
+    >>> "<caption>Expected annual damage</caption>" in report.to_html()
+    True
+    """
 
     def __init__(self, title: str, *, intro: str = "") -> None:
         self.title = title
@@ -50,6 +87,18 @@ class Report:
         self.sections: list[_Section] = []
 
     def section(self, title: str) -> Report:
+        """Start a new section; what follows is added to it.
+
+        Parameters
+        ----------
+        title
+            The section heading.
+
+        Returns
+        -------
+        Report
+            The report itself, for chaining.
+        """
         self.sections.append(_Section(title))
         return self
 
@@ -59,20 +108,80 @@ class Report:
         return self.sections[-1]
 
     def text(self, paragraph: str) -> Report:
+        """Add a paragraph of plain text (escaped in HTML) to the current section.
+
+        Parameters
+        ----------
+        paragraph
+            The text.
+
+        Returns
+        -------
+        Report
+            The report itself, for chaining.
+        """
         self._current().blocks.append(("text", paragraph))
         return self
 
     def note(self, paragraph: str) -> Report:
+        """Add a highlighted note (a caveat, a limit of the data) to the current section.
+
+        Parameters
+        ----------
+        paragraph
+            The text of the note; a block quote in Markdown.
+
+        Returns
+        -------
+        Report
+            The report itself, for chaining.
+        """
         self._current().blocks.append(("note", paragraph))
         return self
 
     def table(self, frame: pd.DataFrame, caption: str, *, floatfmt: str = "{:,.1f}") -> Report:
+        """Add a table with a caption to the current section.
+
+        Parameters
+        ----------
+        frame
+            The table; a named index is shown as the first column. Name the columns with their
+            units (``ead_eur``, ``area_m2``).
+        caption
+            The table caption.
+        floatfmt
+            The format of float cells (``str.format`` syntax); missing values show as a dash.
+
+        Returns
+        -------
+        Report
+            The report itself, for chaining.
+        """
         self._current().blocks.append(("table", (frame, caption, floatfmt)))
         return self
 
     def figure(
         self, fig: Any, alt: str, caption: str, *, path: str | os.PathLike[str] | None = None
     ) -> Report:
+        """Add a matplotlib figure with its text alternative and caption to the current section.
+
+        Parameters
+        ----------
+        fig
+            A matplotlib ``Figure``, saved as PNG (110 dpi) and embedded in the HTML page.
+        alt
+            The text alternative read by screen readers: say what the figure shows.
+        caption
+            The visible caption.
+        path
+            Where to also write the PNG (atomically); the Markdown links to its file name.
+            Without it the Markdown shows the caption only.
+
+        Returns
+        -------
+        Report
+            The report itself, for chaining.
+        """
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
         png = buffer.getvalue()
@@ -86,6 +195,14 @@ class Report:
 
     # -- output ---------------------------------------------------------------
     def to_html(self) -> str:
+        """Format the report as one self-contained, accessible HTML page.
+
+        Returns
+        -------
+        str
+            The page: large type, high contrast, ordered headings, captions on tables and
+            text alternatives on figures (embedded as PNG data).
+        """
         esc = html.escape
         parts = [
             f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -117,6 +234,13 @@ class Report:
         return "".join(parts)
 
     def to_markdown(self) -> str:
+        """Format the report as Markdown, with the same text as the HTML page.
+
+        Returns
+        -------
+        str
+            The Markdown text; figures are linked by file name when written with a ``path``.
+        """
         lines = [f"# {self.title}", ""]
         if self.intro:
             lines += [self.intro, ""]
@@ -136,6 +260,20 @@ class Report:
         return "\n".join(lines)
 
     def write(self, folder: str | os.PathLike[str], *, stem: str = "report") -> tuple[Path, Path]:
+        """Write ``<stem>.html`` and ``<stem>.md`` into ``folder``, each atomically.
+
+        Parameters
+        ----------
+        folder
+            An existing folder.
+        stem
+            The file name without suffix.
+
+        Returns
+        -------
+        tuple of pathlib.Path
+            The HTML and the Markdown file.
+        """
         folder = Path(folder)
         html_path, md_path = folder / f"{stem}.html", folder / f"{stem}.md"
         with atomic_path(html_path) as tmp:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cimkit.analysis.accessibility import ProgrammeRatios, building_programme
+from cimkit.analysis.accessibility import ProgrammeRatios, compute_building_programme
 from cimkit.errors import InputError, ValidationError
 
 
@@ -21,7 +21,7 @@ def _buildings() -> pd.DataFrame:
 
 
 def test_from_gfa_with_default_ratios():
-    res = building_programme(_buildings())
+    res = compute_building_programme(_buildings())
     # residential: 800 / 80 = 10 dwellings x 2.2 = 22 residents
     assert res.loc["r", "dwellings"] == pytest.approx(10.0) and res.loc["r", "residents"] == pytest.approx(
         22.0
@@ -45,29 +45,29 @@ def test_from_spaces_and_custom_ratios():
             "area_m2": [378.0, 252.0, 960.0, 100.0],
         }
     )
-    res = building_programme(_buildings(), spaces)
+    res = compute_building_programme(_buildings(), spaces)
     # 630 m² net living area / 63 m² per dwelling = 10 dwellings
     assert res.loc["r", "dwellings"] == pytest.approx(10.0) and res.loc["r", "programme_source"] == "spaces"
     # 960 m² net office / 0.8 = 1200 m² gross / 15 = 80 jobs (circulation holds no one)
     assert res.loc["o", "jobs"] == pytest.approx(80.0)
-    custom = building_programme(_buildings(), ratios={"persons_per_dwelling": 2.0})
+    custom = compute_building_programme(_buildings(), ratios={"persons_per_dwelling": 2.0})
     assert custom.loc["r", "residents"] == pytest.approx(20.0)
     assert (
-        building_programme(_buildings(), ratios=ProgrammeRatios(gfa_m2_per_dwelling=100)).loc[
+        compute_building_programme(_buildings(), ratios=ProgrammeRatios(gfa_m2_per_dwelling=100)).loc[
             "r", "dwellings"
         ]
         == 8
     )
     with pytest.raises(ValidationError, match="unknown ratio"):
-        building_programme(_buildings(), ratios={"people": 3})
+        compute_building_programme(_buildings(), ratios={"people": 3})
 
 
 def test_unknown_use_warns_and_bad_input_raises():
     b = pd.DataFrame({"use": ["parking"], "gfa_m2": [500.0]}, index=["p"])
     with pytest.warns(UserWarning, match="no recognised use"):
-        res = building_programme(b)
+        res = compute_building_programme(b)
     assert res.loc["p", ["dwellings", "jobs", "pupils"]].tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(InputError):
-        building_programme(pd.DataFrame({"gfa_m2": [1.0]}))
+        compute_building_programme(pd.DataFrame({"gfa_m2": [1.0]}))
     with pytest.raises(InputError, match="negative"):
-        building_programme(pd.DataFrame({"use": ["office"], "gfa_m2": [1.0], "jobs": [-1.0]}))
+        compute_building_programme(pd.DataFrame({"use": ["office"], "gfa_m2": [1.0], "jobs": [-1.0]}))

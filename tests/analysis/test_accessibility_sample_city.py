@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from cimkit.analysis.accessibility import (
-    accessibility_loss,
-    fifteen_minute_score,
-    nearest_facility_time,
+    compute_access_loss,
+    compute_fifteen_minute_score,
+    compute_nearest_times,
 )
 from cimkit.network.graph import Network
 
@@ -31,7 +31,7 @@ def city(sample_city_dir):
 
 def test_nearest_school_equals_networkx_door_to_door(city):
     net, buildings, pois = city
-    res = nearest_facility_time(net, buildings, pois, categories=["school", "supermarket"])
+    res = compute_nearest_times(net, buildings, pois, categories=["school", "supermarket"])
     assert res.index.equals(buildings.index) and res["school_min"].notna().all()
     # reference: networkx Dijkstra on the walk times + straight access/egress walks at 80 m/min
     G = nx.DiGraph()
@@ -57,7 +57,7 @@ def test_nearest_school_equals_networkx_door_to_door(city):
 
 def test_fifteen_minute_score_and_flood_loss(city, sample_city_dir):
     net, buildings, pois = city
-    base = fifteen_minute_score(net, buildings, pois)
+    base = compute_fifteen_minute_score(net, buildings, pois)
     assert base["score"].between(0, 1).all()
     # a town of ~800 m: every group except possibly one is within 15 min (1.2 km) walking
     assert base["score"].median() >= 5 / 6
@@ -68,10 +68,10 @@ def test_fifteen_minute_score_and_flood_loss(city, sample_city_dir):
     edges = net.edges.copy()
     edges.loc[wet, "walk_time_min"] = np.nan
     flooded = Network(net.nodes, edges, kind="road")
-    after = fifteen_minute_score(flooded, buildings, pois)
-    loss = accessibility_loss(base[["score"]], after[["score"]], kind="opportunities")
+    after = compute_fifteen_minute_score(flooded, buildings, pois)
+    loss = compute_access_loss(base[["score"]], after[["score"]], kind="opportunities")
     # closing streets can only lengthen trips: no building gains
     assert (loss["score_loss"] >= 0).all()
-    t_loss = accessibility_loss(base.filter(like="_min"), after.filter(like="_min"))
+    t_loss = compute_access_loss(base.filter(like="_min"), after.filter(like="_min"))
     finite = t_loss.drop(columns="cut_off").to_numpy()
     assert (finite[~np.isnan(finite)] >= -1e-9).all()

@@ -16,8 +16,8 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial.distance import cdist
 
-from cimkit.analysis.accessibility import cumulative_opportunities, transit_travel_times
-from cimkit.analysis.accessibility.transit import build_timetable, earliest_arrivals
+from cimkit.analysis.accessibility import compute_cumulative_access, compute_transit_travel_times
+from cimkit.analysis.accessibility.transit import build_timetable, compute_earliest_arrivals
 from cimkit.errors import MissingCRSError, ValidationError
 from cimkit.io.gtfs import read_gtfs
 from cimkit.network.graph import Network
@@ -51,7 +51,7 @@ def test_tiny_earliest_arrivals_by_hand(tiny):
     fp = tt.footpaths()
     assert sorted(zip(fp["from_stop"], fp["to_stop"], strict=True)) == [("B", "D"), ("D", "B")]
     assert fp["walk_s"].to_numpy() == pytest.approx([150.0, 150.0], abs=1e-6)
-    r = earliest_arrivals(tt, {"A": hms(8, 0)})
+    r = compute_earliest_arrivals(tt, {"A": hms(8, 0)})
     expected = {
         "A": (hms(8, 0), INF),  # the source
         "B": (hms(8, 10), hms(8, 10)),  # T1 departs A 08:00 (boarding at 08:00 allowed)
@@ -64,22 +64,22 @@ def test_tiny_earliest_arrivals_by_hand(tiny):
         assert r.loc[stop, "arrival_s"] == pytest.approx(any_s), stop
         assert r.loc[stop, "trip_arrival_s"] == pytest.approx(trip_s), stop
     # a single vehicle (no transfer): E and F need two trips, so they are unreachable
-    r0 = earliest_arrivals(tt, {"A": hms(8, 0)}, max_transfers=0)
+    r0 = compute_earliest_arrivals(tt, {"A": hms(8, 0)}, max_transfers=0)
     assert np.isinf(r0.loc[["E", "F"], "arrival_s"]).all()
     assert r0.loc["D", "arrival_s"] == pytest.approx(hms(8, 12, 30))
 
 
 def test_tiny_service_day_and_after_midnight(tiny):
     # Thursday 2024-03-07: WK removed, SAT added -> T3 A 08:01 -> E 08:05; T1 does not run
-    thu = earliest_arrivals(build_timetable(tiny, date="2024-03-07", crs=TINY_CRS), {"A": hms(8, 0)})
+    thu = compute_earliest_arrivals(build_timetable(tiny, date="2024-03-07", crs=TINY_CRS), {"A": hms(8, 0)})
     assert thu.loc["E", "arrival_s"] == hms(8, 5)
     assert np.isinf(thu.loc["B", "arrival_s"])
     # Wednesday 00:20 at C: Tuesday's T4 (24:30 -> 24:50) runs as 00:30 -> 00:50 = 3 000 s
-    wed = earliest_arrivals(build_timetable(tiny, date="2024-03-06", crs=TINY_CRS), {"C": hms(0, 20)})
+    wed = compute_earliest_arrivals(build_timetable(tiny, date="2024-03-06", crs=TINY_CRS), {"C": hms(0, 20)})
     assert wed.loc["F", "arrival_s"] == hms(0, 50)
     # Friday 00:20: Thursday's WK service (hence its T4) did not run, so the first T4 is
     # Friday's own at 24:30 -> F 24:50 (89 400 s)
-    fri = earliest_arrivals(build_timetable(tiny, date="2024-03-08", crs=TINY_CRS), {"C": hms(0, 20)})
+    fri = compute_earliest_arrivals(build_timetable(tiny, date="2024-03-08", crs=TINY_CRS), {"C": hms(0, 20)})
     assert fri.loc["F", "arrival_s"] == hms(24, 50)
 
 
@@ -99,7 +99,7 @@ def test_tiny_door_to_door_by_hand(tiny):
     )
     origins = pd.concat([homes, square])
     dests = _pts(DESTS).to_crs("EPSG:4326")  # any CRS: reprojected to crs=
-    m = transit_travel_times(tiny, origins, dests, date="2024-03-05", departure_time="07:55", crs=TINY_CRS)
+    m = compute_transit_travel_times(tiny, origins, dests, date="2024-03-05", departure_time="07:55", crs=TINY_CRS)
     assert list(m.index) == ["o1", "sq"] and list(m.columns) == ["d1", "d2", "d3"]
     # d1: walk 396 m to A (297 s) -> 08:00 T1 -> B 08:10 -> footpath D 08:12:30 -> T2 08:15 ->
     #     E 08:25 -> walk 400 m (300 s) -> 08:30 = 35 min (pure walk 5 682 m = 71.02 min)
@@ -109,19 +109,19 @@ def test_tiny_door_to_door_by_hand(tiny):
     np.testing.assert_allclose(m.loc["o1"].to_numpy(), expected, atol=1e-6)
     np.testing.assert_allclose(m.loc["sq"].to_numpy(), expected, atol=1e-6)
     # one vehicle only: d1 falls back to walking, sqrt(3596^2 + 4400^2) / 80 = 71.0234 min
-    m0 = transit_travel_times(
+    m0 = compute_transit_travel_times(
         tiny, homes, dests, date="2024-03-05", departure_time="07:55", crs=TINY_CRS, max_transfers=0
     )
     assert m0.loc["o1", "d1"] == pytest.approx(math.hypot(3596, 4400) / 80.0, abs=1e-6)
     assert m0.loc["o1", "d2"] == pytest.approx(28.75, abs=1e-6)
     # window of 2 departures (07:55, 07:56). At 07:56 T1 is missed: T1b 08:30 -> B 08:40 ->
     # D 08:42:30 -> T2c 08:45 -> E 08:55 -> 09:00 = 64 min; d2: C 08:50 + 3:45 = 57.75 min.
-    mw = transit_travel_times(
+    mw = compute_transit_travel_times(
         tiny, homes, dests, date="2024-03-05", departure_time="07:55", crs=TINY_CRS, time_window_min=2
     )
     np.testing.assert_allclose(mw.loc["o1"].to_numpy(), [(35 + 64) / 2, (28.75 + 57.75) / 2, 6.25], atol=1e-6)
     # the matrix plugs into the metrics
-    cum = cumulative_opportunities(m, thresholds=(30,))
+    cum = compute_cumulative_access(m, max_time_min=(30,))
     assert cum.loc["o1", "within_30_min"] == 2  # d2 and d3
 
 
@@ -152,13 +152,13 @@ def test_tiny_network_walking(tiny):
     edges["length_m"] = edges.length
     edges["walk_time_min"] = edges["length_m"] / 80.0
     net = Network(nodes, edges, kind="road")
-    m = transit_travel_times(
+    m = compute_transit_travel_times(
         tiny, _pts(ORIGINS), _pts(DESTS), date="2024-03-05", departure_time="07:55", network=net
     )
     # same journeys as with straight lines (every walking leg is a straight edge)
     np.testing.assert_allclose(m.loc["o1"].to_numpy(), [35.0, 28.75, 6.25], atol=1e-6)
     # one vehicle: d1 is walked along the network, 396 + 3200 + 4000 + 400 = 7 996 m = 99.95 min
-    m0 = transit_travel_times(
+    m0 = compute_transit_travel_times(
         tiny,
         _pts(ORIGINS),
         _pts(DESTS),
@@ -173,14 +173,14 @@ def test_tiny_network_walking(tiny):
 def test_tiny_bad_arguments(tiny):
     homes = _pts(ORIGINS)
     with pytest.raises(ValidationError, match="departure time"):
-        transit_travel_times(tiny, homes, homes, date="2024-03-05", departure_time="8h00", crs=TINY_CRS)
+        compute_transit_travel_times(tiny, homes, homes, date="2024-03-05", departure_time="8h00", crs=TINY_CRS)
     with pytest.raises(ValidationError, match="geographic"):
-        transit_travel_times(tiny, homes, homes, date="2024-03-05", departure_time="08:00", crs="EPSG:4326")
+        compute_transit_travel_times(tiny, homes, homes, date="2024-03-05", departure_time="08:00", crs="EPSG:4326")
     with pytest.raises(MissingCRSError):
-        transit_travel_times(tiny, homes.set_crs(None, allow_override=True), homes, date="2024-03-05",
+        compute_transit_travel_times(tiny, homes.set_crs(None, allow_override=True), homes, date="2024-03-05",
                              departure_time="08:00", crs=TINY_CRS)  # fmt: skip
     with pytest.raises(ValidationError, match="max_transfers"):
-        transit_travel_times(
+        compute_transit_travel_times(
             tiny, homes, homes, date="2024-03-05", departure_time="08:00", crs=TINY_CRS, max_transfers=-1
         )
 
@@ -200,8 +200,10 @@ def cairns(shared_data):
 
 
 def _connections(feed, stop_index: pd.Index) -> dict[str, np.ndarray]:
-    """Elementary connections (consecutive stop events of a trip) of the date's trips, sorted by
-    departure then arrival."""
+    """Elementary connections (consecutive stop events of a trip) of the date's trips.
+
+    Sorted by departure then arrival.
+    """
     st = feed.stop_times[feed.stop_times["trip_id"].isin(feed.trips_on(DATE)["trip_id"])]
     st = st.sort_values(["trip_id", "stop_sequence"])
     same = st["trip_id"].to_numpy()[1:] == st["trip_id"].to_numpy()[:-1]
@@ -220,9 +222,11 @@ def _connections(feed, stop_index: pd.Index) -> dict[str, np.ndarray]:
 
 
 def _csa(conn, footpaths, n_stops, sources):
-    """Connection Scan earliest arrivals: (any means, on board a trip). One footpath may follow a
-    trip; repeated passes until nothing changes settle zero-duration connections whose order in
-    the sorted list is arbitrary."""
+    """Connection Scan earliest arrivals: (any means, on board a trip).
+
+    One footpath may follow a trip; repeated passes until nothing changes settle zero-duration
+    connections whose order in the sorted list is arbitrary.
+    """
     label = np.full(n_stops, INF)
     trip_arr = np.full(n_stops, INF)
     for s, t in sources:
@@ -289,12 +293,12 @@ def test_cairns_raptor_equals_connection_scan(cairns):
     for k, o in enumerate(origins):
         t0 = hms(7, 0) + 600 * k  # 07:00 ... 07:50
         ref_any, ref_trip = _csa(conn, fps, tt.n_stops, [(int(o), t0)])
-        got = earliest_arrivals(tt, {tt.stop_ids[o]: t0}, max_transfers=30)
+        got = compute_earliest_arrivals(tt, {tt.stop_ids[o]: t0}, max_transfers=30)
         np.testing.assert_array_equal(got["arrival_s"].to_numpy(), ref_any)
         np.testing.assert_array_equal(got["trip_arrival_s"].to_numpy(), ref_trip)
         reached_total += int(np.isfinite(ref_trip).sum())
         # fewer vehicles never arrive earlier
-        few = earliest_arrivals(tt, {tt.stop_ids[o]: t0}, max_transfers=1)["arrival_s"].to_numpy()
+        few = compute_earliest_arrivals(tt, {tt.stop_ids[o]: t0}, max_transfers=1)["arrival_s"].to_numpy()
         assert (few >= got["arrival_s"].to_numpy()).all()
     assert reached_total > 6 * 50  # the comparison covers many reachable stops
 
@@ -311,7 +315,7 @@ def test_cairns_door_to_door_equals_connection_scan(cairns):
         index=pd.Index([f"p{k}" for k in range(25)], name="id"), geometry=shapely.points(xy), crs=tt.crs
     )
     origins, dests = pts.iloc[:5], pts.iloc[5:]
-    got = transit_travel_times(feed, origins, dests, date=DATE, departure_time="07:30", max_transfers=30)
+    got = compute_transit_travel_times(feed, origins, dests, date=DATE, departure_time="07:30", max_transfers=30)
     # reference: access to stops within 800 m, Connection Scan, egress from trip arrivals, or walk
     t0 = hms(7, 30)
     d_os = cdist(xy[:5], tt.xy)
@@ -328,9 +332,9 @@ def test_cairns_door_to_door_equals_connection_scan(cairns):
     np.testing.assert_allclose(got.to_numpy(), ref, rtol=0, atol=1e-6)
     assert (got.to_numpy() < walk / 60.0 - 1e-9).sum() >= 10  # transit helps on many pairs
     # a departure window is the mean of its single departures
-    win = transit_travel_times(feed, origins, dests, date=DATE, departure_time="07:30", time_window_min=3)
+    win = compute_transit_travel_times(feed, origins, dests, date=DATE, departure_time="07:30", time_window_min=3)
     singles = [
-        transit_travel_times(feed, origins, dests, date=DATE, departure_time=f"07:{30 + m}").to_numpy()
+        compute_transit_travel_times(feed, origins, dests, date=DATE, departure_time=f"07:{30 + m}").to_numpy()
         for m in range(3)
     ]
     np.testing.assert_allclose(win.to_numpy(), np.mean(singles, axis=0), atol=1e-9)

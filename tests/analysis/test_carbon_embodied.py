@@ -1,4 +1,4 @@
-"""Tests for cimkit.analysis.carbon.embodied (EN 15978 embodied carbon and roll-ups).
+"""Tests for cimkit.analysis.carbon.embodied and .rollup (EN 15978 embodied carbon and roll-ups).
 
 Expected values are computed by hand in each test from the numbers written next to them.
 """
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cimkit.analysis.carbon import embodied_carbon, replacements
+from cimkit.analysis.carbon import aggregate_embodied_carbon, compute_embodied_carbon, compute_replacements
 from cimkit.errors import InputError, ValidationError
 
 # A small factor table of round numbers so that hand arithmetic is easy to read.
@@ -64,7 +64,7 @@ def _materials() -> pd.DataFrame:
 
 
 def _run(**kwargs):
-    return embodied_carbon(_materials(), factors=FACTORS, rules=RULES, **kwargs)
+    return compute_embodied_carbon(_materials(), factors=FACTORS, rules=RULES, **kwargs)
 
 
 def test_a1a3_per_row_is_volume_x_density_x_factor():
@@ -111,7 +111,7 @@ def test_service_life_overrides_by_key_and_category():
 )
 def test_replacements_formula(study, life, expected):
     # EN 15978 B4 as in DOMAIN notes: ceil(study / life) - 1
-    assert replacements(study, life) == expected
+    assert compute_replacements(study, life) == expected
 
 
 def test_rollups_add_up_element_storey_building_zone_city():
@@ -119,41 +119,48 @@ def test_rollups_add_up_element_storey_building_zone_city():
         {"gfa_m2": [100.0, 20.0, 50.0]}, index=pd.Index(["B1", "B2", "B3"], name="building_id")
     )
     result = _run(buildings=buildings, modules=("A1-A3",))
-    total = result.total()["a1a3_kgco2e"]
+    total = result.city["a1a3_kgco2e"]
     assert total == pytest.approx(480 + 30 + 1200 + 60)
-    assert result.by_element()["a1a3_kgco2e"].sum() == pytest.approx(total)
-    assert result.by_storey()["a1a3_kgco2e"].sum() == pytest.approx(total)
-    assert result.by_material()["a1a3_kgco2e"].sum() == pytest.approx(total)
-    by_b = result.by_building()
+    assert result.elements["a1a3_kgco2e"].sum() == pytest.approx(total)
+    assert result.storeys["a1a3_kgco2e"].sum() == pytest.approx(total)
+    assert result.materials["a1a3_kgco2e"].sum() == pytest.approx(total)
+    by_b = result.buildings
     assert by_b.loc["B1", "a1a3_kgco2e"] == pytest.approx(1710)
     assert by_b.loc["B1", "a1a3_kgco2e_per_m2"] == pytest.approx(17.10)
     assert by_b.loc["B2", "a1a3_kgco2e_per_m2"] == pytest.approx(60 / 20)
     assert math.isnan(by_b.loc["B3", "a1a3_kgco2e"])  # no elements: unknown, not zero
-    levels = result.rollup({"B1": "P1", "B2": "P2", "B3": "P2"}, {"P1": "UA", "P2": "UA"})
-    assert levels["parcel"].loc["P2", "a1a3_kgco2e"] == pytest.approx(60)
-    assert levels["parcel"].loc["P2", "gfa_m2"] == pytest.approx(70)
-    zone = levels["zone"].loc["UA"]
+    levels = aggregate_embodied_carbon(
+        result, {"B1": "P1", "B2": "P2", "B3": "P2"}, {"B1": "UA", "B2": "UA", "B3": "UA"}
+    )
+    assert levels["parcels"].loc["P2", "a1a3_kgco2e"] == pytest.approx(60)
+    assert levels["parcels"].loc["P2", "gfa_m2"] == pytest.approx(70)
+    zone = levels["zones"].loc["UA"]
     assert zone["a1a3_kgco2e"] == pytest.approx(total)
     assert zone["a1a3_kgco2e_per_m2"] == pytest.approx(total / 170)
-    assert levels["city"].loc["city", "a1a3_kgco2e"] == pytest.approx(total)
+    assert levels["city"]["a1a3_kgco2e"] == pytest.approx(total)
 
 
 def test_rollup_keeps_unassigned_buildings_and_warns():
     result = _run(modules=("A1-A3",))
     with pytest.warns(UserWarning, match="no parcel"):
-        levels = result.rollup({"B1": "P1"})
-    assert levels["parcel"]["a1a3_kgco2e"].sum() == pytest.approx(1770)
-    assert levels["city"].loc["city", "a1a3_kgco2e"] == pytest.approx(1770)
+        levels = aggregate_embodied_carbon(result, {"B1": "P1"})
+    assert levels["parcels"]["a1a3_kgco2e"].sum() == pytest.approx(1770)
+    assert levels["city"]["a1a3_kgco2e"] == pytest.approx(1770)
+    with pytest.warns(UserWarning, match="no zone"):
+        levels = aggregate_embodied_carbon(result, zone_ids={"B1": "UA"})
+    assert "parcels" not in levels
+    assert levels["zones"].loc["UA", "a1a3_kgco2e"] == pytest.approx(1710)
+    assert levels["zones"]["a1a3_kgco2e"].sum() == pytest.approx(1770)  # B2's 60 unassigned
 
 
 def test_unmatched_materials_are_reported_with_volume_not_dropped():
     result = _run()
-    u = result.unmatched()
+    u = result.unmatched
     assert u.index.tolist() == ["Unobtainium"]
     assert u.loc["Unobtainium", "volume_m3"] == pytest.approx(0.02)
     assert u.loc["Unobtainium", "elements"] == 1
     assert len(result.rows) == 5
-    cov = result.coverage()
+    cov = result.coverage
     # A1-A3 covers every mass-bearing row (the unmatched one has no density, hence no mass)
     assert cov.loc["A1-A3", "mass_share"] == pytest.approx(1.0)
     assert cov.loc["A1-A3", "rows_missing"] == 1
@@ -167,11 +174,11 @@ def test_input_is_not_modified_and_errors_are_typed():
     _run()
     pd.testing.assert_frame_equal(m, before)
     with pytest.raises(InputError, match="volume_m3"):
-        embodied_carbon(m.drop(columns="volume_m3"), factors=FACTORS, rules=RULES)
+        compute_embodied_carbon(m.drop(columns="volume_m3"), factors=FACTORS, rules=RULES)
     bad = m.copy()
     bad.loc[2, "volume_m3"] = -1.0
     with pytest.raises(InputError) as info:
-        embodied_carbon(bad, factors=FACTORS, rules=RULES)
+        compute_embodied_carbon(bad, factors=FACTORS, rules=RULES)
     assert info.value.entity == "s1"
     with pytest.raises(ValidationError, match="modules"):
         _run(modules=("A1-A3", "D"))
@@ -182,14 +189,14 @@ def test_input_is_not_modified_and_errors_are_typed():
 def test_bundled_table_hand_case():
     # 10 m3 of "Béton C25/30" with the bundled table: 10 x 2400 x 0.081 (ÖKOBAUDAT 2020) = 1944
     m = pd.DataFrame({"global_id": ["a"], "material": ["Béton C25/30"], "volume_m3": [10.0]})
-    result = embodied_carbon(m)
-    assert result.total()["a1a3_kgco2e"] == pytest.approx(1944.0)
+    result = compute_embodied_carbon(m)
+    assert result.city["a1a3_kgco2e"] == pytest.approx(1944.0)
     assert result.rows.loc[0, "material_key"] == "concrete_c25_30"
 
 
 def test_clashing_input_columns_are_kept_as_ifc_columns():
     m = _materials().assign(category="IFC category", density_kg_m3=0.0)
-    rows = embodied_carbon(m, factors=FACTORS, rules=RULES, modules=("A1-A3",)).rows
+    rows = compute_embodied_carbon(m, factors=FACTORS, rules=RULES, modules=("A1-A3",)).rows
     assert (rows["ifc_category"] == "IFC category").all()
     assert (rows["ifc_density_kg_m3"] == 0.0).all()
     # the table's density and category are used, not the model's 0.0
@@ -201,9 +208,9 @@ def test_missing_quantities_are_reported():
     m = _materials()
     m.loc[3, "thickness_m"] = np.nan  # the glazing row loses its thickness: no area for a per-m2 factor
     m.loc[0, "volume_m3"] = np.nan
-    result = embodied_carbon(m, factors=FACTORS, rules=RULES, modules=("A1-A3",))
-    missing = result.missing_quantities()
+    result = compute_embodied_carbon(m, factors=FACTORS, rules=RULES, modules=("A1-A3",))
+    missing = result.missing_quantities
     assert sorted(missing.index) == ["Concrete", "Glazing"]
     assert missing.loc["Glazing", "declared_unit"] == "m2"
     # the known rows still add up: wool 30 + slab 1200
-    assert result.total()["a1a3_kgco2e"] == pytest.approx(1230.0)
+    assert result.city["a1a3_kgco2e"] == pytest.approx(1230.0)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cimkit.analysis.carbon import embodied_carbon, map_materials
+from cimkit.analysis.carbon import compute_embodied_carbon, map_materials
 
 # --- the authored model -----------------------------------------------------------------
 # Wall W1: 5 m long, 3 m high, 0.30 m thick = 4.5 m3, layer set
@@ -119,20 +119,20 @@ def _hand_table(wall_id="W1", slab_id="S1", building_id="B") -> pd.DataFrame:
 
 
 def _check_authored_result(result, wall_id, slab_id):
-    by_material = result.by_material()["a1a3_kgco2e"]
+    by_material = result.materials["a1a3_kgco2e"]
     for key, expected in EXPECTED_A1A3.items():
         assert by_material[key] == pytest.approx(expected, rel=1e-9), key
     total = sum(EXPECTED_A1A3.values())
-    assert result.total()["a1a3_kgco2e"] == pytest.approx(total)
-    by_element = result.by_element()["a1a3_kgco2e"]
+    assert result.city["a1a3_kgco2e"] == pytest.approx(total)
+    by_element = result.elements["a1a3_kgco2e"]
     assert by_element[wall_id] == pytest.approx(524.88 + 40.5 + 93.6)
     assert by_element[slab_id] == pytest.approx(4320.0)
-    assert result.by_building()["a1a3_kgco2e"].sum() == pytest.approx(total)
-    assert result.unmatched().empty
+    assert result.buildings["a1a3_kgco2e"].sum() == pytest.approx(total)
+    assert result.unmatched.empty
 
 
 def test_authored_quantities_hand_table():
-    result = embodied_carbon(_hand_table(), modules=("A1-A3",))
+    result = compute_embodied_carbon(_hand_table(), modules=("A1-A3",))
     _check_authored_result(result, "W1", "S1")
 
 
@@ -167,9 +167,9 @@ def test_authored_ifc_end_to_end(tmp_path):
     volumes = model.materials.groupby("material")["volume_m3"].sum()
     for name, volume in VOLUMES.items():
         assert volumes[name] == pytest.approx(volume, rel=1e-6), name
-    result = embodied_carbon(model.materials, buildings=model.buildings, modules=("A1-A3",))
+    result = compute_embodied_carbon(model.materials, buildings=model.buildings, modules=("A1-A3",))
     _check_authored_result(result, wall_id, slab_id)
-    assert result.by_building().index.tolist() == [building_id]
+    assert result.buildings.index.tolist() == [building_id]
 
 
 # --- real models ---------------------------------------------------------------------
@@ -248,13 +248,13 @@ def test_real_model_carbon_per_m2_in_published_range(shared_data, model):
     stay unmatched.
     """
     model_data = _read(shared_data / FILES[model])
-    result = embodied_carbon(model_data.materials, buildings=model_data.buildings, modules=("A1-A3",))
-    per_building = result.by_building()
+    result = compute_embodied_carbon(model_data.materials, buildings=model_data.buildings, modules=("A1-A3",))
+    per_building = result.buildings
     assert len(per_building) >= 1
     per_m2 = per_building["a1a3_kgco2e_per_m2"].dropna()
     assert len(per_m2) >= 1
     assert ((per_m2 >= PER_M2_LOWER) & (per_m2 <= PER_M2_UPPER)).all(), per_m2.to_dict()
-    unmatched = result.unmatched()
+    unmatched = result.unmatched
     assert set(unmatched.index) <= EXPECTED_UNMATCHED[model] | {""}
     assert (unmatched["volume_m3"].fillna(0) >= 0).all()
 
@@ -271,7 +271,7 @@ def test_sample_city_buildings_get_a_result():
         pytest.skip("sample_data/buildings/*.ifc has not been generated in this checkout")
     for path in files:
         model = _read(path)
-        result = embodied_carbon(model.materials, buildings=model.buildings, modules=("A1-A3",))
-        per_building = result.by_building()
+        result = compute_embodied_carbon(model.materials, buildings=model.buildings, modules=("A1-A3",))
+        per_building = result.buildings
         assert (per_building["a1a3_kgco2e"] > 0).all(), path.name
-        assert set(result.unmatched().index) <= SAMPLE_UNMATCHED, path.name
+        assert set(result.unmatched.index) <= SAMPLE_UNMATCHED, path.name

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cimkit.analysis.carbon import fold_name, load_rules, map_materials, unmatched_materials
+from cimkit.analysis.carbon import (
+    find_unmatched_materials,
+    load_rules,
+    map_materials,
+    normalise_material_name,
+)
 from cimkit.errors import DataTableError, InputError
 
 # name as an author would type it → expected table row (None = reported as unmatched)
@@ -76,10 +81,10 @@ def test_keyword_rules(name, expected):
     assert bool(result.loc[name, "matched"]) is (expected is not None)
 
 
-def test_fold_name_removes_accents_case_and_spaces():
-    assert fold_name("  Béton   ARMÉ ") == "beton arme"
-    assert fold_name("Straße") == "strasse"
-    assert fold_name(None) == ""
+def test_normalise_material_name_removes_accents_case_and_spaces():
+    assert normalise_material_name("  Béton   ARMÉ ") == "beton arme"
+    assert normalise_material_name("Straße") == "strasse"
+    assert normalise_material_name(None) == ""
 
 
 def test_result_reports_the_rule_that_fired():
@@ -101,12 +106,12 @@ def test_overrides_win_over_rules_and_are_checked():
 
 def test_unmatched_from_mapping_lists_reasons():
     r = map_materials(["Beton", "OSB", "Mystery"])
-    u = unmatched_materials(r)
+    u = find_unmatched_materials(r)
     assert sorted(u.index) == ["Mystery", "OSB"]
     assert u.loc["OSB", "reason"] == "recognised, no table row"
     assert u.loc["Mystery", "reason"] == "no rule matched"
     with pytest.raises(InputError):
-        unmatched_materials(42)
+        find_unmatched_materials(42)
 
 
 def test_user_rules_are_validated_and_ordered():

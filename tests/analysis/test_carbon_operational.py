@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from cimkit.analysis.carbon import RE2020_CARRIER_FACTORS, operational_carbon
+from cimkit.analysis.carbon import RE2020_CARRIER_FACTORS, compute_operational_carbon
 from cimkit.errors import InputError, ValidationError
 
 
@@ -20,7 +20,7 @@ def test_office_hand_case_over_50_years():
     # 100 m2 office, CIBSE TM46 general office: 95 kWh/m2 electricity + 120 kWh/m2 fossil (gas)
     # annual = 100 x (95 x 0.079 + 120 x 0.227) = 100 x (7.505 + 27.24) = 3474.5 kgCO2e
     b = pd.DataFrame({"gfa_m2": [100.0], "use": ["office"]}, index=pd.Index(["b1"], name="building_id"))
-    out = operational_carbon(b)
+    out = compute_operational_carbon(b)
     assert out.loc["b1", "kwh_electricity_year"] == pytest.approx(9500)
     assert out.loc["b1", "kwh_gas_year"] == pytest.approx(12000)
     assert out.loc["b1", "annual_kgco2e"] == pytest.approx(3474.5)
@@ -33,7 +33,7 @@ def test_user_eui_carriers_and_factors():
     # 80 m2 house heated with wood: 60 kWh/m2 heat + 30 kWh/m2 electricity
     # annual = 80 x (60 x 0.03 + 30 x 0.079) = 80 x 4.17 = 333.6
     b = pd.DataFrame({"gfa_m2": [80.0], "use": ["residential"]}, index=["h1"])
-    out = operational_carbon(
+    out = compute_operational_carbon(
         b,
         study_period_years=10,
         eui={"residential": {"fossil_thermal": 60.0, "electricity": 30.0}},
@@ -42,7 +42,7 @@ def test_user_eui_carriers_and_factors():
     assert out.loc["h1", "annual_kgco2e"] == pytest.approx(333.6)
     assert out.loc["h1", "b6_kgco2e"] == pytest.approx(3336.0)
     # overriding the electricity factor (e.g. 0.052 kgCO2e/kWh): 80 x (60 x 0.03 + 30 x 0.052)
-    out2 = operational_carbon(
+    out2 = compute_operational_carbon(
         b,
         eui={"residential": {"fossil_thermal": 60.0, "electricity": 30.0}},
         carriers={"fossil_thermal": "wood"},
@@ -55,17 +55,17 @@ def test_user_eui_carriers_and_factors():
 def test_missing_intensity_gives_nan_with_warning_and_errors():
     b = pd.DataFrame({"gfa_m2": [80.0, 100.0], "use": ["residential", "office"]}, index=["h1", "o1"])
     with pytest.warns(UserWarning, match="residential/existing"):
-        out = operational_carbon(b)
+        out = compute_operational_carbon(b)
     assert math.isnan(out.loc["h1", "b6_kgco2e"])
     assert out.loc["o1", "b6_kgco2e"] > 0
-    new = operational_carbon(b, period="new_low_energy", study_period_years=1)
+    new = compute_operational_carbon(b, period="new_low_energy", study_period_years=1)
     # LETI targets, all-electric: residential 35, office 55 kWh/m2
     assert new.loc["h1", "annual_kgco2e"] == pytest.approx(80 * 35 * 0.079)
     assert new.loc["o1", "annual_kgco2e"] == pytest.approx(100 * 55 * 0.079)
     with pytest.raises(InputError, match="gfa_m2"):
-        operational_carbon(b.drop(columns="gfa_m2"))
+        compute_operational_carbon(b.drop(columns="gfa_m2"))
     with pytest.raises(ValidationError, match="carrier"):
-        operational_carbon(b, carriers={"fossil_thermal": "coal"})
+        compute_operational_carbon(b, carriers={"fossil_thermal": "coal"})
     pd.testing.assert_frame_equal(
         b, pd.DataFrame({"gfa_m2": [80.0, 100.0], "use": ["residential", "office"]}, index=["h1", "o1"])
     )

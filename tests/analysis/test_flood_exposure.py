@@ -8,7 +8,12 @@ import pytest
 import shapely
 from affine import Affine
 
-from cimkit.analysis.flood import building_depths, coverage_fractions, first_floor_height, footprint_stats
+from cimkit.analysis.flood import (
+    compute_building_depths,
+    compute_coverage_fractions,
+    compute_first_floor_height,
+    compute_footprint_stats,
+)
 from cimkit.errors import CRSError, GeometryError
 from cimkit.raster import Raster
 
@@ -39,7 +44,7 @@ def test_coverage_matches_shapely_intersections():
             poly = shapely.union(poly, shapely.box(101.3, 201.1, 104.9, 203.7))
         if i % 2:  # clockwise exterior
             poly = shapely.reverse(poly)
-        got = coverage_fractions(poly, grid) * grid.cell_area
+        got = compute_coverage_fractions(poly, grid) * grid.cell_area
         expected = shapely.area(shapely.intersection(cells, poly)).reshape(grid.shape)
         np.testing.assert_allclose(got, expected, atol=1e-9)
 
@@ -57,7 +62,7 @@ def test_building_depths_by_hand():
         index=pd_index(["a", "b", "c", "d"]),
         crs="EPSG:2154",
     )
-    out = building_depths(buildings, depth)
+    out = compute_building_depths(buildings, depth)
     assert list(out.columns) == ["max_depth_m", "mean_depth_m", "flooded_share"]
     # a: mean (0 + 1 + 2 + 3) / 4 = 1.5, max 3, three of four quarters wet
     assert out.loc["a"].tolist() == pytest.approx([3.0, 1.5, 0.75])
@@ -74,11 +79,11 @@ def test_nodata_is_left_out_and_rasterize_would_differ():
     b = gpd.GeoDataFrame(
         geometry=[shapely.box(1.05, 0.05, 1.45, 0.45), shapely.box(0, 1, 2, 2)], crs="EPSG:2154"
     )
-    out = building_depths(b, depth)
+    out = compute_building_depths(b, depth)
     assert out.iloc[0].tolist() == pytest.approx([4.0, 4.0, 1.0])
     # second footprint: top row = no data + 1 m: the no-data half is left out
     assert out.iloc[1].tolist() == pytest.approx([1.0, 1.0, 1.0])
-    stats = footprint_stats(b, depth)
+    stats = compute_footprint_stats(b, depth)
     assert stats["covered_m2"].tolist() == pytest.approx([0.16, 2.0])
     assert stats["valid_m2"].tolist() == pytest.approx([0.16, 1.0])
 
@@ -93,20 +98,20 @@ def test_first_floor_height_sources():
         geometry=[shapely.box(1, 1, 6, 6), shapely.box(7, 7, 9, 9), shapely.box(11, 11, 14, 14)],
         crs="EPSG:2154",
     )
-    out = first_floor_height(b, dem, default_m=0.2)
+    out = compute_first_floor_height(b, dem, default_first_floor_m=0.2)
     assert out["first_floor_height_m"].tolist() == pytest.approx([0.4, 0.3, 0.2])
     assert out["first_floor_source"].tolist() == ["ifc", "attribute", "default"]
     b.loc[0, "ground_floor_elevation_m"] = 9.0
     with pytest.warns(UserWarning, match="below the terrain"):
-        first_floor_height(b, dem)
+        compute_first_floor_height(b, dem)
 
 
 def test_errors():
     depth = Raster(np.zeros((2, 2)), Affine(1, 0, 0, 0, -1, 2), "EPSG:2154")
     with pytest.raises(CRSError, match="to_crs"):
-        building_depths(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:3857"), depth)
+        compute_building_depths(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:3857"), depth)
     with pytest.raises(GeometryError, match="Polygon"):
-        building_depths(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs="EPSG:2154"), depth)
+        compute_building_depths(gpd.GeoDataFrame(geometry=[shapely.Point(0, 0)], crs="EPSG:2154"), depth)
 
 
 def pd_index(values):

@@ -11,11 +11,12 @@ import shapely
 from affine import Affine
 
 from cimkit.analysis.flood import (
+    compute_flow_accumulation,
+    compute_flow_directions,
+    compute_hand,
+    compute_hand_depth,
+    compute_stream_mask,
     fill_depressions,
-    flow_accumulation,
-    flow_directions_d8,
-    hand,
-    hand_inundation,
 )
 from cimkit.errors import GeographicCRSError, InputError
 from cimkit.raster import Raster
@@ -24,8 +25,11 @@ CODES = {(0, 1): 1, (1, 1): 2, (1, 0): 4, (1, -1): 8, (0, -1): 16, (-1, -1): 32,
 
 
 def valley(nrows: int = 10, ncols: int = 7, cell: float = 10.0) -> Raster:
-    """A straight valley: the stream in column 3 falls 0.1 m per row southwards; the sides rise
-    1 m per column away from it. HAND is therefore exactly |col - 3| metres."""
+    """A straight valley: HAND is exactly |col - 3| metres.
+
+    The stream in column 3 falls 0.1 m per row southwards; the sides rise 1 m per column away
+    from it.
+    """
     rows, cols = np.mgrid[0:nrows, 0:ncols]
     z = 10.0 + 0.1 * (nrows - 1 - rows) + 1.0 * np.abs(cols - 3)
     return Raster(z, Affine(cell, 0, 1000.0, 0, -cell, 2000.0), "EPSG:2154")
@@ -33,20 +37,20 @@ def valley(nrows: int = 10, ncols: int = 7, cell: float = 10.0) -> Raster:
 
 def test_valley_flow_directions_and_accumulation():
     dem = valley()
-    fd = flow_directions_d8(fill_depressions(dem)).values
+    fd = compute_flow_directions(fill_depressions(dem)).values
     # by hand: side cells drop 1 m over 10 m towards the stream (slope 0.1) vs 1.1 m over 14.1 m
     # diagonally (0.078) or 0.1 m over 10 m downstream (0.01): they flow straight to the stream
     assert np.all(fd[:, :3] == 1)  # east
     assert np.all(fd[:, 4:] == 16)  # west
     assert np.all(fd[:-1, 3] == 4)  # stream flows south
     assert fd[-1, 3] == 0  # outlet
-    acc = flow_accumulation(flow_directions_d8(dem)).values
+    acc = compute_flow_accumulation(compute_flow_directions(dem)).values
     # each row brings its 7 cells to the stream: acc(r, 3) = 7 (r + 1)
     np.testing.assert_array_equal(acc[:, 3], 7.0 * np.arange(1, 11))
     np.testing.assert_array_equal(acc[0, :], [1, 2, 3, 7, 3, 2, 1])
     # weights: 2 per cell doubles every value; the input weights are not modified
     weights = np.full(dem.shape, 2.0)
-    weighted = flow_accumulation(flow_directions_d8(dem), weights=weights).values
+    weighted = compute_flow_accumulation(compute_flow_directions(dem), weights=weights).values
     np.testing.assert_array_equal(weighted, 2 * acc)
     assert np.all(weights == 2.0)
 
@@ -55,28 +59,51 @@ def test_valley_hand_values_and_inundation():
     dem = valley()
     stream = np.zeros(dem.shape, dtype=bool)
     stream[:, 3] = True
-    h = hand(dem, streams=stream)
+    h = compute_hand(dem, streams=stream)
     expected = np.abs(np.arange(7) - 3.0)[None, :].repeat(10, axis=0)
     np.testing.assert_allclose(h.values, expected, atol=1e-12)
     # stage 1.5 m: depth 1.5 on the stream, 0.5 one cell away, dry beyond (by hand)
-    depth = hand_inundation(h, 1.5).values
+    depth = compute_hand_depth(h, 1.5).values
     np.testing.assert_allclose(depth[:, 3], 1.5, atol=1e-12)
     np.testing.assert_allclose(depth[:, [2, 4]], 0.5, atol=1e-12)
     assert np.all(depth[:, [0, 1, 5, 6]] == 0)
     volume = depth.sum() * dem.cell_area
     assert volume == pytest.approx(10 * (1.5 + 2 * 0.5) * 100.0)  # 2500 m³
+    # a water height per cell: 2.5 m on the left half, 0.5 m on the right (by hand)
+    level = np.where(np.arange(7) < 3, 2.5, 0.5)[None, :].repeat(10, axis=0)
+    per_cell = compute_hand_depth(h, Raster(level, dem.transform, dem.crs)).values
+    np.testing.assert_allclose(per_cell[0], [0, 0.5, 1.5, 0.5, 0, 0, 0], atol=1e-12)
+    with pytest.raises(InputError, match="water_level_m"):
+        compute_hand_depth(h, np.ones((2, 2)))
+
+
+def test_stream_mask_from_mask_lines_and_accumulation():
+    dem = valley()
+    acc = compute_flow_accumulation(compute_flow_directions(dem)).values
+    by_acc = compute_stream_mask(dem, None, accumulation=acc, accumulation_threshold=20)
+    # the valley floor (column 3) collects 7 cells per row downstream: rows 2 and below have
+    # at least 20 upstream cells (by hand: 7 x (row + 1))
+    assert by_acc[:, 3].tolist() == [False, False, True, True, True, True, True, True, True, True]
+    assert not by_acc[:, [0, 1, 2, 4, 5, 6]].any()
+    # a line down the centre of column 3 burns exactly that column
+    line = shapely.LineString([(1035.0, 1999.0), (1035.0, 1901.0)])
+    np.testing.assert_array_equal(compute_stream_mask(dem, line), np.arange(7)[None, :].repeat(10, 0) == 3)
+    raster = Raster(by_acc.astype("uint8"), dem.transform, dem.crs)
+    np.testing.assert_array_equal(compute_stream_mask(dem, raster), by_acc)
+    with pytest.raises(InputError, match="shape"):
+        compute_stream_mask(dem, np.zeros((2, 2), dtype=bool))
 
 
 def test_hand_streams_from_lines_and_threshold_agree():
     dem = valley()
     mask = np.zeros(dem.shape, dtype=bool)
     mask[:, 3] = True
-    ref = hand(dem, streams=mask).values
+    ref = compute_hand(dem, streams=mask).values
     # a line along the centres of column 3 (x = 1035) burns exactly that column
     line = gpd.GeoSeries([shapely.LineString([(1035.0, 1999.0), (1035.0, 1901.0)])], crs="EPSG:2154")
-    np.testing.assert_allclose(hand(dem, streams=line).values, ref, atol=1e-12)
+    np.testing.assert_allclose(compute_hand(dem, streams=line).values, ref, atol=1e-12)
     # accumulation >= 7 cells selects column 3 exactly (see the accumulation test)
-    by_threshold = hand(dem, accumulation_threshold=7)
+    by_threshold = compute_hand(dem, accumulation_threshold=7)
     np.testing.assert_allclose(by_threshold.values, ref, atol=1e-12)
     assert by_threshold.attrs["stream_cells"] == 10
 
@@ -92,9 +119,9 @@ def test_fill_levels_a_pit_and_epsilon_drains_it():
     assert flat[2, 2] == 8.0 and np.all(flat[1:4, 1:4] == 8.0)
     eps = fill_depressions(dem).values
     assert np.all(eps >= z) and np.max(eps - flat) < 1e-12
-    codes = flow_directions_d8(Raster(eps, dem.transform, dem.crs)).values
+    codes = compute_flow_directions(Raster(eps, dem.transform, dem.crs)).values
     assert np.all(codes[1:4, 1:4] != 0)  # every filled cell drains
-    acc = flow_accumulation(Raster(codes, dem.transform, dem.crs, nodata=255)).values
+    acc = compute_flow_accumulation(Raster(codes, dem.transform, dem.crs, nodata=255)).values
     # the border cells (10 m) drain into the 8 m basin or straight to the spill cell, so the
     # spill cell collects the whole grid: 25 cells (by hand)
     assert acc[0, 2] == 25.0
@@ -102,8 +129,10 @@ def test_fill_levels_a_pit_and_epsilon_drains_it():
 
 # -- independent slow references ------------------------------------------------------------
 def _fill_planchon_darboux(z: np.ndarray) -> np.ndarray:
-    """Planchon & Darboux (2001) relaxation without epsilon: a different algorithm from
-    Priority-Flood that converges to the same filled surface."""
+    """Planchon & Darboux (2001) relaxation without epsilon.
+
+    A different algorithm from Priority-Flood that converges to the same filled surface.
+    """
     nrows, ncols = z.shape
     w = np.full(z.shape, np.inf)
     w[0, :], w[-1, :], w[:, 0], w[:, -1] = z[0, :], z[-1, :], z[:, 0], z[:, -1]
@@ -152,9 +181,9 @@ def test_against_slow_reference_on_random_terrain():
     filled = fill_depressions(dem, flats="none").values
     np.testing.assert_array_equal(filled, _fill_planchon_darboux(z))
     conditioned = fill_depressions(dem)
-    codes = flow_directions_d8(conditioned).values
+    codes = compute_flow_directions(conditioned).values
     np.testing.assert_array_equal(codes, _d8_slow(conditioned.values, 5.0, 7.0))
-    acc = flow_accumulation(flow_directions_d8(conditioned)).values
+    acc = compute_flow_accumulation(compute_flow_directions(conditioned)).values
     slow_acc = np.ones(z.shape)
     for r in range(z.shape[0]):
         for c in range(z.shape[1]):
@@ -162,7 +191,7 @@ def test_against_slow_reference_on_random_terrain():
                 slow_acc[rr, cc] += 1
     np.testing.assert_array_equal(acc, slow_acc)
     streams = acc >= 15
-    h = hand(dem, streams=streams).values
+    h = compute_hand(dem, streams=streams).values
     zc = conditioned.values
     for r in range(z.shape[0]):
         for c in range(z.shape[1]):
@@ -181,24 +210,24 @@ def test_nodata_cells_stay_nodata_and_act_as_outlets():
     assert np.isnan(filled[1, 3])
     # (2, 2) at 1 m sits next to no data: it is an outlet, so nothing is raised by it
     assert filled[2, 2] == 1.0
-    codes = flow_directions_d8(dem).values
+    codes = compute_flow_directions(dem).values
     assert codes[1, 3] == 255
-    acc = flow_accumulation(flow_directions_d8(dem)).values
+    acc = compute_flow_accumulation(compute_flow_directions(dem)).values
     assert np.isnan(acc[1, 3])
 
 
 def test_errors():
     geo = Raster(np.zeros((3, 3)), Affine(0.1, 0, 0, 0, -0.1, 0), "EPSG:4326")
     with pytest.raises(GeographicCRSError, match="reproject"):
-        hand(geo, accumulation_threshold=2)
+        compute_hand(geo, accumulation_threshold=2)
     dem = valley()
     with pytest.raises(InputError, match="shape"):
-        hand(dem, streams=np.zeros((2, 2), dtype=bool))
+        compute_hand(dem, streams=np.zeros((2, 2), dtype=bool))
     with pytest.raises(InputError, match="no stream cell"):
-        hand(dem, accumulation_threshold=1e9)
+        compute_hand(dem, accumulation_threshold=1e9)
     bad = Raster(np.full((3, 3), 3, dtype=np.uint8), dem.transform, dem.crs)
     with pytest.raises(InputError, match="D8 codes"):
-        flow_accumulation(bad)
+        compute_flow_accumulation(bad)
 
 
 @pytest.mark.shared_data
@@ -218,15 +247,15 @@ def test_hand_on_srtm_boulder(shared_data):
     else:
         dem = read_dem(path, source_crs="EPSG:4326", crs="EPSG:32613")
     assert dem.crs.to_epsg() == 32613
-    h = hand(dem)
+    h = compute_hand(dem)
     hv = h.values
     valid = dem.valid_mask()
     # default streams: >= 1 km² upstream, i.e. ceil(1e6 / cell area) cells
     threshold = h.attrs["accumulation_threshold"]
     assert threshold == math.ceil(1e6 / dem.cell_area)
     conditioned = fill_depressions(dem)
-    fd = flow_directions_d8(conditioned)
-    acc = flow_accumulation(fd).values
+    fd = compute_flow_directions(conditioned)
+    acc = compute_flow_accumulation(fd).values
     streams = np.nan_to_num(acc) >= threshold
     assert streams.sum() == h.attrs["stream_cells"] > 100
     # physical properties: HAND >= 0, exactly 0 on streams, no HAND on no data
@@ -255,8 +284,8 @@ def test_narrow_grids():
     # two columns: flat offsets of E and SW coincide, the codes must still be right (by hand)
     z = np.array([[5.0, 4.0], [3.0, 6.0], [2.0, 7.0]])
     dem = Raster(z, Affine(1, 0, 0, 0, -1, 3), "EPSG:2154")
-    codes = flow_directions_d8(dem).values
+    codes = compute_flow_directions(dem).values
     # (0, 1) at 4 m: drops to 3 m SW (1/1.414 = 0.71) beats 5 m W (none); (1, 1) at 6 m: SW to
     # 2 m (2.83) beats W to 3 m (3.0)? 3.0 > 2.83, so W
     assert codes[0, 1] == 8 and codes[1, 1] == 16 and codes[0, 0] == 4
-    assert flow_accumulation(flow_directions_d8(dem)).values[2, 0] == 6
+    assert compute_flow_accumulation(compute_flow_directions(dem)).values[2, 0] == 6

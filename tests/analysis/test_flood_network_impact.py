@@ -9,7 +9,7 @@ import pytest
 import shapely
 from affine import Affine
 
-from cimkit.analysis.flood import close_flooded_edges, edge_exposure
+from cimkit.analysis.flood import close_flooded_edges, compute_edge_exposure
 from cimkit.errors import CRSError
 from cimkit.network.graph import Network
 from cimkit.raster import Raster
@@ -47,7 +47,7 @@ def _network() -> Network:
 
 def test_edge_exposure_exact_lengths():
     depth = _depth()
-    out = edge_exposure(_network(), depth)
+    out = compute_edge_exposure(_network(), depth)
     # edge 10 is horizontal across the band x in [3, 6]: 3 m wet, 0.25 m deep (by hand)
     assert out.loc[10, "flooded_length_m"] == pytest.approx(3.0)
     assert out.loc[10, "max_depth_m"] == 0.25
@@ -75,7 +75,7 @@ def test_close_flooded_edges_per_mode():
     pd.testing.assert_frame_equal(net.edges, before)  # input untouched
     # the CSR of the closed network drops the NaN arcs
     assert closed.csr("car_time_min").n_arcs == 4
-    loose = close_flooded_edges(net, _depth(), thresholds={"walk": 0.5})
+    loose = close_flooded_edges(net, _depth(), closure_depths_m={"walk": 0.5})
     assert loose.edges["closed_walk"].tolist() == [False, False, True]
 
 
@@ -84,7 +84,7 @@ def test_crs_mismatch():
     depth = _depth()
     depth = Raster(depth.values, depth.transform, "EPSG:3857")
     with pytest.raises(CRSError, match="to_crs"):
-        edge_exposure(net, depth)
+        compute_edge_exposure(net, depth)
 
 
 def test_edge_exposure_matches_shapely_on_random_lines():
@@ -98,7 +98,7 @@ def test_edge_exposure_matches_shapely_on_random_lines():
         pts = np.column_stack([rng.uniform(5, 45, 4), rng.uniform(10, 55, 4)])
         lines.append(shapely.LineString(pts))
     edges = gpd.GeoDataFrame(geometry=lines, crs="EPSG:2154")
-    out = edge_exposure(edges, depth)
+    out = compute_edge_exposure(edges, depth)
     cells = {
         (r, c): shapely.box(10 + 2 * c, 50 - 3 * (r + 1), 10 + 2 * (c + 1), 50 - 3 * r)
         for r in range(12)

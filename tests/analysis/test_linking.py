@@ -1,4 +1,4 @@
-"""Linking layers: largest overlap, shares, points in polygons, nearest features, IoU matching."""
+"""Linking layers: largest overlap, shares, points in polygons, nearest features."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import shapely
 
 from cimkit.analysis._overlap_kernel import convex_mask, overlap_areas
 from cimkit.analysis.linking import (
+    compute_overlap_shares,
+    find_nearest,
     link_buildings_to_parcels,
     link_parcels_to_zones,
     locate_points,
-    match_footprints,
-    nearest_feature,
-    overlap_shares,
 )
 from cimkit.errors import CRSError, GeographicCRSError
 
@@ -54,7 +53,7 @@ def test_link_buildings_to_parcels_shares(parcels):
     np.testing.assert_allclose(link["covered_share"], [1, 1, 1, 0.5, 0, 1])
 
 
-def test_overlap_shares_partition_shortcut_equals_full_measure(parcels):
+def test_compute_overlap_shares_partition_shortcut_equals_full_measure(parcels):
     rng = np.random.default_rng(0)
     centres = rng.uniform(-1, 21, size=(200, 2))
     # non-convex (L-shaped) footprints take the GEOS path, rectangles the compiled kernel
@@ -64,8 +63,8 @@ def test_overlap_shares_partition_shortcut_equals_full_measure(parcels):
     ]
     geoms = np.concatenate([np.array(ells, dtype=object), rects[100:]])
     buildings = gdf(geoms, np.arange(200), "building_id")
-    fast = overlap_shares(buildings, parcels)
-    full = overlap_shares(buildings, parcels, assume_partition=False)
+    fast = compute_overlap_shares(buildings, parcels)
+    full = compute_overlap_shares(buildings, parcels, assume_partition=False)
     pd.testing.assert_frame_equal(
         fast.sort_values(["left_id", "right_id"]).reset_index(drop=True),
         full.sort_values(["left_id", "right_id"]).reset_index(drop=True),
@@ -135,52 +134,27 @@ def test_locate_points_matches_geopandas_sjoin(parcels):
     assert on_edge.iloc[4] == "A"
 
 
-def test_nearest_feature_distances():
+def test_find_nearest_distances():
     targets = gdf([shapely.Point(0, 0), shapely.Point(100, 0)], [10, 20], "node_id")
     geoms = gdf(
         [shapely.box(3, 4, 5, 6), shapely.box(90, -1, 92, 1), shapely.box(50, 500, 51, 501)],
         ["a", "b", "c"],
         "building_id",
     )
-    near = nearest_feature(geoms, targets, max_distance=50)
+    near = find_nearest(geoms, targets, max_distance_m=50)
     # a: corner (3, 4) is 5 m from (0, 0); b: edge x=92 is 8 m from (100, 0); c: beyond 50 m
     assert near["node_id"].iloc[:2].tolist() == [10, 20]
     assert pd.isna(near.loc["c", "node_id"])
     np.testing.assert_allclose(near["distance_m"], [5.0, 8.0, np.nan])
 
 
-def test_match_footprints_iou_offsets():
-    footprints = gdf(
-        [shapely.box(0, 0, 10, 10), shapely.box(50, 0, 60, 10), shapely.box(100, 0, 110, 10)],
-        ["f1", "f2", "f3"],
-        "footprint_id",
-    )
-    ifc = gdf(
-        [shapely.box(1, 2, 11, 12), shapely.box(50, 0, 60, 10), shapely.box(200, 0, 210, 10)],
-        ["i1", "i2", "i3"],
-        "building_id",
-    )
-    m = match_footprints(ifc, footprints).set_index("ifc_id", drop=False)
-    # i1 shifted by (1, 2): overlap 9 x 8 = 72, union 200 - 72 = 128 -> IoU 0.5625
-    assert m.loc["i1", "footprint_id"] == "f1"
-    assert m.loc["i1", "iou"] == pytest.approx(72 / 128)
-    assert (m.loc["i1", "dx_m"], m.loc["i1", "dy_m"]) == pytest.approx((1.0, 2.0))
-    assert m.loc["i2", "iou"] == pytest.approx(1.0)
-    assert m.loc["i3", "status"] == "ifc_only"
-    only = m[m["status"] == "footprint_only"]
-    assert only["footprint_id"].tolist() == ["f3"]
-    # raising the threshold above 0.5625 unmatches i1
-    strict = match_footprints(ifc, footprints, min_iou=0.6)
-    assert (strict["status"] == "matched").sum() == 1
-
-
 def test_crs_checks(parcels):
     other = parcels.to_crs(3857)
     with pytest.raises(CRSError, match="different CRSs"):
-        overlap_shares(parcels, other)
+        compute_overlap_shares(parcels, other)
     geo = parcels.set_crs(4326, allow_override=True)
     with pytest.raises(GeographicCRSError):
-        overlap_shares(geo, geo)
+        compute_overlap_shares(geo, geo)
 
 
 @pytest.mark.shared_data
@@ -191,7 +165,7 @@ def test_bubenec_buildings_to_plots(shared_data):
     buildings = read_buildings(path, layer="buildings")
     plots = read_parcels(path, layer="plots")
     assert (len(buildings), len(plots)) == (144, 407)  # MANIFEST counts
-    long = overlap_shares(buildings, plots)
+    long = compute_overlap_shares(buildings, plots)
     sums = long.groupby("left_id")["share"].sum().reindex(buildings.index, fill_value=0.0)
     # independent truth: share of each footprint inside the union of all plots (shapely)
     union = shapely.union_all(plots.geometry.to_numpy())
@@ -214,7 +188,8 @@ def test_bubenec_buildings_to_plots(shared_data):
 
 def test_sample_city_footprints_on_ifc_parcels(sample_city_dir):
     """Every IFC building's parcel (buildings/index.csv) holds exactly one cadastre footprint."""
-    from cimkit.io.vector import read_buildings, read_parcels, read_zoning
+    from cimkit.io.plu import read_zoning
+    from cimkit.io.vector import read_buildings, read_parcels
 
     parcels = read_parcels(sample_city_dir / "parcels.geojson", crs=CRS)
     footprints = read_buildings(sample_city_dir / "footprints.geojson")
@@ -237,6 +212,7 @@ def test_sample_city_ifc_buildings_link_and_match(sample_city_dir):
     """IFC buildings land on their own parcel (index.csv) and match the cadastre footprints."""
     import warnings
 
+    from cimkit.analysis.merge import match_footprints
     from cimkit.io.ifc import read_ifc
     from cimkit.io.vector import read_buildings, read_parcels
 

@@ -23,7 +23,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from cimkit.analysis.zoning import buildable_capacity, check_compliance, compliance_table, parcel_limits
+from cimkit.analysis.zoning import (
+    check_compliance,
+    compute_buildable_capacity,
+    compute_parcel_limits,
+    summarise_compliance,
+)
 from cimkit.errors import InputError
 
 X0, Y0 = 650_000.0, 6_860_000.0
@@ -68,9 +73,9 @@ def scene():
     return buildings, parcels, zones
 
 
-def test_parcel_limits_split_shared_and_unshared_boundary(scene):
+def test_compute_parcel_limits_split_shared_and_unshared_boundary(scene):
     _, parcels, _ = scene
-    limits = parcel_limits(parcels)
+    limits = compute_parcel_limits(parcels)
     # P1: south edge y=0 is unshared (road), minus 0.5 m at each end claimed by the neighbours'
     # tolerance buffers (P0 at x=0, P2 at x=20): frontage length 20 - 2 x 0.5 = 19 m
     assert limits.geometry.length["P1"] == pytest.approx(19.0, abs=1e-3)
@@ -138,9 +143,9 @@ def test_check_compliance_with_roads_restricts_frontage(scene):
     assert result["road_setback_ok"].isna()["B3"]
 
 
-def test_buildable_capacity_hand_computed(scene):
+def test_compute_buildable_capacity_hand_computed(scene):
     buildings, parcels, zones = scene
-    cap = buildable_capacity(parcels, buildings, zones)
+    cap = compute_buildable_capacity(buildings, parcels, zones)
     # remaining = max(0, 0.4 x area - footprint): P0 400 - 0, P1 240 - 156 = 84, P2 240 - 316 < 0 -> 0,
     # P3 320 - 100 = 220; floors = floor(9 / 3) = 3
     np.testing.assert_allclose(cap["footprint_m2"], [0, 156, 316, 100])
@@ -159,7 +164,8 @@ def test_missing_rules_are_unknown_not_passed(scene):
 
 
 def test_sample_city_compliance(sample_city_dir):
-    from cimkit.io.vector import read_buildings, read_layer, read_parcels, read_zoning
+    from cimkit.io.plu import read_zoning
+    from cimkit.io.vector import read_buildings, read_layer, read_parcels
 
     zones = read_zoning(
         sample_city_dir / "zone_urba.geojson", rules=sample_city_dir / "zone_rules.csv", crs="EPSG:2154"
@@ -175,13 +181,13 @@ def test_sample_city_compliance(sample_city_dir):
     al7 = result[result["parcel_id"] == "91999000AL0007"].iloc[0]
     assert al7["ces"] == pytest.approx(0.78, abs=0.01) and not al7["ces_ok"]
     assert set(result.index[~result["compliant"]]) == {hugo.name, al7.name}
-    cap = buildable_capacity(parcels, footprints, zones)
+    cap = compute_buildable_capacity(footprints, parcels, zones)
     assert cap.loc["91999000AL0007", "remaining_footprint_m2"] == 0.0
 
 
-def test_compliance_table_long_form(scene):
+def test_summarise_compliance_long_form(scene):
     buildings, parcels, zones = scene
-    long = compliance_table(check_compliance(buildings, parcels, zones))
+    long = summarise_compliance(check_compliance(buildings, parcels, zones))
     assert len(long) == 4 * 6  # 4 buildings x 6 rules
     b2 = long[long["building_id"] == "B2"].set_index("rule")
     assert b2.loc["height", "measured"] == 12.0 and b2.loc["height", "limit"] == 9.0
@@ -189,4 +195,148 @@ def test_compliance_table_long_form(scene):
     # B2 fails height, CES, road, side and use; only the green ratio passes
     assert b2["passed"].tolist() == [False, False, False, False, True, False]
     with pytest.raises(InputError, match="check_compliance"):
-        compliance_table(buildings)
+        summarise_compliance(buildings)
+
+
+def _scene_model(scene):
+    from cimkit.model import CityModel
+
+    buildings, parcels, zones = scene
+    model = CityModel(CRS)
+    for name, layer in (("buildings", buildings), ("parcels", parcels), ("zones", zones)):
+        model.add_layer(name, layer)
+    return model
+
+
+def test_assess_hand_computed_scene(scene):
+    from cimkit.analysis.zoning import ZoningResult, assess
+
+    result = assess(_scene_model(scene))
+    assert isinstance(result, ZoningResult)
+    b = result.buildings
+    # the same verdicts as check_compliance on the scene (hand-computed above)
+    assert b["parcel_id"].tolist() == ["P1", "P2", "P3", "P1"]
+    assert list(b["n_failed"]) == [0, 5, 0, 1]
+    assert list(b["compliant"]) == [True, False, True, False]
+    np.testing.assert_allclose(b["road_setback_m"], [6, 3, 5, 24], atol=1e-6)
+    assert b["failed_rules"].tolist() == [
+        "",
+        "height, footprint ratio, road setback, side setback, use",
+        "",
+        "side setback",
+    ]
+    # no road or water network in the model: no access links
+    assert b["access_node"].isna().all() and b["water_pipe_distance_m"].isna().all()
+    # capacity per parcel (hand-computed in test_compute_buildable_capacity_hand_computed)
+    np.testing.assert_allclose(result.parcels["additional_floor_area_m2"], [1200, 252, 0, 660])
+    zone = result.zones.loc[7]
+    assert (zone["libelle"], zone["parcels"], zone["buildings"]) == ("UA", 4, 4)
+    assert (zone["compliant_buildings"], zone["non_compliant_buildings"], zone["not_fully_checked_buildings"]) == (
+        2,
+        2,
+        1,
+    )
+    # footprint per parcel 0 + 156 + 316 + 100; remaining 400 + 84 + 0 + 220; floor area x 3 floors
+    assert zone["footprint_m2"] == pytest.approx(572.0)
+    assert zone["remaining_footprint_m2"] == pytest.approx(704.0)
+    assert zone["additional_floor_area_m2"] == pytest.approx(2112.0)
+    assert zone["area_m2"] == pytest.approx(80 * 70)
+    city = result.city
+    assert city[["buildings", "compliant_buildings", "non_compliant_buildings"]].tolist() == [4, 2, 2]
+    assert city["not_fully_checked_buildings"] == 1 and city["buildings_on_no_parcel"] == 0
+    assert city["additional_floor_area_m2"] == pytest.approx(2112.0)
+    assert np.isnan(city["median_access_distance_m"])
+    assert any("Without a road layer" in c for c in result.caveats)
+    assert any(c.startswith("1 building(s) could not be fully checked") for c in result.caveats)
+
+
+def test_assess_with_roads_and_storey_height(scene):
+    from cimkit.analysis.zoning import assess
+
+    road = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 - 30, Y0 - 5), (X0 + 50, Y0 - 5)])], crs=CRS)
+    result = assess(_scene_model(scene), roads=road, road_max_distance_m=10.0, storey_height_m=4.5)
+    # as in test_check_compliance_with_roads_restricts_frontage: P3 has no frontage
+    assert np.isnan(result.buildings.loc["B3", "road_setback_m"])
+    # floor(9 / 4.5) = 2 floors: P0 400 x 2, P1 84 x 2, P2 0, P3 220 x 2
+    np.testing.assert_allclose(result.parcels["additional_floor_area_m2"], [800, 168, 0, 440])
+    assert any("within 10 m of the road lines given" in c for c in result.caveats)
+
+
+def test_assess_needs_the_layers(scene):
+    from cimkit.analysis.zoning import assess
+    from cimkit.errors import LayerNotFoundError
+
+    model = _scene_model(scene)
+    model.remove("zones")
+    with pytest.raises(LayerNotFoundError, match="zones"):
+        assess(model)
+
+
+def test_assess_sample_city():
+    """Links, compliance and capacity of the sample city (footprints only), with independent truths."""
+    import warnings
+
+    from cimkit.analysis.zoning import assess
+    from cimkit.datasets import load_sample_city
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = load_sample_city(with_ifc=False)
+    result = assess(model)
+    b = result.buildings
+    assert len(b) == 43 and b.index.equals(model.buildings.index)
+    # the README's two deliberate defects, and nothing else
+    broken = b.loc[~b["compliant"], ["libelle", "failed_rules"]]
+    assert broken.to_dict("index") == {
+        "BATI0005": {"libelle": "UB", "failed_rules": "height"},
+        "BATI0030": {"libelle": "UA", "failed_rules": "footprint ratio"},
+    }
+    assert result.city[["buildings", "compliant_buildings", "non_compliant_buildings"]].tolist() == [43, 41, 2]
+    assert result.city["ifc_buildings"] == 0  # every building is a cadastre footprint here
+    # access node and water main: brute force over every node and every pipe
+    nodes = model.network("road").nodes
+    centroids = shapely.centroid(model.buildings.geometry.to_numpy())
+    d_nodes = shapely.distance(centroids[:, None], nodes.geometry.to_numpy()[None, :])
+    np.testing.assert_allclose(b["access_distance_m"], d_nodes.min(axis=1))
+    assert (b["access_node"].to_numpy() == nodes.index.to_numpy()[d_nodes.argmin(axis=1)]).all()
+    assert result.city["median_access_distance_m"] == pytest.approx(np.median(d_nodes.min(axis=1)))
+    pipes = model.network("water").edges
+    d_pipes = shapely.distance(model.buildings.geometry.to_numpy()[:, None], pipes.geometry.to_numpy()[None, :])
+    np.testing.assert_allclose(b["water_pipe_distance_m"], d_pipes.min(axis=1))
+    # per-zone sums equal the parcels' capacity grouped by zone; the city total is their sum
+    by_zone = result.parcels.groupby("zone_id")["additional_floor_area_m2"].sum()
+    np.testing.assert_allclose(result.zones["additional_floor_area_m2"].reindex(by_zone.index), by_zone)
+    assert result.city["additional_floor_area_m2"] == pytest.approx(result.parcels["additional_floor_area_m2"].sum())
+    assert result.zones["buildings"].sum() == 43
+    assert result.zones.set_index("libelle").loc["UB", ["buildings", "non_compliant_buildings"]].tolist() == [18, 1]
+    # AL0007 (UA, CES max 0.70) is full
+    assert result.parcels.loc["91999000AL0007", "remaining_footprint_m2"] == 0.0
+
+
+def test_assess_sample_city_with_ifc():
+    """The demo's numbers on the full sample city (IFC buildings merged with the footprints)."""
+    import warnings
+
+    from cimkit.analysis.zoning import assess
+    from cimkit.datasets import load_sample_city
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = load_sample_city()
+    result = assess(model)
+    city = result.city
+    assert city[["buildings", "ifc_buildings", "compliant_buildings", "non_compliant_buildings"]].tolist() == [
+        43,
+        11,
+        41,
+        2,
+    ]
+    assert (city["parcels"], city["zones"], city["buildings_crossing_parcels"]) == (97, 7, 0)
+    # Résidence Victor Hugo is now its IFC model: 5 storeys, roof at 15.2 m in UB (limit 12 m)
+    broken = result.buildings.loc[~result.buildings["compliant"]]
+    hugo = broken.loc[model.buildings.loc[broken.index, "name"].eq("Résidence Victor Hugo").to_numpy()]
+    assert len(hugo) == 1 and hugo["failed_rules"].iloc[0] == "height"
+    assert (hugo["height_m"].iloc[0], hugo["max_height_m"].iloc[0]) == pytest.approx((15.2, 12.0), abs=0.01)
+    assert broken.loc["BATI0030", "failed_rules"] == "footprint ratio"
+    # the capacity with the IFC footprints in place of the cadastre's
+    assert city["additional_floor_area_m2"] == pytest.approx(797567.32, abs=0.01)

@@ -31,7 +31,7 @@ def inputs(tmp_path):
 
 def test_batch_continues_past_bad_file_and_resumes(inputs, tmp_path, capsys):
     out = tmp_path / "out"
-    report = run_convert([inputs], out, fmt="gpkg", crs="EPSG:2154")
+    report = run_convert([inputs], out, output_format="gpkg", crs="EPSG:2154")
     assert (report.converted, report.failed, report.skipped) == (2, 1, 0)
     failed = [r for r in report.records if r["status"] == "failed"]
     assert failed[0]["input"].endswith("broken.geojson") and failed[0]["error_type"]
@@ -42,18 +42,18 @@ def test_batch_continues_past_bad_file_and_resumes(inputs, tmp_path, capsys):
     summary = json.loads((out / "convert-report.json").read_text())
     assert summary["failed"] == 1 and summary["converted"] == 2
     # second run: the two good files are skipped, the bad one is tried again
-    again = run_convert([inputs], out, fmt="gpkg", crs="EPSG:2154")
+    again = run_convert([inputs], out, output_format="gpkg", crs="EPSG:2154")
     assert (again.converted, again.failed, again.skipped) == (0, 1, 2)
     # a changed input is converted again
     gpd.GeoDataFrame({"id": ["c"]}, geometry=[box(0, 0, 2, 2)], crs=4326).to_file(inputs / "parcels.geojson")
-    third = run_convert([inputs], out, fmt="gpkg", crs="EPSG:2154")
+    third = run_convert([inputs], out, output_format="gpkg", crs="EPSG:2154")
     assert third.converted == 1 and third.skipped == 1
     assert len(pyogrio.read_dataframe(out / "parcels.geojson.gpkg")) == 1
     assert not [p for p in out.rglob("*.tmp*")]
 
 
 def test_parallel_jobs_give_same_result(inputs, tmp_path):
-    report = run_convert([inputs], tmp_path / "par", fmt="parquet", jobs=2)
+    report = run_convert([inputs], tmp_path / "par", output_format="parquet", jobs=2)
     assert (report.converted, report.failed) == (2, 1)
     frame = gpd.read_parquet(tmp_path / "par" / "parcels.geojson.parquet")
     assert list(frame["id"]) == ["a", "b"]
@@ -70,6 +70,6 @@ def test_dask_cluster_path(inputs, tmp_path):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        report = run_convert([inputs], tmp_path / "dask", fmt="gpkg", scheduler=cluster.scheduler_address)
+        report = run_convert([inputs], tmp_path / "dask", output_format="gpkg", scheduler=cluster.scheduler_address)
     assert (report.converted, report.failed) == (2, 1)
     assert len(pyogrio.read_dataframe(tmp_path / "dask" / "parcels.geojson.gpkg")) == 2

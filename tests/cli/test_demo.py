@@ -21,7 +21,7 @@ def test_demo_outputs(demo_dir):
     for name in (
         "buildings",
         "parcels",
-        "zoning",
+        "zones",
         "pois",
         "river",
         "prescriptions",
@@ -30,7 +30,7 @@ def test_demo_outputs(demo_dir):
         "spaces",
     ):
         assert name in model.layers
-    assert sorted(model.networks) == ["road", "water"] and model.terrain is not None
+    assert sorted(model.networks) == ["road", "water"] and model.dem is not None
     b = model.buildings
     # results joined as columns with units, and recorded in the provenance
     for col in (
@@ -41,7 +41,7 @@ def test_demo_outputs(demo_dir):
         "damage_eur_rp100",
         "ead_eur",
         "embodied_kgco2e",
-        "operational_b6_kgco2e_50y",
+        "operational_b6_kgco2e",
         "score_15min",
         "walk_school_min",
         "score_15min_rp100",
@@ -49,9 +49,10 @@ def test_demo_outputs(demo_dir):
         assert col in b.columns, col
     producers = {s.params.get("producer") for s in model.provenance_record("buildings").steps}
     assert {
-        "cimkit.analysis.flood.assess_flood",
-        "cimkit.analysis.carbon",
-        "cimkit.analysis.accessibility",
+        "cimkit.analysis.zoning.assess",
+        "cimkit.analysis.flood.assess",
+        "cimkit.analysis.carbon.assess",
+        "cimkit.analysis.accessibility.assess",
     } <= producers
     assert (b["depth_m_rp100"] > 0).sum() >= 3 and (b["depth_m_rp10"] > 0).sum() <= (
         b["depth_m_rp100"] > 0

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from cimkit import provenance
-from cimkit.errors import FileFormatError, MissingCRSError, UnsupportedSchemaError
+from cimkit.errors import CRSError, FileFormatError, MissingCRSError, UnsupportedSchemaError
 from cimkit.io.cityjson import read_cityjson
 
 
@@ -123,6 +123,20 @@ def test_versions_and_missing_crs(tmp_path):
     bad.write_text('{"type": "FeatureCollection"}', encoding="utf-8")
     with pytest.raises(FileFormatError, match="not a CityJSON"):
         read_cityjson(bad)
+
+
+def test_crs_rules_of_the_reference_system(tmp_path):
+    # source_crs may repeat the compound CRS (EPSG:7415) or its horizontal part (EPSG:28992)
+    path = _write(tmp_path, _document())
+    assert read_cityjson(path, source_crs="EPSG:7415").crs.to_epsg() == 28992
+    assert read_cityjson(path, source_crs=28992).crs.to_epsg() == 28992
+    with pytest.raises(CRSError, match="contradicts") as info:
+        read_cityjson(path, source_crs="EPSG:2154")
+    assert info.value.path == str(path)
+    unknown = _write(tmp_path, _document(reference="https://www.opengis.net/def/crs/EPSG/0/999999"))
+    with pytest.raises(CRSError, match=r"metadata\.referenceSystem") as info:
+        read_cityjson(unknown)
+    assert info.value.path == str(unknown)
 
 
 @pytest.mark.shared_data

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cimkit.errors import FileFormatError
-from cimkit.io.epanet import epanet_network, read_epanet
+from cimkit.io.epanet import read_epanet
 
 # counts from ../shared/data/MANIFEST.md (checked there with wntr/EPANET)
 EXPECTED = {
@@ -18,7 +18,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_counts_and_pipe_length_match_the_manifest(shared_data, name):
-    net = epanet_network(shared_data / "epanet_networks" / f"{name}.inp")
+    net = read_epanet(shared_data / "epanet_networks" / f"{name}.inp")
     exp = EXPECTED[name]
     types = net.nodes["node_type"].value_counts()
     assert types.get("junction", 0) == exp["junctions"]
@@ -34,7 +34,8 @@ def test_counts_and_pipe_length_match_the_manifest(shared_data, name):
 
 
 def test_net1_values_in_si_units(shared_data):
-    nodes, links = read_epanet(shared_data / "epanet_networks" / "Net1.inp")
+    net = read_epanet(shared_data / "epanet_networks" / "Net1.inp")
+    nodes, links = net.nodes, net.edges
     # Net1 is in GPM, so feet and inches: 10530 ft = 3209.544 m, 18 in = 457.2 mm
     p10 = links.set_index("epanet_id").loc["10"]
     assert p10["length_m"] == pytest.approx(10530 * 0.3048)
@@ -57,14 +58,14 @@ def test_net1_values_in_si_units(shared_data):
 
 
 def test_net3_status_section_and_closed_pipe(shared_data):
-    _, links = read_epanet(shared_data / "epanet_networks" / "Net3.inp")
+    links = read_epanet(shared_data / "epanet_networks" / "Net3.inp").edges
     by_id = links.set_index("epanet_id")
     assert by_id.loc["330", "status"] == "closed"  # from [PIPES]
     assert by_id.loc["10", "status"] == "closed"  # pump 10 closed in [STATUS]
 
 
 def test_crs_is_assigned_not_reprojected(shared_data):
-    net = epanet_network(shared_data / "epanet_networks" / "Net1.inp", crs="EPSG:2154")
+    net = read_epanet(shared_data / "epanet_networks" / "Net1.inp", crs="EPSG:2154")
     assert net.crs.to_epsg() == 2154
     assert net.nodes.geometry.iloc[0].coords[0] == (20.0, 70.0)
 
@@ -101,7 +102,8 @@ metric test
 def test_si_file_with_valves_demands_and_vertices(tmp_path):
     path = tmp_path / "metric.inp"
     path.write_text(SI_INP)
-    nodes, links = read_epanet(path)
+    net = read_epanet(path)
+    nodes, links = net.nodes, net.edges
     by_node = nodes.set_index("epanet_id")
     assert by_node.loc["J1", "elevation_m"] == 12.5 and by_node.loc["J1", "demand_lps"] == 2.0
     assert by_node.loc["J2", "demand"] == 2.0  # [DEMANDS] 1.5 + 0.5 replaces [JUNCTIONS] 0

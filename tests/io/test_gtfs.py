@@ -11,7 +11,7 @@ import pytest
 from pyproj import Transformer
 
 from cimkit.errors import CimkitIOError, FileFormatError
-from cimkit.io.gtfs import active_service_ids, read_gtfs
+from cimkit.io.gtfs import normalise_date, read_gtfs
 from cimkit.provenance import get
 
 #: The tiny feed's stops, in UTM zone 31N metres (EPSG:32631) relative to (500 000, 5 000 000);
@@ -109,10 +109,10 @@ def test_tiny_feed_tables_times_and_services(tmp_path):
     assert feed.active_service_ids == frozenset({"WK"})
     assert feed.date == dt.date(2024, 3, 5)
     # Saturday 2024-03-09: SAT only; Thursday 2024-03-07: WK removed and SAT added by calendar_dates
-    assert active_service_ids(feed, "2024-03-09") == frozenset({"SAT"})
-    assert active_service_ids(feed, dt.date(2024, 3, 7)) == frozenset({"SAT"})
+    assert feed.service_ids("2024-03-09") == frozenset({"SAT"})
+    assert feed.service_ids(dt.date(2024, 3, 7)) == frozenset({"SAT"})
     # outside the calendar range (2025): nothing runs
-    assert active_service_ids(feed, "20250304") == frozenset()
+    assert feed.service_ids("20250304") == frozenset()
     assert set(feed.trips_on("2024-03-05")["trip_id"]) == {"T1", "T1b", "T2a", "T2", "T2c", "T4"}
     prov = get(feed.stops)
     assert prov is not None and prov.reader == "cimkit.io.gtfs.read_gtfs"
@@ -211,8 +211,8 @@ def test_cairns_counts_and_calendar(shared_data):
     # Monday 2014-06-09 (Queen's Birthday holiday) removes it and adds the Sunday service;
     # Fridays add the Friday-only service.
     assert feed.active_service_ids == frozenset({"CNS2014-CNS_MUL-Weekday-00"})
-    assert active_service_ids(feed, "2014-06-09") == frozenset({"CNS2014-CNS_MUL-Sunday-00"})
-    assert active_service_ids(feed, "2014-06-13") == frozenset(
+    assert feed.service_ids("2014-06-09") == frozenset({"CNS2014-CNS_MUL-Sunday-00"})
+    assert feed.service_ids("2014-06-13") == frozenset(
         {"CNS2014-CNS_MUL-Weekday-00", "CNS2014-CNS_MUL-Weekday-00-0000100"}
     )
     # trips past midnight keep their >24 h times (latest arrival 29:39:00 in stop_times.txt)
@@ -222,3 +222,17 @@ def test_cairns_counts_and_calendar(shared_data):
         np.diff(st["stop_sequence"].to_numpy())[st["trip_id"].to_numpy()[1:] == st["trip_id"].to_numpy()[:-1]]
         > 0
     )
+
+
+def test_normalise_date_reads_every_service_date_form():
+    day = dt.date(2024, 3, 5)
+    assert normalise_date("2024-03-05") == normalise_date("20240305") == normalise_date(" 20240305 ") == day
+    assert normalise_date(dt.datetime(2024, 3, 5, 23, 59)) == day
+    assert normalise_date(day) is day
+    import pandas as pd
+
+    from cimkit.errors import ValidationError
+
+    assert normalise_date(pd.Timestamp("2024-03-05 08:00")) == day
+    with pytest.raises(ValidationError, match="05/03/2024"):
+        normalise_date("05/03/2024")

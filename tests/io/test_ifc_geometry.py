@@ -10,7 +10,7 @@ import shapely
 import trimesh
 
 from cimkit.io.ifc import read_ifc_model
-from cimkit.io.ifc.geometry import mesh_footprint, mesh_volume
+from cimkit.io.ifc._geometry import mesh_footprint, mesh_volume
 from tests.io import ifc_factory as F
 
 

@@ -12,7 +12,8 @@ import pytest
 import shapely
 
 from cimkit.errors import GeoreferenceError
-from cimkit.io.ifc import IfcGeoreferenceWarning, effective_scale, read_georeference, read_ifc
+from cimkit.io.ifc import IfcGeoreferenceWarning, read_georeference, read_ifc
+from cimkit.io.ifc._georeference import effective_scale
 from tests.io import ifc_factory as F
 
 
@@ -129,7 +130,7 @@ def test_reading_into_another_crs_matches_pyproj(tmp_path):
     x, y = t.transform(corners[:, 0], corners[:, 1])
     _corners_match(gdf.iloc[0].geometry, np.column_stack([x, y]))
     steps = [s.action for s in gdf.attrs["provenance"].steps]
-    assert "reprojection" in steps and "georeference" in steps and "unit-scaling" in steps
+    assert "reproject" in steps and "georeference" in steps and "unit-scaling" in steps
 
 
 # ---------------------------------------------------------------- IFC4X3 IfcRigidOperation

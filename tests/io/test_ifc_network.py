@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cimkit.errors import NetworkError, UnsupportedSchemaError, ValidationError
-from cimkit.io.ifc_network import ifc_network, read_ifc_network
+from cimkit.io.ifc_network import read_ifc_network
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def drainage(shared_data):
 
 
 def test_drainage_system_counts_and_connectivity(drainage):
-    net = ifc_network(drainage, kind="sewer")
+    net = read_ifc_network(drainage, kind="sewer")
     # MANIFEST: 6 IfcPipeSegment, 7 IfcDistributionChamberElement, 24 IfcDistributionPort
     assert len(net.edges) == 6
     assert len(net.nodes) == 7
@@ -35,7 +35,7 @@ def test_drainage_system_counts_and_connectivity(drainage):
 
 
 def test_drainage_pipe_values(drainage):
-    _, edges = read_ifc_network(drainage, kind="sewer")
+    edges = read_ifc_network(drainage, kind="sewer").edges
     pipe = edges.set_index("name").loc["8"]
     # the Axis polyline of pipe '8' is (0,0,0)-(0,0,16.748145) in its placement: 16.748145 m
     assert pipe["length_m"] == pytest.approx(16.748145, abs=1e-6)
@@ -52,7 +52,7 @@ def test_drainage_pipe_values(drainage):
 
 
 def test_chamber_positions_are_file_coordinates(drainage):
-    nodes, _ = read_ifc_network(drainage, kind="sewer", crs="EPSG:3878")
+    nodes = read_ifc_network(drainage, kind="sewer", crs="EPSG:3878").nodes
     h1 = nodes.set_index("name").loc["10"]
     # IFCCARTESIANPOINT #21 (24525622.894716, 6876920.244796, 124.984735)
     assert h1.geometry.x == pytest.approx(24525622.894716)
@@ -102,7 +102,7 @@ def test_geometry_fallback_without_ports(tmp_path):
         ifcopenshell.api.geometry.assign_representation(model, product=pipe, representation=rep)
     path = tmp_path / "pipes.ifc"
     model.write(str(path))
-    net = ifc_network(path, kind="water")
+    net = read_ifc_network(path, kind="water")
     assert (len(net.nodes), len(net.edges)) == (3, 2)
     assert (net.edges["connected_by"] == "geometry").all()
     assert not net.edges["flow_direction_known"].any()
@@ -113,11 +113,11 @@ def test_geometry_fallback_without_ports(tmp_path):
     }
     assert sorted(net.edges["length_m"].round(9)) == [29.0, 39.0]  # axis lengths
     with pytest.raises(NetworkError, match="IfcCableSegment"):
-        ifc_network(path, kind="power")
+        read_ifc_network(path, kind="power")
     with pytest.raises(ValidationError):
-        ifc_network(path, kind="road")
+        read_ifc_network(path, kind="road")
     # tolerance too small: free end nodes instead of chambers, 2 components
-    net = ifc_network(path, kind="water", match_distance_m=0.1)
+    net = read_ifc_network(path, kind="water", match_distance_m=0.1)
     assert net.report["components"] == 2 and len(net.nodes) == 4
 
 

@@ -14,7 +14,7 @@ import shapely
 
 import cimkit
 from cimkit.errors import ValidationError
-from cimkit.io.ifc import building_meshes, read_ifc, read_ifc_model
+from cimkit.io.ifc import read_ifc, read_ifc_meshes, read_ifc_model
 from cimkit.provenance import get as get_provenance
 from tests.io import ifc_factory as F
 
@@ -127,11 +127,11 @@ def test_meshes_in_map_coordinates(model):
     # element meshes: the slab is a closed 10 x 6 x 0.3 box
     slab_id = model.elements.index[model.elements.name == "Floor 0"][0]
     assert model.element_meshes[slab_id].volume == pytest.approx(18.0)
-    assert building_meshes(model) is model.meshes
+    assert read_ifc_meshes(model) is model.meshes
 
 
 def test_lod1_meshes_and_geometry(model, two_storey):
-    blocks = building_meshes(model, lod="lod1")
+    blocks = read_ifc_meshes(model, lod="lod1")
     block = blocks[model.buildings.index[0]]
     assert block.is_watertight
     assert block.volume == pytest.approx(60.0 * 6.6)
@@ -160,7 +160,7 @@ def test_provenance_steps(model):
     assert actions[:3] == ["georeference", "unit-scaling", "geometry"]
     assert "simplification" in actions
     assert record.steps[actions.index("simplification")].params["tolerance_m"] == 0.05
-    assert record.sources[0].sha256 is not None
+    assert record.source_files[0].sha256 is not None
 
 
 def test_two_buildings_and_spaces(tmp_path):

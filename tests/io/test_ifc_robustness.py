@@ -10,7 +10,7 @@ import pytest
 
 from cimkit.errors import FileFormatError, ReaderCrashError, UnsupportedSchemaError
 from cimkit.io.ifc import SUPPORTED_SCHEMAS, read_georeference, read_ifc
-from cimkit.io.ifc.sandbox import IfcSandbox
+from cimkit.io.ifc._sandbox import IfcSandbox
 from tests.io import ifc_factory as F
 
 

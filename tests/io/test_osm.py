@@ -6,7 +6,7 @@ import pyogrio
 import pytest
 
 from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
-from cimkit.io.osm import is_osm_path, parse_other_tags, read_osm_lines
+from cimkit.io.osm import _is_osm_path, _parse_other_tags, read_osm_lines
 
 
 @pytest.fixture(scope="module")
@@ -22,17 +22,17 @@ def raw(helsinki):
 
 def test_parse_other_tags():
     text = '"lit"=>"yes","maxspeed"=>"30","name:fi"=>"Erottajankatu","note"=>"say \\"hi\\""'
-    assert parse_other_tags(text) == {
+    assert _parse_other_tags(text) == {
         "lit": "yes",
         "maxspeed": "30",
         "name:fi": "Erottajankatu",
         "note": 'say "hi"',
     }
-    assert parse_other_tags(None) == {}
+    assert _parse_other_tags(None) == {}
 
 
 def test_is_osm_path():
-    assert is_osm_path("a/Helsinki.osm.pbf") and is_osm_path("x.OSM") and not is_osm_path("x.gpkg")
+    assert _is_osm_path("a/Helsinki.osm.pbf") and _is_osm_path("x.OSM") and not _is_osm_path("x.gpkg")
 
 
 def test_road_ways(helsinki, raw):
@@ -54,7 +54,7 @@ def test_road_ways(helsinki, raw):
 
 
 def test_power_and_water_ways(helsinki, raw):
-    tags = raw["other_tags"].map(parse_other_tags)
+    tags = raw["other_tags"].map(_parse_other_tags)
     power = tags.map(lambda t: t.get("power") in ("line", "minor_line", "cable")).sum()
     assert len(read_osm_lines(helsinki, kind="power")) == power == 1
     water = read_osm_lines(helsinki, kind="water")

@@ -20,14 +20,8 @@ from cimkit.errors import (
     LayerNotFoundError,
     MissingCRSError,
 )
-from cimkit.io.vector import (
-    read_buildings,
-    read_parcels,
-    read_pois,
-    read_prescriptions,
-    read_rules,
-    read_zoning,
-)
+from cimkit.io.plu import read_prescriptions, read_zone_rules, read_zoning
+from cimkit.io.vector import read_buildings, read_parcels, read_pois
 
 L93 = "EPSG:2154"
 X0, Y0 = 650_000.0, 6_860_000.0
@@ -62,7 +56,7 @@ def test_read_parcels_etalab_fields(tmp_path):
     assert "commune" in parcels.columns
     record = provenance.get(parcels)
     assert record.reader == "cimkit.read_parcels"
-    assert record.sources[0].sha256 is not None
+    assert record.source_files[0].sha256 is not None
 
 
 def test_read_parcels_formats_zip_parquet_and_crs(tmp_path):
@@ -194,7 +188,7 @@ def test_read_zoning_rules_csv_and_toml(tmp_path):
     toml.write_text(
         '[UA]\nmax_height_m = 12\nmax_footprint_ratio = 0.6\nallowed_uses = "housing"\n', encoding="utf-8"
     )
-    table = read_rules(toml)
+    table = read_zone_rules(toml)
     assert table.loc["UA", "max_footprint_ratio"] == 0.6
     assert np.isnan(table.loc["UA", "min_green_ratio"])
 
@@ -203,13 +197,13 @@ def test_read_rules_errors(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("libelle,max_footprint_ratio\nUA,0.5\nUB,1.5\n", encoding="utf-8")
     with pytest.raises(DataTableError, match="between 0 and 1") as err:
-        read_rules(bad)
+        read_zone_rules(bad)
     assert err.value.line == 3
     dup = pd.DataFrame({"libelle": ["UA", "UA"], "max_height_m": [9, 10]})
     with pytest.raises(DataTableError, match="twice"):
-        read_rules(dup)
+        read_zone_rules(dup)
     with pytest.raises(DataTableError, match="no 'libelle'"):
-        read_rules(pd.DataFrame({"zone": ["UA"]}))
+        read_zone_rules(pd.DataFrame({"zone": ["UA"]}))
 
 
 def test_read_prescriptions_codes(tmp_path):

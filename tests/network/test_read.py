@@ -81,13 +81,18 @@ def test_oneway_minus_one_reverses_the_line():
 
 
 def test_speeds_override():
-    net = read_network(streets(), kind="road", speeds={"walk": 6.0, "car": 40, "primary": 70})
+    net = read_network(streets(), kind="road", walk_kmh=6.0, car_kmh=40)
     e = net.edges.set_index("name")
     assert e.loc["Rue A", "walk_time_min"] == pytest.approx(1.0)  # 0.1 km / 6 km/h
     assert e.loc["Rue A", "speed_kmh"] == 40.0
     assert e.loc["Rue B", "speed_kmh"] == pytest.approx(30 * 1.609344)  # the posted speed still wins
+    by_class = read_network(streets(), kind="road", bike_kmh=20.0, car_kmh={"residential": 40, "primary": 70})
+    e = by_class.edges.set_index("name")
+    assert e.loc["Rue A", "speed_kmh"] == 40.0
+    assert e.loc["Rue A", "bike_time_min"] == pytest.approx(0.3)  # 0.1 km / 20 km/h
+    assert e.loc["Rue B", "speed_kmh"] == pytest.approx(30 * 1.609344)  # the posted speed still wins
     with pytest.raises(ValidationError):
-        read_network(streets(), kind="water", speeds={"walk": 5})
+        read_network(streets(), kind="water", walk_kmh=5)
 
 
 def test_geographic_input_goes_to_the_local_utm_zone_with_geodesic_lengths():
@@ -158,7 +163,7 @@ def test_geopackage_layers(tmp_path):
     gpd.GeoDataFrame(geometry=[Point(0, 0)], crs="EPSG:2154").to_file(path, layer="stops")
     net = read_network(path, kind="road")  # the only line layer is taken
     assert len(net.edges) == 4
-    assert provenance.get(net).sources[0].sha256 is not None
+    assert provenance.get(net).source_files[0].sha256 is not None
     gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1, 1)])], crs="EPSG:2154").to_file(path, layer="other")
     with pytest.raises(InputError, match="layer="):
         read_network(path, kind="road")

@@ -12,7 +12,8 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, Point
 
 from cimkit.errors import GeographicCRSError, GeometryError, ValidationError
-from cimkit.network.topology import build_network, network_report
+from cimkit.network.graph import summarise_topology
+from cimkit.network.topology import build_network
 
 
 def lines(*geoms, crs="EPSG:2154", **columns):
@@ -170,7 +171,7 @@ def test_network_report_of_an_isolated_node():
     gdf = lines(LineString([(0, 0), (10, 0)]))
     net = build_network(gdf, kind="power", snap_tolerance_m=0)
     extra = gpd.GeoDataFrame(geometry=[Point(50, 50)], index=[99], crs=net.nodes.crs)
-    rep = network_report(
+    rep = summarise_topology(
         gpd.GeoDataFrame(geometry=list(net.nodes.geometry) + list(extra.geometry)), net.edges
     )
     assert rep["isolated_nodes"] == 1

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cimkit.errors import ValidationError
-from cimkit.network.travel import DEFAULT_CAR_KMH, add_travel_times, parse_maxspeed
+from cimkit.network.travel import DEFAULT_CAR_KMH, _parse_maxspeed, compute_edge_travel_times
 
 
 @pytest.mark.parametrize(
@@ -30,12 +30,12 @@ from cimkit.network.travel import DEFAULT_CAR_KMH, add_travel_times, parse_maxsp
     ],
 )
 def test_parse_maxspeed_values(text, kmh):
-    assert parse_maxspeed(text) == pytest.approx(kmh)
+    assert _parse_maxspeed(text) == pytest.approx(kmh)
 
 
 @pytest.mark.parametrize("text", ["none", "signals", "variable", "", None, float("nan"), 0, "walk"])
 def test_parse_maxspeed_without_a_number_is_nan(text):
-    assert math.isnan(parse_maxspeed(text))
+    assert math.isnan(_parse_maxspeed(text))
 
 
 def edges(**columns):
@@ -48,7 +48,7 @@ def test_times_by_mode_and_class():
         road_class=["residential", "footway", "motorway", "steps", "primary_link"],
         maxspeed=[None, None, None, None, "30"],
     )
-    out = add_travel_times(e)
+    out = compute_edge_travel_times(e)
     # walking 1200 m at 4.8 km/h: 1.2 / 4.8 h = 15 min
     assert out.loc[10, "walk_time_min"] == pytest.approx(15.0)
     # cycling 1200 m at 15 km/h: 4.8 min
@@ -70,24 +70,29 @@ def test_times_by_mode_and_class():
 
 
 def test_link_classes_take_their_parent_default():
-    out = add_travel_times(edges(length_m=[1000.0], road_class=["trunk_link"]))
+    out = compute_edge_travel_times(edges(length_m=[1000.0], road_class=["trunk_link"]))
     assert out["speed_kmh"].item() == DEFAULT_CAR_KMH["trunk"]
 
 
 def test_overrides():
     e = edges(length_m=[1000.0, 1000.0], road_class=["residential", "service"], maxspeed=[None, None])
-    out = add_travel_times(e, walk_kmh=6.0, bike_kmh=20.0, car_speeds={"residential": 30})
+    out = compute_edge_travel_times(e, walk_kmh=6.0, bike_kmh=20.0, car_kmh={"residential": 30})
     assert out.loc[10, "walk_time_min"] == pytest.approx(10.0)
     assert out.loc[10, "bike_time_min"] == pytest.approx(3.0)
     assert out.loc[10, "car_time_min"] == pytest.approx(2.0)  # 1 km at 30 km/h
     assert out.loc[11, "speed_kmh"] == DEFAULT_CAR_KMH["service"]
+    # one number for every class: 1 km at 40 km/h = 1.5 min on both
+    blanket = compute_edge_travel_times(e, car_kmh=40)
+    assert blanket["car_time_min"].tolist() == pytest.approx([1.5, 1.5])
 
 
 def test_invalid_speeds_are_refused():
     e = edges(length_m=[1.0], road_class=["residential"])
     with pytest.raises(ValidationError):
-        add_travel_times(e, walk_kmh=0)
+        compute_edge_travel_times(e, walk_kmh=0)
     with pytest.raises(ValidationError):
-        add_travel_times(e, car_speeds={"residential": -5})
+        compute_edge_travel_times(e, car_kmh={"residential": -5})
     with pytest.raises(ValidationError):
-        add_travel_times(pd.DataFrame({"road_class": ["x"]}))
+        compute_edge_travel_times(e, car_kmh=0)
+    with pytest.raises(ValidationError):
+        compute_edge_travel_times(pd.DataFrame({"road_class": ["x"]}))

@@ -9,7 +9,7 @@ Pedestrians walk both ways along one-way streets: with a ``walk_*`` weight every
 arcs; other modes follow the ``oneway`` column.
 
 Door-to-door time on a network = access walk (origin → its nearest node, straight line at
-``access_speed_kmh``) + network time (``weight`` column, minutes) + egress walk (destination's
+``walk_kmh``) + network time (``weight`` column, minutes) + egress walk (destination's
 nearest node → destination, same speed).
 """
 
@@ -26,12 +26,10 @@ from cimkit.network.graph import Network
 
 Directed = Literal["auto", "both", "forward"]
 
-DEFAULT_ACCESS_SPEED_KMH = 4.8  # walking speed, see DOMAIN notes (15 min ≈ 1.2 km)
+DEFAULT_WALK_KMH = 4.8  # walking speed: 15 min ≈ 1.2 km
 
 
-def access_nodes(
-    network: Network, features: Any, *, access_speed_kmh: float | None = DEFAULT_ACCESS_SPEED_KMH
-) -> pd.DataFrame:
+def access_nodes(network: Network, features: Any, *, walk_kmh: float | None = DEFAULT_WALK_KMH) -> pd.DataFrame:
     """Access node of each feature and the access time to it.
 
     Parameters
@@ -41,7 +39,7 @@ def access_nodes(
     features
         GeoDataFrame / GeoSeries (snapped from the geometry's centroid, or the point itself),
         or a Series of node ids (access time 0).
-    access_speed_kmh
+    walk_kmh
         Speed of the straight-line access leg, km/h; None gives zero access time.
 
     Returns
@@ -74,18 +72,21 @@ def access_nodes(
     else:
         ids = np.asarray(features)
         out = pd.DataFrame({"node_id": ids, "distance_m": 0.0}, index=pd.Index(ids, name="node_id"))
-    if access_speed_kmh is None:
+    if walk_kmh is None:
         out["access_min"] = 0.0
     else:
-        if not access_speed_kmh > 0:
-            raise ValidationError(f"'access_speed_kmh' must be > 0; {access_speed_kmh!r} was given.")
-        out["access_min"] = out["distance_m"].astype("float64") / (access_speed_kmh * 1000.0 / 60.0)
+        if not walk_kmh > 0:
+            raise ValidationError(f"'walk_kmh' must be > 0; {walk_kmh!r} was given.")
+        out["access_min"] = out["distance_m"].astype("float64") / (walk_kmh * 1000.0 / 60.0)
     return out
 
 
 def directed_for(weight: str) -> Directed:
-    """How edges become arcs for a travel mode: pedestrians walk both ways along one-way
-    streets (``"both"``); other modes follow ``oneway`` (``"auto"``)."""
+    """Choose how edges become arcs for a travel mode.
+
+    Pedestrians walk both ways along one-way streets (``"both"``); other modes follow
+    ``oneway`` (``"auto"``).
+    """
     return "both" if weight.startswith("walk") else "auto"
 
 
@@ -93,7 +94,7 @@ def check_time_weight(weight: str) -> None:
     if not weight.endswith("_min"):
         raise ValidationError(
             f"'weight' must be a travel-time column in minutes (ending in '_min'); {weight!r} was given.",
-            hint="add travel times with cimkit.network.travel.add_travel_times(...).",
+            hint="add travel times with cimkit.network.travel.compute_edge_travel_times(...).",
         )
 
 
@@ -103,30 +104,32 @@ def network_matrix(
     destinations: Any,
     *,
     weight: str,
-    cutoff: float | None,
-    access_speed_kmh: float | None,
+    max_time_min: float | None,
+    walk_kmh: float | None,
     directed: Directed | None = None,
 ) -> pd.DataFrame:
-    """Door-to-door minutes, origins x destinations, NaN beyond ``cutoff`` or unreachable."""
-    from cimkit.network.paths import travel_times
+    """Door-to-door minutes, origins x destinations, NaN beyond ``max_time_min`` or unreachable."""
+    from cimkit.network.paths import compute_travel_times
 
     check_time_weight(weight)
-    o = access_nodes(network, origins, access_speed_kmh=access_speed_kmh)
-    d = access_nodes(network, destinations, access_speed_kmh=access_speed_kmh)
+    o = access_nodes(network, origins, walk_kmh=walk_kmh)
+    d = access_nodes(network, destinations, walk_kmh=walk_kmh)
     uo = pd.unique(o["node_id"].to_numpy())
     ud = pd.unique(d["node_id"].to_numpy())
     mode = directed if directed is not None else directed_for(weight)
-    tt = travel_times(network, uo, ud, weight=weight, cutoff=cutoff, directed=mode).to_numpy()
+    tt = compute_travel_times(
+        network, uo, ud, weight=weight, max_time_min=max_time_min, directed=mode
+    ).to_numpy()
     ri = pd.Index(uo).get_indexer(o["node_id"].to_numpy())
     ci = pd.Index(ud).get_indexer(d["node_id"].to_numpy())
     full = tt[np.ix_(ri, ci)] + o["access_min"].to_numpy()[:, None] + d["access_min"].to_numpy()[None, :]
-    if cutoff is not None:
-        full[full > cutoff] = np.nan
+    if max_time_min is not None:
+        full[full > max_time_min] = np.nan
     return pd.DataFrame(full, index=o.index, columns=d.index)
 
 
 def given_matrix(matrix: pd.DataFrame, origins: Any, destinations: Any) -> pd.DataFrame:
-    """The given matrix restricted to ``origins`` rows / ``destinations`` columns when given."""
+    """Restrict the given matrix to the ``origins`` rows / ``destinations`` columns when given."""
     if not isinstance(matrix, pd.DataFrame):
         raise ValidationError(
             f"'travel' must be a Network or a DataFrame of minutes; {type(matrix).__name__} was given."
@@ -157,18 +160,19 @@ def resolve_matrix(
     destinations: Any,
     *,
     weight: str,
-    cutoff: float | None,
-    access_speed_kmh: float | None,
+    max_time_min: float | None,
+    walk_kmh: float | None,
 ) -> pd.DataFrame:
+    """Minutes, origins x destinations: computed on a Network, or taken from a given matrix."""
     if isinstance(travel, Network):
         if origins is None or destinations is None:
             raise ValidationError("with a Network, both origins and destinations must be given.")
         return network_matrix(
-            travel, origins, destinations, weight=weight, cutoff=cutoff, access_speed_kmh=access_speed_kmh
+            travel, origins, destinations, weight=weight, max_time_min=max_time_min, walk_kmh=walk_kmh
         )
     m = given_matrix(travel, origins, destinations)
-    if cutoff is not None:
-        m = m.where(m <= cutoff)
+    if max_time_min is not None:
+        m = m.where(m <= max_time_min)
     return m
 
 

@@ -43,12 +43,37 @@ from cimkit.errors import InputError, ValidationError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ProgrammeRatios", "building_programme"]
+__all__ = ["ProgrammeRatios", "compute_building_programme"]
 
 
 @dataclass(frozen=True)
 class ProgrammeRatios:
-    """Conventional ratios turning floor area into people (see the module docstring for sources)."""
+    """Conventional ratios turning floor area into people (see the module docstring for sources).
+
+    Parameters
+    ----------
+    persons_per_dwelling
+        Residents per dwelling.
+    gfa_m2_per_dwelling
+        Gross floor area per dwelling, m².
+    net_m2_per_dwelling
+        Net (living) area per dwelling, m², used with IFC spaces.
+    gfa_m2_per_job
+        Gross floor area per job by use (``office``, ``retail``, ``industrial``, ``warehouse``), m².
+    net_to_gross
+        Net area / gross floor area (0-1), turning IFC space areas into gross areas.
+    gfa_m2_per_pupil
+        Gross floor area per pupil of an education building, m².
+    pupils_per_job
+        Pupils per education job (staff).
+
+    Examples
+    --------
+    >>> from cimkit.analysis.accessibility import ProgrammeRatios
+    >>> ratios = ProgrammeRatios(persons_per_dwelling=2.0)
+    >>> ratios.persons_per_dwelling, ratios.gfa_m2_per_job["office"]
+    (2.0, 15.0)
+    """
 
     persons_per_dwelling: float = 2.2
     gfa_m2_per_dwelling: float = 80.0
@@ -102,7 +127,7 @@ def _people_from_area(area_by_use: pd.DataFrame, r: ProgrammeRatios, *, net: boo
     return pd.DataFrame({"dwellings": dwellings, "jobs": jobs, "pupils": pupils}, index=area_by_use.index)
 
 
-def building_programme(
+def compute_building_programme(
     buildings: pd.DataFrame,
     spaces: pd.DataFrame | None = None,
     *,
@@ -136,9 +161,9 @@ def building_programme(
     Examples
     --------
     >>> import pandas as pd
-    >>> from cimkit.analysis.accessibility import building_programme
+    >>> from cimkit.analysis.accessibility import compute_building_programme
     >>> b = pd.DataFrame({"use": ["residential", "office"], "gfa_m2": [800.0, 1500.0]}, index=["r", "o"])
-    >>> p = building_programme(b)
+    >>> p = compute_building_programme(b)
     >>> float(p.loc["r", "residents"]), float(p.loc["o", "jobs"])  # 800/80 x 2.2 ; 1500/15
     (22.0, 100.0)
     """

@@ -16,33 +16,43 @@ name equal to a table key (``"glulam"``) maps to that row directly.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from importlib import resources
-from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from cimkit.errors import DataTableError, InputError
+from cimkit.data.carbon import FACTOR_COLUMNS, load_factors, load_rules, validate_factors, validate_rules
+from cimkit.errors import InputError
 
-__all__ = ["fold_name", "load_rules", "map_materials", "unmatched_materials"]
+__all__ = ["find_unmatched_materials", "map_materials", "normalise_material_name"]
 
 logger = logging.getLogger(__name__)
 
-RULES_NAME = "material_keywords.csv"
 _SPACES = re.compile(r"\s+")
 
 
-def fold_name(name: object) -> str:
+
+def normalise_material_name(name: object) -> str:
     """Fold a material name for matching: strip accents, case-fold, collapse white space.
 
-    >>> fold_name("  Béton   ARMÉ ")
-    'beton arme'
+    Parameters
+    ----------
+    name
+        A material name as written in the model (None and NaN give ``""``).
+
+    Returns
+    -------
+    str
+        The folded name the keyword rules are applied to (``ß`` becomes ``ss``).
+
+    Examples
+    --------
+    >>> from cimkit.analysis.carbon import normalise_material_name
+    >>> normalise_material_name("  Béton   ARMÉ "), normalise_material_name("Straße")
+    ('beton arme', 'strasse')
     """
     if name is None or (isinstance(name, float) and np.isnan(name)):
         return ""
@@ -52,85 +62,7 @@ def fold_name(name: object) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def load_rules(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """Load keyword rules (``priority, pattern, material, languages, note``), sorted by priority.
-
-    Parameters
-    ----------
-    path
-        A CSV file; None loads the bundled rules.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``priority`` (int), ``pattern`` (str), ``material`` (row key, or ``""`` for
-        "recognised, no factor"), ``languages``, ``note``, plus ``regex`` (compiled), sorted by
-        priority.
-
-    Raises
-    ------
-    cimkit.errors.DataTableError
-        When a column is missing, a priority is not an integer, priorities repeat, or a pattern
-        is not a valid regular expression.
-    """
-    if path is None:
-        return _bundled_rules().copy()
-    return _read_rules(os.fspath(path))
-
-
-@functools.lru_cache(maxsize=1)
-def _bundled_rules() -> pd.DataFrame:
-    # read and compiled once per process; callers get copies (compiled patterns are immutable)
-    return _read_rules(os.fspath(cast("os.PathLike[str]", resources.files("cimkit") / "data" / RULES_NAME)))
-
-
-def _read_rules(source: str) -> pd.DataFrame:
-    raw = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8")
-    return _validate_rules(raw, path=source)
-
-
-def _validate_rules(raw: pd.DataFrame, *, path: str | None = None) -> pd.DataFrame:
-    df = raw.copy().reset_index(drop=True)
-    for col in ("priority", "pattern", "material"):
-        if col not in df.columns:
-            raise DataTableError(
-                f"the keyword rules lack the column {col!r}",
-                path=path,
-                hint="the columns are priority, pattern, material (and optional languages, note)",
-            )
-    for col in ("languages", "note"):
-        if col not in df.columns:
-            df[col] = ""
-    prio = pd.to_numeric(df["priority"], errors="coerce")
-    for i in np.flatnonzero(prio.isna().to_numpy()).tolist():
-        raise DataTableError(
-            f"priority {df['priority'].iloc[i]!r} is not a number",
-            path=path,
-            line=int(i) + 2,
-            hint="priorities are integers; lower fires first",
-        )
-    df["priority"] = prio.astype(int)
-    dup = df["priority"][df["priority"].duplicated()].tolist()
-    if dup:
-        raise DataTableError(
-            f"duplicate rule priorities {sorted(set(dup))}",
-            path=path,
-            hint="give every rule its own priority so the order is unambiguous",
-        )
-    regexes = []
-    for i, pattern in enumerate(df["pattern"].astype(str)):
-        try:
-            regexes.append(re.compile(pattern))
-        except re.error as err:
-            raise DataTableError(
-                f"pattern {pattern!r} is not a valid regular expression ({err})",
-                path=path,
-                line=i + 2,
-                hint="patterns are Python regular expressions applied to folded (accent-free, lower-case) names",
-            ) from err
-    df["material"] = df["material"].astype(str).str.strip()
-    df["regex"] = regexes
-    return df.sort_values("priority", kind="stable").reset_index(drop=True)
+_MAPPING_COLUMNS = ["name", "folded", "material_key", "matched", "how", "rule", "priority"]
 
 
 def map_materials(
@@ -150,8 +82,8 @@ def map_materials(
     names
         Material names as written in the model; duplicates are mapped once.
     rules
-        Keyword rules as returned by :func:`load_rules` (or a DataFrame with ``priority``,
-        ``pattern``, ``material``); None uses the bundled rules.
+        Keyword rules as returned by :func:`~cimkit.data.carbon.load_rules` (or a DataFrame
+        with ``priority``, ``pattern``, ``material``); None uses the bundled rules.
     overrides
         ``{material name: table key}``; wins over every rule. Keys are compared exactly and,
         failing that, after folding.
@@ -179,12 +111,13 @@ def map_materials(
     >>> m["material_key"].tolist()
     ['concrete_c25_30', 'reinforced_concrete', 'plasterboard', None]
     """
-    from cimkit.analysis.carbon.factors import load_factors, validate_factors
-
-    table = load_factors() if factors is None else validate_factors(factors)
-    rule_table = (
-        load_rules() if rules is None else _validate_rules(rules.drop(columns="regex", errors="ignore"))
-    )
+    if factors is None:
+        table = load_factors()
+    elif factors.index.name == "material" and set(FACTOR_COLUMNS) <= set(factors.columns):
+        table = factors  # already validated (only its keys are used here)
+    else:
+        table = validate_factors(factors)
+    rule_table = load_rules() if rules is None else validate_rules(rules)
     keys = set(table.index)
     overrides = dict(overrides or {})
     bad = sorted({v for v in overrides.values() if v not in keys})
@@ -193,87 +126,114 @@ def map_materials(
             f"override target(s) {', '.join(map(repr, bad))} are not rows of the emission factor table",
             hint=f"use one of: {', '.join(sorted(keys))}",
         )
-    folded_overrides = {fold_name(k): v for k, v in overrides.items()}
-    folded_keys = {fold_name(k): k for k in keys}
-
-    distinct = list(dict.fromkeys("" if n is None else n for n in names))
-    records = []
-    for name in distinct:
-        folded = fold_name(name)
-        key: str | None = None
-        how, rule, priority = "none", None, None
-        if name in overrides:
-            key, how = overrides[name], "override"
-        elif folded in folded_overrides:
-            key, how = folded_overrides[folded], "override"
-        elif folded in folded_keys:
-            key, how = folded_keys[folded], "table key"
-        else:
-            for row in rule_table.itertuples(index=False):
-                if row.regex.search(folded):
-                    rule, priority = row.pattern, int(row.priority)
-                    key = row.material or None
-                    how = "rule"
-                    break
-        if key is not None and key not in keys:
-            logger.warning("rule %r maps to %r, which is not in the emission factor table", rule, key)
-            key = None
-        records.append(
-            {
-                "name": name,
-                "folded": folded,
-                "material_key": key,
-                "matched": key is not None,
-                "how": how,
-                "rule": rule,
-                "priority": priority,
-            }
-        )
-    out = pd.DataFrame.from_records(
-        records, columns=["name", "folded", "material_key", "matched", "how", "rule", "priority"]
-    )
+    folded_overrides = {normalise_material_name(k): v for k, v in overrides.items()}
+    folded_keys = {normalise_material_name(k): k for k in keys}
+    records = [
+        _map_one(name, rule_table, keys, overrides, folded_overrides, folded_keys)
+        for name in dict.fromkeys("" if n is None else n for n in names)
+    ]
+    out = pd.DataFrame.from_records(records, columns=_MAPPING_COLUMNS)
     out["priority"] = out["priority"].astype("Int64")
     out["material_key"] = out["material_key"].astype(object).where(out["matched"], None)
     return out.set_index("name")
 
 
-def unmatched_materials(result: object) -> pd.DataFrame:
-    """The materials that got no emission factor, with the volume they represent.
+def _map_one(
+    name: object,
+    rule_table: pd.DataFrame,
+    keys: set[str],
+    overrides: Mapping[str, str],
+    folded_overrides: Mapping[str, str],
+    folded_keys: Mapping[str, str],
+) -> dict[str, object]:
+    """Map one distinct name (see :func:`map_materials` for the precedence)."""
+    folded = normalise_material_name(name)
+    key: str | None = None
+    how, rule, priority = "none", None, None
+    if isinstance(name, str) and name in overrides:
+        key, how = overrides[name], "override"
+    elif folded in folded_overrides:
+        key, how = folded_overrides[folded], "override"
+    elif folded in folded_keys:
+        key, how = folded_keys[folded], "table key"
+    else:
+        for row in rule_table.itertuples(index=False):
+            if row.regex.search(folded):
+                rule, priority = row.pattern, int(row.priority)
+                key = row.material or None
+                how = "rule"
+                break
+    if key is not None and key not in keys:
+        logger.warning("rule %r maps to %r, which is not in the emission factor table", rule, key)
+        key = None
+    return {
+        "name": name,
+        "folded": folded,
+        "material_key": key,
+        "matched": key is not None,
+        "how": how,
+        "rule": rule,
+        "priority": priority,
+    }
+
+
+_UNMATCHED_COLUMNS = ["reason", "material_key", "volume_m3", "elements", "rows"]
+
+
+def find_unmatched_materials(result: object) -> pd.DataFrame:
+    """Find the materials that got no emission factor, with the volume they represent.
 
     Parameters
     ----------
     result
-        An :class:`~cimkit.analysis.carbon.embodied.EmbodiedResult` (volumes and element counts
-        are reported), or a DataFrame from :func:`map_materials` (names only).
+        An :class:`~cimkit.analysis.carbon.EmbodiedResult` or its ``rows`` frame (volumes and
+        element counts are reported), or a DataFrame from :func:`map_materials` (names only).
 
     Returns
     -------
     pandas.DataFrame
         Indexed by material name: ``reason`` (``"no rule matched"``, ``"recognised, no table
         row"``, ``"no factor in table"``), ``material_key``, and for an embodied result
-        ``volume_m3`` (summed), ``elements`` (distinct elements) and ``rows``; sorted by volume,
-        largest first.
+        ``volume_m3`` (m³, summed), ``elements`` (distinct elements) and ``rows``; sorted by
+        volume, largest first.
+
+    Raises
+    ------
+    cimkit.errors.InputError
+        When ``result`` is neither of the two.
+
+    Examples
+    --------
+    >>> from cimkit.analysis.carbon import find_unmatched_materials, map_materials
+    >>> find_unmatched_materials(map_materials(["Beton", "OSB", "Mystery"]))["reason"].to_dict()
+    {'OSB': 'recognised, no table row', 'Mystery': 'no rule matched'}
     """
     rows = getattr(result, "rows", None)
     if isinstance(rows, pd.DataFrame):
-        missing = rows[~rows["has_factor"]]
-        if missing.empty:
-            return pd.DataFrame(
-                columns=["reason", "material_key", "volume_m3", "elements", "rows"]
-            ).rename_axis("material")
-        grouped = missing.groupby("material", sort=False, dropna=False).agg(
-            reason=("reason", "first"),
-            material_key=("material_key", "first"),
-            volume_m3=("volume_m3", lambda s: s.sum(min_count=1)),
-            elements=("global_id", "nunique"),
-            rows=("global_id", "size"),
-        )
-        return grouped.sort_values("volume_m3", ascending=False, na_position="last")
+        return _unmatched_rows(rows)
+    if isinstance(result, pd.DataFrame) and "has_factor" in result.columns:
+        return _unmatched_rows(result)
     if isinstance(result, pd.DataFrame) and "matched" in result.columns:
         out = result.loc[~result["matched"], ["material_key", "how", "rule"]].copy()
         out.insert(0, "reason", np.where(out["how"] == "rule", "recognised, no table row", "no rule matched"))
         return out.drop(columns="how").rename_axis("material")
     raise InputError(
-        f"unmatched_materials() takes an EmbodiedResult or a map_materials() table; got {type(result).__name__}",
-        hint="pass the result of embodied_carbon() or map_materials()",
+        "find_unmatched_materials() takes an EmbodiedResult or a map_materials() table; "
+        f"got {type(result).__name__}",
+        hint="pass the result of compute_embodied_carbon() or map_materials()",
     )
+
+
+def _unmatched_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Unmatched materials of the (element x material) rows of an embodied carbon result."""
+    missing = rows[~rows["has_factor"].astype(bool)]
+    if missing.empty:
+        return pd.DataFrame(columns=_UNMATCHED_COLUMNS).rename_axis("material")
+    grouped = missing.groupby("material", sort=False, dropna=False).agg(
+        reason=("reason", "first"),
+        material_key=("material_key", "first"),
+        volume_m3=("volume_m3", lambda s: s.sum(min_count=1)),
+        elements=("global_id", "nunique"),
+        rows=("global_id", "size"),
+    )
+    return grouped.sort_values("volume_m3", ascending=False, na_position="last")

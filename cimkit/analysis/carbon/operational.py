@@ -12,27 +12,25 @@ buildings), by use and period, split into carriers (``electricity``, ``fossil_th
 table has no value for existing residential buildings: pass your own ``eui`` for them
 (e.g. from the dwelling's DPE), otherwise their B6 is NaN and a warning names them.
 
-Carrier factors default to the RE2020 conventional factors (arrêté du 4 août 2021, as quoted in
-the project's domain notes): electricity 0.079 kgCO2e/kWh (the factor for electric heating,
-applied here to all electricity), natural gas 0.227, firewood 0.03. The table's
-``fossil_thermal`` carrier is treated as natural gas unless ``carriers`` says otherwise.
+Carrier factors default to the RE2020 conventional factors (arrêté du 4 août 2021):
+electricity 0.079 kgCO2e/kWh (the factor for electric heating, applied here to all
+electricity), natural gas 0.227, firewood 0.03. The table's ``fossil_thermal`` carrier is
+treated as natural gas unless ``carriers`` says otherwise.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Mapping
-from importlib import resources
-from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from cimkit.errors import DataTableError, InputError, ValidationError
+from cimkit.data.carbon import load_energy_use_intensity, validate_energy_use_intensity
+from cimkit.errors import InputError, ValidationError
 
-__all__ = ["RE2020_CARRIER_FACTORS", "load_energy_use_intensity", "operational_carbon"]
+__all__ = ["RE2020_CARRIER_FACTORS", "compute_operational_carbon"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,50 +40,7 @@ RE2020_CARRIER_FACTORS: dict[str, float] = {"electricity": 0.079, "gas": 0.227, 
 _DEFAULT_CARRIERS = {"electricity": "electricity", "fossil_thermal": "gas"}
 
 
-def load_energy_use_intensity(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """Energy use intensity table: ``use, period, carrier, kwh_per_m2_year, source, ...``.
-
-    Raises
-    ------
-    cimkit.errors.DataTableError
-        When a column is missing or an intensity is negative or not a number.
-    """
-    source = (
-        os.fspath(cast("os.PathLike[str]", resources.files("cimkit") / "data" / "energy_use_intensity.csv"))
-        if path is None
-        else path
-    )
-    table = pd.read_csv(source, encoding="utf-8", keep_default_na=False)
-    return _validate_eui(table, path=os.fspath(source))
-
-
-def _validate_eui(table: pd.DataFrame, *, path: str | None = None) -> pd.DataFrame:
-    need = ["use", "period", "carrier", "kwh_per_m2_year"]
-    missing = [c for c in need if c not in table.columns]
-    if missing:
-        raise DataTableError(
-            f"the energy use intensity table lacks {', '.join(missing)}",
-            path=path,
-            hint=f"the columns are {', '.join(need)} (and source)",
-        )
-    out = table.copy()
-    values = pd.to_numeric(out["kwh_per_m2_year"], errors="coerce")
-    bad = values.isna() | (values < 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataTableError(
-            f"kwh_per_m2_year {out['kwh_per_m2_year'].iloc[i]!r} is not a number >= 0",
-            path=path,
-            line=i + 2,
-            hint="give intensities in kWh per m² per year",
-        )
-    out["kwh_per_m2_year"] = values.astype(float)
-    if "source" not in out.columns:
-        out["source"] = ""
-    return out
-
-
-def operational_carbon(
+def compute_operational_carbon(
     buildings: pd.DataFrame,
     *,
     study_period_years: float = 50,
@@ -94,7 +49,7 @@ def operational_carbon(
     factors: Mapping[str, float] | None = None,
     period: str = "existing",
 ) -> pd.DataFrame:
-    """Operational carbon (B6) of each building over the study period.
+    """Compute the operational carbon (B6) of each building over the study period.
 
     Parameters
     ----------
@@ -135,11 +90,44 @@ def operational_carbon(
     Examples
     --------
     >>> import pandas as pd
-    >>> from cimkit.analysis.carbon import operational_carbon
+    >>> from cimkit.analysis.carbon import compute_operational_carbon
     >>> b = pd.DataFrame({"gfa_m2": [100.0], "use": ["office"]}, index=["b1"])
-    >>> round(float(operational_carbon(b, study_period_years=1)["annual_kgco2e"].iloc[0]), 6)
-    3474.5
+    >>> out = compute_operational_carbon(b, study_period_years=1)  # 100 x (95 x 0.079 + 120 x 0.227)
+    >>> round(float(out.loc["b1", "annual_kgco2e"]), 6), round(float(out.loc["b1", "kwh_gas_year"]))
+    (3474.5, 12000)
     """
+    gfa = _check_buildings(buildings, study_period_years)
+    table = _intensity_table(eui, period)
+    carrier_map = {**_DEFAULT_CARRIERS, **dict(carriers or {})}
+    factor_map = {**RE2020_CARRIER_FACTORS, **{k: float(v) for k, v in (factors or {}).items()}}
+    table = table.assign(emission_carrier=table["carrier"].map(lambda c: carrier_map.get(c, c)))
+    unknown = sorted(set(table["emission_carrier"]) - set(factor_map))
+    if unknown:
+        raise ValidationError(
+            f"no carbon factor for carrier(s) {', '.join(unknown)}",
+            hint=f"pass factors={{...}}; known carriers: {', '.join(sorted(factor_map))}",
+        )
+    table["kgco2e_per_m2_year"] = table["kwh_per_m2_year"] * table["emission_carrier"].map(factor_map)
+    use = buildings["use"].astype(str)
+    per = (
+        buildings["period"].astype(str)
+        if "period" in buildings.columns
+        else pd.Series(period, index=buildings.index)
+    )
+    out = _per_building(table, gfa, use, per, float(study_period_years))
+    no_eui = out["kwh_per_m2_year"].isna()
+    if no_eui.any():
+        combos = sorted({f"{u}/{p}" for u, p in zip(use[no_eui], per[no_eui])})
+        warnings.warn(
+            f"{int(no_eui.sum())} building(s) have no energy use intensity for use/period "
+            f"{', '.join(combos)}; their B6 is NaN. Pass eui={{use: {{carrier: kWh/m²/yr}}}}",
+            stacklevel=2,
+        )
+    return out
+
+
+def _check_buildings(buildings: pd.DataFrame, study_period_years: float) -> pd.Series:
+    """Check the study period and the building table; return the floor areas (m²)."""
     if not (isinstance(study_period_years, (int, float)) and study_period_years > 0):
         raise ValidationError(
             f"'study_period_years' must be a positive number; {study_period_years!r} was given"
@@ -159,13 +147,22 @@ def operational_carbon(
             entity=gfa.index[gfa < 0][0],
             hint="floor areas are >= 0 m²",
         )
+    return gfa
+
+
+def _intensity_table(
+    eui: pd.DataFrame | Mapping[str, Mapping[str, float]] | None, period: str
+) -> pd.DataFrame:
+    """Merge the bundled intensities with the user's, which replace those of the same use and period."""
     table = load_energy_use_intensity()
-    if eui is not None:
-        if isinstance(eui, pd.DataFrame):
-            user = _validate_eui(eui)
-        else:
-            periods = sorted(set(table["period"]) | {period})
-            user = pd.DataFrame(
+    if eui is None:
+        return table
+    if isinstance(eui, pd.DataFrame):
+        user = validate_energy_use_intensity(eui)
+    else:
+        periods = sorted(set(table["period"]) | {period})
+        user = validate_energy_use_intensity(
+            pd.DataFrame(
                 [
                     {"use": u, "period": p, "carrier": c, "kwh_per_m2_year": float(v), "source": "user"}
                     for u, per_carrier in eui.items()
@@ -173,56 +170,34 @@ def operational_carbon(
                     for p in periods
                 ]
             )
-            user = _validate_eui(user)
-        replaced = table.set_index(["use", "period"]).index.isin(user.set_index(["use", "period"]).index)
-        table = pd.concat([table[~replaced], user], ignore_index=True)
-
-    carrier_map = {**_DEFAULT_CARRIERS, **dict(carriers or {})}
-    factor_map = {**RE2020_CARRIER_FACTORS, **{k: float(v) for k, v in (factors or {}).items()}}
-    table = table.assign(emission_carrier=table["carrier"].map(lambda c: carrier_map.get(c, c)))
-    unknown = sorted(set(table["emission_carrier"]) - set(factor_map))
-    if unknown:
-        raise ValidationError(
-            f"no carbon factor for carrier(s) {', '.join(unknown)}",
-            hint=f"pass factors={{...}}; known carriers: {', '.join(sorted(factor_map))}",
         )
-    table["kgco2e_per_m2_year"] = table["kwh_per_m2_year"] * table["emission_carrier"].map(factor_map)
+    replaced = table.set_index(["use", "period"]).index.isin(user.set_index(["use", "period"]).index)
+    return pd.concat([table[~replaced], user], ignore_index=True)
 
-    use = buildings["use"].astype(str)
-    per = (
-        buildings["period"].astype(str)
-        if "period" in buildings.columns
-        else pd.Series(period, index=buildings.index)
-    )
+
+def _per_building(
+    table: pd.DataFrame, gfa: pd.Series, use: pd.Series, per: pd.Series, study_period_years: float
+) -> pd.DataFrame:
+    """Intensities looked up per (use, period), times floor area and study period."""
     keys = pd.MultiIndex.from_arrays([use.to_numpy(), per.to_numpy()])
-    intensity = table.groupby(["use", "period"])["kwh_per_m2_year"].sum()
-    carbon = table.groupby(["use", "period"])["kgco2e_per_m2_year"].sum()
-    source = table.groupby(["use", "period"])["source"].agg(lambda s: "; ".join(dict.fromkeys(s)))
+    grouped = table.groupby(["use", "period"])
+    intensity = grouped["kwh_per_m2_year"].sum()
+    carbon = grouped["kgco2e_per_m2_year"].sum()
+    source = grouped["source"].agg(lambda s: "; ".join(dict.fromkeys(s)))
     by_carrier = table.pivot_table(
         index=["use", "period"], columns="emission_carrier", values="kwh_per_m2_year", aggfunc="sum"
     )
-
-    out = pd.DataFrame(index=buildings.index)
+    out = pd.DataFrame(index=gfa.index)
     out["gfa_m2"] = gfa
     out["use"] = use
     out["period"] = per
     out["kwh_per_m2_year"] = intensity.reindex(keys).to_numpy()
-    for carrier in by_carrier.columns:
-        out[f"kwh_{carrier}_year"] = gfa.to_numpy() * by_carrier[carrier].reindex(keys).fillna(0).to_numpy()
     no_eui = out["kwh_per_m2_year"].isna()
-    for col in [
-        c for c in out.columns if c.startswith("kwh_") and c.endswith("_year") and c != "kwh_per_m2_year"
-    ]:
-        out.loc[no_eui, col] = np.nan
+    for carrier in by_carrier.columns:
+        values = gfa.to_numpy() * by_carrier[carrier].reindex(keys).fillna(0).to_numpy()
+        out[f"kwh_{carrier}_year"] = np.where(no_eui, np.nan, values)
     out["annual_kgco2e"] = gfa.to_numpy() * carbon.reindex(keys).to_numpy()
-    out["b6_kgco2e"] = out["annual_kgco2e"] * float(study_period_years)
+    out["b6_kgco2e"] = out["annual_kgco2e"] * study_period_years
     out["b6_kgco2e_per_m2"] = out["b6_kgco2e"] / gfa.where(gfa > 0)
     out["source"] = source.reindex(keys).to_numpy()
-    if no_eui.any():
-        combos = sorted({f"{u}/{p}" for u, p in zip(use[no_eui], per[no_eui])})
-        warnings.warn(
-            f"{int(no_eui.sum())} building(s) have no energy use intensity for use/period "
-            f"{', '.join(combos)}; their B6 is NaN. Pass eui={{use: {{carrier: kWh/m²/yr}}}}",
-            stacklevel=2,
-        )
     return out

@@ -2,8 +2,9 @@
 
 Typical uses: a concrete structure against a timber one (build the timber variant with
 :func:`substitute_materials`, compute both with
-:func:`~cimkit.analysis.carbon.embodied_carbon`, compare with :func:`compare_scenarios`), or
-renovating against rebuilding (pass the per-building Series of each variant).
+:func:`~cimkit.analysis.carbon.compute_embodied_carbon`, compare with
+:func:`compare_scenarios`), or renovating against rebuilding (pass the per-building Series of
+each variant).
 """
 
 from __future__ import annotations
@@ -14,35 +15,37 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from cimkit.analysis.carbon.mapping import map_materials, normalise_material_name
+from cimkit.analysis.carbon.rollup import EmbodiedResult
+from cimkit.data.carbon import load_factors, validate_factors
 from cimkit.errors import InputError, ValidationError
 
 __all__ = ["compare_scenarios", "substitute_materials"]
 
 
 def _series(name: str, value: object, by: str, column: str) -> pd.Series:
-    from cimkit.analysis.carbon.embodied import EmbodiedResult
-
     if isinstance(value, EmbodiedResult):
         if by == "module":
-            return value.total()[[*value.module_columns, "total_kgco2e"]].rename(name)
+            return value.city[[*value.module_columns, "total_kgco2e"]].rename(name)
         if by == "total":
-            return pd.Series({column: value.total()[column]}, name=name)
-        frame = {"building": value.by_building, "material": value.by_material, "storey": value.by_storey}[
-            by
-        ]()
+            return pd.Series({column: value.city[column]}, name=name)
+        frame = {"building": value.buildings, "material": value.materials, "storey": value.storeys}[by]
         return frame[column].rename(name)
-    if isinstance(value, pd.Series):
-        return value.rename(name)
     if isinstance(value, pd.DataFrame):
         if column not in value.columns:
             raise InputError(
                 f"scenario {name!r} has no column {column!r}",
                 hint="pass value= naming the column to compare, e.g. 'b6_kgco2e'",
             )
-        return value[column].rename(name)
+        value = value[column]
+    if isinstance(value, pd.Series):
+        if by == "total":
+            return pd.Series({column: value.sum(min_count=1)}, name=name)
+        return value.rename(name)
     raise InputError(
         f"scenario {name!r} is a {type(value).__name__}; expected an EmbodiedResult, a Series or a DataFrame",
-        hint="pass the results of embodied_carbon(), operational_carbon() or estimate_embodied()",
+        hint="pass the results of compute_embodied_carbon(), compute_operational_carbon() or "
+        "estimate_embodied_carbon()",
     )
 
 
@@ -61,8 +64,9 @@ def compare_scenarios(
         ``{name: result}``; results are EmbodiedResult objects, Series (e.g. per-building
         totals in kgCO2e) or DataFrames (the ``value`` column is taken).
     by
-        For EmbodiedResult: compare per ``"building"``, ``"material"``, ``"storey"``, per
-        ``"module"`` (model totals per EN 15978 module) or the ``"total"``.
+        Compare per ``"building"``, ``"material"`` or ``"storey"`` (for an EmbodiedResult;
+        a Series is compared on its own index), per ``"module"`` (an EmbodiedResult's totals
+        per EN 15978 module) or the ``"total"`` (the sum of each scenario).
     value
         Column compared (kgCO2e), default ``"total_kgco2e"``.
     baseline
@@ -71,16 +75,21 @@ def compare_scenarios(
     Returns
     -------
     pandas.DataFrame
-        One column per scenario (kgCO2e), then ``<name> - <baseline>`` differences and
-        ``<name> / <baseline>`` ratios for every other scenario, and a ``total`` row.
+        One row per compared item (building, material, storey, module, or the one ``value``
+        row for ``by="total"``): one column per scenario (kgCO2e), then
+        ``<name> - <baseline>`` differences and ``<name> / <baseline>`` ratios for every other
+        scenario.
 
     Examples
     --------
     >>> import pandas as pd
+    >>> from cimkit.analysis.carbon import compare_scenarios
     >>> a = pd.Series({"b1": 100.0, "b2": 50.0})
     >>> b = pd.Series({"b1": 60.0, "b2": 50.0})
-    >>> float(compare_scenarios({"concrete": a, "timber": b}).loc["total", "timber - concrete"])
-    -40.0
+    >>> compare_scenarios({"concrete": a, "timber": b})["timber - concrete"].to_dict()
+    {'b1': -40.0, 'b2': 0.0}
+    >>> float(compare_scenarios({"concrete": a, "timber": b}, by="total").loc["total_kgco2e", "timber / concrete"])
+    0.7333333333333333
     """
     if len(scenarios) < 2:
         raise ValidationError("compare_scenarios() needs at least two scenarios")
@@ -93,8 +102,6 @@ def compare_scenarios(
     if base not in scenarios:
         raise ValidationError(f"baseline {base!r} is not a scenario; the scenarios are {', '.join(names)}")
     table = pd.concat([_series(str(n), scenarios[n], by, value) for n in names], axis=1)
-    if by not in ("module", "total"):
-        table.loc["total"] = table.sum(min_count=1)
     for n in names:
         if n == base:
             continue
@@ -112,9 +119,10 @@ def substitute_materials(
     rules: pd.DataFrame | None = None,
     overrides: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """A copy of a material table with some materials swapped for others.
+    """Substitute materials in a copy of a material table (e.g. concrete by glulam).
 
-    Each row is mapped to its emission factor row first (as :func:`embodied_carbon` would);
+    Each row is mapped to its emission factor row first (as
+    :func:`~cimkit.analysis.carbon.compute_embodied_carbon` would);
     a substitution key matches the row's table key (``"concrete_c25_30"``), its category
     (``"concrete"``) or its material name (folded). Replaced rows get the target key as
     ``material`` (which :func:`map_materials` recognises directly), the original name in
@@ -131,7 +139,7 @@ def substitute_materials(
         Volume of the substitute per m³ replaced (a timber member is usually larger than the
         concrete one it replaces); a number, or ``{target key: ratio}``.
     factors, rules, overrides
-        As for :func:`embodied_carbon`.
+        As for :func:`~cimkit.analysis.carbon.compute_embodied_carbon`.
 
     Returns
     -------
@@ -141,13 +149,11 @@ def substitute_materials(
     Examples
     --------
     >>> import pandas as pd
+    >>> from cimkit.analysis.carbon import substitute_materials
     >>> m = pd.DataFrame({"material": ["Béton C25/30", "Brique"], "volume_m3": [2.0, 1.0]})
     >>> substitute_materials(m, {"concrete": "glulam"})["material"].tolist()
     ['glulam', 'Brique']
     """
-    from cimkit.analysis.carbon.factors import load_factors, validate_factors
-    from cimkit.analysis.carbon.mapping import fold_name, map_materials
-
     if "material" not in materials.columns or "volume_m3" not in materials.columns:
         raise InputError(
             "the material table needs 'material' and 'volume_m3' columns",
@@ -165,10 +171,10 @@ def substitute_materials(
     mapping = map_materials(names.unique(), rules=rules, overrides=overrides, factors=table)
     keys = mapping["material_key"].reindex(names.to_numpy()).to_numpy()
     categories = table["category"].reindex(pd.Index(keys, dtype=object)).to_numpy()
-    folded = np.array([fold_name(n) for n in names], dtype=object)
+    folded = np.array([normalise_material_name(n) for n in names], dtype=object)
 
     target = np.full(len(materials), None, dtype=object)
-    subs_folded = {fold_name(k): v for k, v in substitutions.items()}
+    subs_folded = {normalise_material_name(k): v for k, v in substitutions.items()}
     for i in range(len(materials)):
         for candidate in (keys[i], categories[i]):
             if isinstance(candidate, str) and candidate in substitutions:

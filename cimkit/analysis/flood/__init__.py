@@ -1,81 +1,84 @@
 """Flood risk: inundation, exposure, vulnerability, risk and network impact.
 
-- Inundation: :func:`bathtub` (connected or plain), :func:`hand` with :func:`fill_depressions`,
-  :func:`flow_directions_d8`, :func:`flow_accumulation`, :func:`hand_inundation`, and
-  :func:`flood_scenarios` (levels, stages or external depth grids by return period).
-- Exposure: :func:`building_depths` (exact cell fractions), :func:`first_floor_height`,
-  :func:`edge_exposure`.
-- Vulnerability: :func:`load_damage_curves`, :func:`damage_fraction`, :func:`max_damage_per_m2`
-  (JRC, Huizinga et al. 2017, doi:10.2760/16510).
-- Risk: :func:`building_damage`, :func:`expected_annual_damage`, :func:`aggregate_damage`,
-  :func:`close_flooded_edges`, and the one-call :func:`assess_flood`.
+- One call: :func:`assess` runs the whole analysis on a :class:`~cimkit.model.CityModel` and
+  returns a :class:`FloodResult` (per building, zone, parcel and town; depth grids; closed roads).
+- Inundation: :func:`compute_bathtub_depth` (connected or plain), :func:`compute_hand` with
+  :func:`fill_depressions`, :func:`compute_flow_directions`, :func:`compute_flow_accumulation`,
+  :func:`compute_stream_mask`, :func:`compute_hand_depth`, and :func:`compute_flood_depths`
+  (water levels, heights above the drainage or external depth grids by return period).
+- Exposure: :func:`compute_building_depths` (exact cell fractions), :func:`compute_footprint_stats`,
+  :func:`compute_coverage_fractions`, :func:`compute_first_floor_height`,
+  :func:`compute_edge_exposure`.
+- Vulnerability: :func:`~cimkit.data.flood.load_damage_curves`, :func:`compute_damage_fraction`,
+  :func:`compute_max_damage_per_m2` (JRC, Huizinga et al. 2017, doi:10.2760/16510).
+- Risk: :func:`compute_building_damage`, :func:`compute_ead_weights`, :func:`compute_ead`,
+  :func:`aggregate_damage`, :func:`format_return_period`, :func:`close_flooded_edges`.
 
 The numba kernels compile on first use (cached on disk); importing this package does not load
 numba.
 """
 
-from cimkit.analysis.flood.assessment import FloodAssessment, assess_flood
+from cimkit.analysis.flood.assessment import FloodResult, assess
 from cimkit.analysis.flood.exposure import (
-    building_depths,
-    coverage_fractions,
-    first_floor_height,
-    footprint_stats,
+    compute_building_depths,
+    compute_coverage_fractions,
+    compute_first_floor_height,
+    compute_footprint_stats,
 )
 from cimkit.analysis.flood.hydrology import (
+    compute_flow_accumulation,
+    compute_flow_directions,
+    compute_hand,
+    compute_hand_depth,
+    compute_stream_mask,
     fill_depressions,
-    flow_accumulation,
-    flow_directions_d8,
-    hand,
-    hand_inundation,
-    stream_mask,
 )
-from cimkit.analysis.flood.inundation import bathtub, flood_scenarios
+from cimkit.analysis.flood.inundation import compute_bathtub_depth, compute_flood_depths
 from cimkit.analysis.flood.network_impact import (
     DEFAULT_CLOSURE_DEPTH_M,
     close_flooded_edges,
-    edge_exposure,
+    compute_edge_exposure,
 )
 from cimkit.analysis.flood.risk import (
     aggregate_damage,
-    building_damage,
-    ead_weights,
-    expected_annual_damage,
-    return_period_label,
+    compute_building_damage,
+    compute_ead,
+    compute_ead_weights,
+    format_return_period,
 )
 from cimkit.analysis.flood.vulnerability import (
     USE_TO_JRC_CLASS,
-    DamageCurves,
-    damage_fraction,
-    load_damage_curves,
-    max_damage_per_m2,
+    compute_damage_fraction,
+    compute_max_damage_per_m2,
 )
+from cimkit.data.flood import DamageCurves, load_damage_curves
 
 __all__ = [
     "DEFAULT_CLOSURE_DEPTH_M",
     "USE_TO_JRC_CLASS",
     "DamageCurves",
-    "FloodAssessment",
+    "FloodResult",
     "aggregate_damage",
-    "assess_flood",
-    "bathtub",
-    "building_damage",
-    "building_depths",
+    "assess",
     "close_flooded_edges",
-    "coverage_fractions",
-    "damage_fraction",
-    "ead_weights",
-    "edge_exposure",
-    "expected_annual_damage",
+    "compute_bathtub_depth",
+    "compute_building_damage",
+    "compute_building_depths",
+    "compute_coverage_fractions",
+    "compute_damage_fraction",
+    "compute_ead",
+    "compute_ead_weights",
+    "compute_edge_exposure",
+    "compute_first_floor_height",
+    "compute_flood_depths",
+    "compute_flow_accumulation",
+    "compute_flow_directions",
+    "compute_footprint_stats",
+    "compute_hand",
+    "compute_hand_depth",
+    "compute_max_damage_per_m2",
+    "compute_stream_mask",
     "fill_depressions",
-    "first_floor_height",
-    "flood_scenarios",
-    "flow_accumulation",
-    "flow_directions_d8",
-    "footprint_stats",
-    "hand",
-    "hand_inundation",
+    "format_return_period",
     "load_damage_curves",
-    "max_damage_per_m2",
-    "return_period_label",
-    "stream_mask",
 ]

@@ -30,12 +30,12 @@ from cimkit.errors import GeographicCRSError, InputError, ValidationError
 from cimkit.raster import Raster
 
 __all__ = [
+    "compute_flow_accumulation",
+    "compute_flow_directions",
+    "compute_hand",
+    "compute_hand_depth",
+    "compute_stream_mask",
     "fill_depressions",
-    "flow_accumulation",
-    "flow_directions_d8",
-    "hand",
-    "hand_inundation",
-    "stream_mask",
 ]
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 _VALID_CODE = np.zeros(256, dtype=bool)
 _VALID_CODE[[0, 1, 2, 4, 8, 16, 32, 64, 128, 255]] = True
 
-#: Upstream area used when neither streams nor a threshold are given to :func:`hand` (1 km²).
+#: Upstream area used when neither streams nor a threshold are given to :func:`compute_hand` (1 km²).
 DEFAULT_STREAM_AREA_M2 = 1.0e6
 
 
@@ -120,6 +120,20 @@ def fill_depressions(dem: Raster, *, flats: Literal["epsilon", "none"] = "epsilo
     Raster
         Float64 elevations, NaN where the DEM has no data. ``attrs["raised_cells"]`` counts the
         cells that were raised.
+
+    Examples
+    --------
+    A pit (0 m) inside a ring of 2 m cells whose lowest point, the outlet, is at 1 m:
+
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from cimkit.analysis.flood import fill_depressions
+    >>> from cimkit.raster import Raster
+    >>> z = np.array([[2.0, 2.0, 2.0], [2.0, 0.0, 1.0], [2.0, 2.0, 2.0]])
+    >>> dem = Raster(z, Affine(1, 0, 0, 0, -1, 3), "EPSG:2154")
+    >>> filled = fill_depressions(dem, flats="none")
+    >>> filled.values[1].tolist(), filled.attrs["raised_cells"]
+    ([2.0, 1.0, 1.0], 1)
     """
     _check_raster(dem)
     if flats not in ("epsilon", "none"):
@@ -146,8 +160,8 @@ def _receivers(dem: Raster) -> tuple[np.ndarray, np.ndarray]:
     return _kernels.d8_receivers(z, valid, float(dx), float(dy)), valid
 
 
-def flow_directions_d8(dem: Raster) -> Raster:
-    """D8 flow directions (steepest drop per unit distance to one of the 8 neighbours).
+def compute_flow_directions(dem: Raster) -> Raster:
+    """Compute D8 flow directions (steepest drop per unit distance to one of 8 neighbours).
 
     Parameters
     ----------
@@ -160,9 +174,21 @@ def flow_directions_d8(dem: Raster) -> Raster:
     Raster
         uint8 ESRI codes: 1 E, 2 SE, 4 S, 8 SW, 16 W, 32 NW, 64 N, 128 NE; 0 for a cell with no
         lower neighbour (an outlet on the border or a sink); 255 (the nodata value) for no data.
+
+    Examples
+    --------
+    A ramp falling to the east drains east (code 1); the last column is the outlet (0):
+
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from cimkit.analysis.flood import compute_flow_directions
+    >>> from cimkit.raster import Raster
+    >>> dem = Raster(np.tile([3.0, 2.0, 1.0], (2, 1)), Affine(10, 0, 0, 0, -10, 20), "EPSG:2154")
+    >>> compute_flow_directions(dem).values.tolist()
+    [[1, 1, 0], [1, 1, 0]]
     """
     _check_raster(dem)
-    _check_projected(dem, "flow_directions_d8")
+    _check_projected(dem, "compute_flow_directions")
     from cimkit.analysis.flood import _kernels
 
     rec, valid = _receivers(dem)
@@ -178,18 +204,20 @@ def _receivers_from_codes(flow_directions: Raster) -> np.ndarray:
     if bad.any():
         raise InputError(
             f"'flow_directions' holds {int(bad.sum())} value(s) that are not ESRI D8 codes",
-            hint="use the output of flow_directions_d8 (codes 1..128, 0 sink, 255 no data).",
+            hint="use the output of compute_flow_directions (codes 1..128, 0 sink, 255 no data).",
         )
     return _kernels.codes_to_receivers(codes, *flow_directions.shape)
 
 
-def flow_accumulation(flow_directions: Raster, *, weights: Raster | np.ndarray | None = None) -> Raster:
-    """Number of cells (or summed weights) draining through each cell, the cell included.
+def compute_flow_accumulation(
+    flow_directions: Raster, *, weights: Raster | np.ndarray | None = None
+) -> Raster:
+    """Count the cells (or sum the weights) draining through each cell, the cell included.
 
     Parameters
     ----------
     flow_directions
-        ESRI D8 codes from :func:`flow_directions_d8`.
+        ESRI D8 codes from :func:`compute_flow_directions`.
     weights
         Optional per-cell weights (e.g. rainfall excess in m³); default 1 per cell.
 
@@ -197,6 +225,16 @@ def flow_accumulation(flow_directions: Raster, *, weights: Raster | np.ndarray |
     -------
     Raster
         Float64 accumulation in cells (or weight units); NaN where the directions have no data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from cimkit.analysis.flood import compute_flow_accumulation, compute_flow_directions
+    >>> from cimkit.raster import Raster
+    >>> dem = Raster(np.tile([3.0, 2.0, 1.0], (2, 1)), Affine(10, 0, 0, 0, -10, 20), "EPSG:2154")
+    >>> compute_flow_accumulation(compute_flow_directions(dem)).values.tolist()
+    [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
     """
     _check_raster(flow_directions, "flow_directions")
     acc, _, _ = _accumulate(flow_directions, weights)
@@ -223,20 +261,20 @@ def _accumulate(flow_directions: Raster, weights: Any) -> tuple[np.ndarray, np.n
     if cyclic:
         raise InputError(
             f"the flow directions contain loops ({cyclic} cells never reach an outlet)",
-            hint="compute them with flow_directions_d8 on a conditioned DEM (fill_depressions).",
+            hint="compute them with compute_flow_directions on a conditioned DEM (fill_depressions).",
         )
     acc[nodata] = np.nan
     return acc.reshape(flow_directions.shape), order, rec
 
 
-def stream_mask(
+def compute_stream_mask(
     dem: Raster,
     streams: Any,
     *,
     accumulation: np.ndarray | None = None,
     accumulation_threshold: float | None = None,
 ) -> np.ndarray:
-    """Boolean stream mask on the DEM grid from a mask, lines, or an accumulation threshold.
+    """Compute a boolean stream mask on the DEM grid from a mask, lines or an accumulation.
 
     Parameters
     ----------
@@ -249,6 +287,28 @@ def stream_mask(
         Flow accumulation in cells, required when ``streams`` is None.
     accumulation_threshold
         Cells with at least this many upstream cells (the cell included) are streams.
+
+    Returns
+    -------
+    ndarray
+        Boolean mask of the stream cells, shaped like the DEM.
+
+    Examples
+    --------
+    Stream cells from a flow accumulation, or from a line burned on the grid:
+
+    >>> import numpy as np
+    >>> import shapely
+    >>> from affine import Affine
+    >>> from cimkit.analysis.flood import compute_stream_mask
+    >>> from cimkit.raster import Raster
+    >>> dem = Raster(np.zeros((2, 3)), Affine(10, 0, 0, 0, -10, 20), "EPSG:2154")
+    >>> acc = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    >>> compute_stream_mask(dem, None, accumulation=acc, accumulation_threshold=3).tolist()
+    [[False, False, True], [False, False, True]]
+    >>> line = shapely.LineString([(15, 19), (15, 1)])
+    >>> compute_stream_mask(dem, line).astype(int).tolist()
+    [[0, 1, 0], [0, 1, 0]]
     """
     if streams is None:
         if accumulation is None or accumulation_threshold is None:
@@ -313,13 +373,13 @@ def _burn_geometries(grid: Raster, geoms: Any, *, what: str) -> np.ndarray:
     ).astype(bool)
 
 
-def hand(
+def compute_hand(
     dem: Raster,
     *,
     streams: Any = None,
     accumulation_threshold: float | None = None,
 ) -> Raster:
-    """Height Above the Nearest Drainage (Nobre et al. 2011).
+    """Compute the Height Above the Nearest Drainage (HAND, Nobre et al. 2011).
 
     The DEM is conditioned (:func:`fill_depressions` with epsilon flats), D8 directions and flow
     accumulation are computed, and every cell gets ``z(c) - z(d(c))`` where ``d(c)`` is the first
@@ -353,11 +413,12 @@ def hand(
     >>> from cimkit.raster import Raster
     >>> rows, cols = np.mgrid[0:4, 0:5]
     >>> dem = Raster(10 + 0.1 * (3 - rows) + np.abs(cols - 2), Affine(10, 0, 0, 0, -10, 40), "EPSG:2154")
-    >>> hand(dem, streams=(cols == 2)).values[0].round(6).tolist()
+    >>> from cimkit.analysis.flood import compute_hand
+    >>> compute_hand(dem, streams=(cols == 2)).values[0].round(6).tolist()
     [2.0, 1.0, 0.0, 1.0, 2.0]
     """
     _check_raster(dem)
-    _check_projected(dem, "hand")
+    _check_projected(dem, "compute_hand")
     from cimkit.analysis.flood import _kernels
 
     _check_size(dem)
@@ -371,7 +432,7 @@ def hand(
     threshold = accumulation_threshold
     if streams is None and threshold is None:
         threshold = math.ceil(DEFAULT_STREAM_AREA_M2 / dem.cell_area)
-    mask = stream_mask(dem, streams, accumulation=acc, accumulation_threshold=threshold) & valid
+    mask = compute_stream_mask(dem, streams, accumulation=acc, accumulation_threshold=threshold) & valid
     del acc  # keep the peak memory near four grid copies
     if not mask.any():
         raise InputError(
@@ -387,7 +448,7 @@ def hand(
     _record_step(
         out,
         dem,
-        "hand",
+        "compute_hand",
         "HAND (Nobre et al. 2011) on the epsilon-filled DEM, D8",
         stream_cells=int(mask.sum()),
         accumulation_threshold=out.attrs["accumulation_threshold"],
@@ -395,36 +456,55 @@ def hand(
     return out
 
 
-def hand_inundation(hand: Raster, stage: float | Raster | np.ndarray) -> Raster:
-    """Water depth for a stage above the drainage: ``stage - HAND`` where HAND < stage.
+def compute_hand_depth(hand: Raster, water_level_m: float | Raster | np.ndarray) -> Raster:
+    """Compute the depth for a water level above the drainage: ``water_level_m - HAND``.
+
+    Cells whose HAND is below the water level are wet; the others are dry (0 m).
 
     Parameters
     ----------
     hand
-        HAND in metres (:func:`hand`).
-    stage
-        Water height above the stream in metres: a number, or a grid (array/Raster) of stages.
+        HAND in metres (:func:`compute_hand`).
+    water_level_m
+        Height of the water surface above the nearest drainage (the HAND datum, often called
+        the stage) in metres: a number, or a grid (array/Raster) of such heights.
 
     Returns
     -------
     Raster
         Depth in metres, 0 where dry, NaN where HAND is undefined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from cimkit.analysis.flood import compute_hand_depth
+    >>> from cimkit.raster import Raster
+    >>> hand = Raster(np.array([[0.0, 0.5, 2.0, np.nan]]), Affine(5, 0, 0, 0, -5, 5), "EPSG:2154")
+    >>> compute_hand_depth(hand, 1.0).values.tolist()
+    [[1.0, 0.5, 0.0, nan]]
     """
     _check_raster(hand, "hand")
     h = hand.masked()
-    s = stage.masked() if isinstance(stage, Raster) else np.asarray(stage, dtype=np.float64)
-    if s.ndim and s.shape != h.shape:
+    level = (
+        water_level_m.masked()
+        if isinstance(water_level_m, Raster)
+        else np.asarray(water_level_m, dtype=np.float64)
+    )
+    if level.ndim and level.shape != h.shape:
         raise InputError(
-            f"'stage' has shape {s.shape}; HAND has {h.shape}", hint="pass a number or a grid like HAND."
+            f"'water_level_m' has shape {level.shape}; HAND has {h.shape}",
+            hint="pass a number or a grid like HAND.",
         )
     with np.errstate(invalid="ignore"):
-        depth = np.where(h < s, s - h, 0.0)
+        depth = np.where(h < level, level - h, 0.0)
     depth[np.isnan(h)] = np.nan
     out = hand.copy(values=depth, nodata=np.nan, units="m")
+    scalar = not isinstance(water_level_m, Raster) and np.ndim(water_level_m) == 0
     return _record_step(
         out,
         hand,
-        "hand_inundation",
-        "depth = stage - HAND where HAND < stage",
-        stage=stage if not isinstance(stage, Raster) and np.ndim(stage) == 0 else "grid",
+        "compute_hand_depth",
+        "depth = water level above the drainage - HAND where HAND is lower",
+        water_level_m=float(np.asarray(water_level_m)) if scalar else "grid",
     )

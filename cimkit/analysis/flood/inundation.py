@@ -1,4 +1,4 @@
-"""Inundation maps: the connected bathtub, HAND stages and external depth grids per scenario."""
+"""Inundation maps: the connected bathtub, HAND levels and external depth grids per scenario."""
 
 from __future__ import annotations
 
@@ -7,24 +7,25 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from cimkit.analysis.flood.hydrology import (
     _burn_geometries,
     _check_raster,
     _record_step,
-    hand,
-    hand_inundation,
+    compute_hand,
+    compute_hand_depth,
 )
 from cimkit.errors import InputError, ValidationError
 from cimkit.raster import Raster
 
-__all__ = ["bathtub", "flood_scenarios"]
+__all__ = ["compute_bathtub_depth", "compute_flood_depths"]
 
 logger = logging.getLogger(__name__)
 
 
 def _edge_seeds(valid: np.ndarray) -> np.ndarray:
-    """Valid cells on the grid border or next to (8 neighbours) a no-data cell: the open boundary."""
+    """Mark the open boundary: valid cells on the grid border or next to a no-data cell."""
     seeds = np.zeros_like(valid)
     seeds[0, :] = seeds[-1, :] = True
     seeds[:, 0] = seeds[:, -1] = True
@@ -40,26 +41,26 @@ def _edge_seeds(valid: np.ndarray) -> np.ndarray:
     return seeds & valid
 
 
-def _seed_mask(dem: Raster, sources: Any, valid: np.ndarray) -> np.ndarray:
-    if sources is None or (isinstance(sources, str) and sources == "edge"):
+def _seed_mask(dem: Raster, inflow: Any, valid: np.ndarray) -> np.ndarray:
+    if inflow is None or (isinstance(inflow, str) and inflow == "edge"):
         return _edge_seeds(valid)
-    if isinstance(sources, str):
-        raise ValidationError(f"'sources' must be 'edge', a mask or geometries; {sources!r} was given.")
-    if isinstance(sources, Raster):
-        if sources.shape != dem.shape:
+    if isinstance(inflow, str):
+        raise ValidationError(f"'inflow' must be 'edge', a mask or geometries; {inflow!r} was given.")
+    if isinstance(inflow, Raster):
+        if inflow.shape != dem.shape:
             raise InputError(
-                f"the sources raster has shape {sources.shape}; the DEM has {dem.shape}",
-                hint="rasterise the sources on the DEM grid.",
+                f"the inflow raster has shape {inflow.shape}; the DEM has {dem.shape}",
+                hint="rasterise the inflow on the DEM grid.",
             )
-        return np.asarray(sources.values).astype(bool) & sources.valid_mask() & valid
-    if isinstance(sources, np.ndarray):
-        if sources.shape != dem.shape:
+        return np.asarray(inflow.values).astype(bool) & inflow.valid_mask() & valid
+    if isinstance(inflow, np.ndarray):
+        if inflow.shape != dem.shape:
             raise InputError(
-                f"the sources mask has shape {sources.shape}; the DEM has {dem.shape}",
+                f"the inflow mask has shape {inflow.shape}; the DEM has {dem.shape}",
                 hint="pass a boolean mask on the DEM grid.",
             )
-        return sources.astype(bool) & valid
-    return _burn_geometries(dem, sources, what="sources") & valid
+        return inflow.astype(bool) & valid
+    return _burn_geometries(dem, inflow, what="inflow") & valid
 
 
 def _level_array(dem: Raster, water_level: Any) -> tuple[np.ndarray, bool]:
@@ -74,38 +75,67 @@ def _level_array(dem: Raster, water_level: Any) -> tuple[np.ndarray, bool]:
     if level.ndim == 0:
         if not np.isfinite(level):
             raise ValidationError(
-                f"'water_level' must be a finite number of metres; {water_level!r} was given."
+                f"'water_level_m' must be a finite number of metres; {water_level!r} was given."
             )
         return level.reshape(1, 1), True
     if level.shape != dem.shape:
         raise InputError(
-            f"'water_level' has shape {level.shape}; the DEM has {dem.shape}",
+            f"'water_level_m' has shape {level.shape}; the DEM has {dem.shape}",
             hint="pass a number or a grid of water levels like the DEM.",
         )
     return np.ascontiguousarray(level), False
 
 
-def bathtub(
+def _connected_depth(
+    dem: Raster, level: np.ndarray, scalar: bool, inflow: Any, connectivity: int
+) -> tuple[np.ndarray, int, float]:
+    """Depth, flooded cells and summed depth of the connected bathtub (numba kernel)."""
+    from cimkit.analysis.flood import _kernels
+
+    z = np.ascontiguousarray(dem.values)
+    nodata = np.nan if dem.nodata is None else float(dem.nodata)
+    border_only = inflow is None or (isinstance(inflow, str) and inflow == "edge")
+    if (
+        border_only
+        and (np.isnan(nodata) or not np.any(z == nodata))
+        and not (np.issubdtype(z.dtype, np.floating) and np.isnan(z).any())
+    ):
+        seeds = np.zeros((1, 1), dtype=bool)  # the kernel takes the grid border
+        use_mask = False
+    else:
+        seeds = np.ascontiguousarray(_seed_mask(dem, inflow, dem.valid_mask()))
+        use_mask = True
+    cap = max(64, z.size // 16)
+    while True:
+        depth, complete, flooded_cells, depth_sum = _kernels.connected_flood(
+            z, nodata, level, scalar, seeds, use_mask, int(connectivity), cap
+        )
+        if complete:
+            return depth, int(flooded_cells), float(depth_sum)
+        cap = min(cap * 4, z.size // 2 + z.shape[0] + 1)  # a row holds at most ceil(ncols/2) runs
+
+
+def compute_bathtub_depth(
     dem: Raster,
-    water_level: float | Raster | np.ndarray,
+    water_level_m: float | Raster | np.ndarray,
     *,
-    sources: Any = None,
+    inflow: Any = None,
     connectivity: Literal[4, 8] = 8,
     connected: bool = True,
 ) -> Raster:
-    """Flood depth from a water level ("bathtub"), optionally only where connected to a source.
+    """Compute the flood depth under a water level ("bathtub"), connected to the inflow or not.
 
     A cell floods when its ground is below the water level and, with ``connected=True``, it is
-    linked to a source cell through flooded cells (4- or 8-neighbourhood); without the
+    linked to an inflow cell through flooded cells (4- or 8-neighbourhood); without the
     connectivity condition isolated depressions behind levees flood too (the plain bathtub).
 
     Parameters
     ----------
     dem
         Terrain elevations in metres.
-    water_level
+    water_level_m
         Water surface elevation in metres (same vertical datum as the DEM): a number or a grid.
-    sources
+    inflow
         Where the water comes from: ``None`` or ``"edge"`` (the grid border and cells next to no
         data, e.g. the sea), a boolean mask / Raster on the grid, or geometries (river lines,
         points, polygons) in the DEM's CRS, burned with every touched cell.
@@ -126,42 +156,22 @@ def bathtub(
 
     >>> import numpy as np
     >>> from affine import Affine
+    >>> from cimkit.analysis.flood import compute_bathtub_depth
     >>> from cimkit.raster import Raster
     >>> dem = Raster(np.array([[0.0, 0.5, 3.0, 1.0]]), Affine(2, 0, 0, 0, -2, 2), "EPSG:2154")
     >>> river = np.array([[True, False, False, False]])
-    >>> bathtub(dem, 2.0, sources=river).values.tolist()
-    [[2.0, 1.5, 0.0, 0.0]]
-    >>> bathtub(dem, 2.0, connected=False).values.tolist()
+    >>> depth = compute_bathtub_depth(dem, 2.0, inflow=river)
+    >>> depth.values.tolist(), depth.attrs["volume_m3"]
+    ([[2.0, 1.5, 0.0, 0.0]], 14.0)
+    >>> compute_bathtub_depth(dem, 2.0, connected=False).values.tolist()
     [[2.0, 1.5, 0.0, 1.0]]
     """
     _check_raster(dem)
     if connectivity not in (4, 8):
         raise ValidationError(f"'connectivity' must be 4 or 8; {connectivity!r} was given.")
-    level, scalar = _level_array(dem, water_level)
+    level, scalar = _level_array(dem, water_level_m)
     if connected:
-        from cimkit.analysis.flood import _kernels
-
-        z = np.ascontiguousarray(dem.values)
-        nodata = np.nan if dem.nodata is None else float(dem.nodata)
-        border_only = sources is None or (isinstance(sources, str) and sources == "edge")
-        if (
-            border_only
-            and (np.isnan(nodata) or not np.any(z == nodata))
-            and not (np.issubdtype(z.dtype, np.floating) and np.isnan(z).any())
-        ):
-            seeds = np.zeros((1, 1), dtype=bool)  # the kernel takes the grid border
-            use_mask = False
-        else:
-            seeds = np.ascontiguousarray(_seed_mask(dem, sources, dem.valid_mask()))
-            use_mask = True
-        cap = max(64, z.size // 16)
-        while True:
-            depth, complete, flooded_cells, depth_sum = _kernels.connected_flood(
-                z, nodata, level, scalar, seeds, use_mask, int(connectivity), cap
-            )
-            if complete:
-                break
-            cap = min(cap * 4, z.size // 2 + z.shape[0] + 1)  # a row holds at most ceil(ncols/2) runs
+        depth, flooded_cells, depth_sum = _connected_depth(dem, level, scalar, inflow, connectivity)
     else:
         z = dem.masked()
         lv = level[0, 0] if scalar else level
@@ -177,65 +187,101 @@ def bathtub(
     return _record_step(
         out,
         dem,
-        "bathtub",
+        "compute_bathtub_depth",
         "connected bathtub" if connected else "plain bathtub",
-        water_level=level_param,
+        water_level_m=level_param,
         connectivity=connectivity,
         flooded_cells=out.attrs["flooded_cells"],
     )
 
 
-def flood_scenarios(
+def _scenario_items(scenarios: Any) -> list[tuple[float, Any]]:
+    """``(return_period, value)`` pairs sorted by return period, from a mapping or a Series."""
+    if isinstance(scenarios, pd.Series):
+        items = list(scenarios.items())
+    elif isinstance(scenarios, Mapping):
+        items = list(scenarios.items())
+    else:
+        raise InputError(
+            f"'scenarios' must be a mapping or a Series {{return_period: value}}; got {type(scenarios).__name__}",
+            hint="pass e.g. {10: 31.5, 100: 32.4, 1000: 33.1}.",
+        )
+    if not items:
+        raise InputError("no scenario given", hint="pass e.g. {10: 31.5, 100: 32.4, 1000: 33.1}.")
+    for rp, _ in items:
+        if isinstance(rp, bool) or not isinstance(rp, (int, float, np.integer, np.floating)) or not rp > 0:
+            raise ValidationError(f"return periods must be numbers > 0 years; {rp!r} was given.")
+    return sorted(items, key=lambda item: float(item[0]))
+
+
+def _external_depth(value: Raster, dem: Raster | None, rp: Any) -> Raster:
+    depth = value.copy(values=np.where(value.valid_mask(), value.masked(), np.nan), nodata=np.nan)
+    if dem is not None and depth.shape != dem.shape:
+        raise InputError(
+            f"the depth grid of return period {rp} has shape {depth.shape}; the DEM has {dem.shape}",
+            hint="resample the depth grids on the DEM grid.",
+        )
+    return depth
+
+
+def compute_flood_depths(
     dem: Raster | None,
-    scenarios: Mapping[Any, float | Raster | np.ndarray],
+    scenarios: Mapping[Any, float | Raster | np.ndarray] | pd.Series,
     *,
     method: Literal["bathtub", "hand", "depth"] = "bathtub",
-    sources: Any = None,
+    inflow: Any = None,
     connectivity: Literal[4, 8] = 8,
     streams: Any = None,
     accumulation_threshold: float | None = None,
 ) -> dict[float, Raster]:
-    """Depth grids for a set of return periods.
+    """Compute a depth grid for each return period of a set of flood scenarios.
 
     Parameters
     ----------
     dem
         Terrain elevations in metres (may be None when every scenario is a depth Raster).
     scenarios
-        ``{return_period_years: value}``. With ``method="bathtub"`` the value is a water level
-        (m, number or grid); with ``"hand"`` a stage above the drainage (m); a :class:`Raster`
-        whose ``units`` is ``"m"`` and whose ``attrs["kind"] == "depth"`` (or any Raster with
-        ``method="depth"``) is taken as an external depth grid (HEC-RAS, LISFLOOD-FP, SFINCS ...)
-        and used as is.
+        ``{return_period_years: value}`` (or a Series indexed by return period). With
+        ``method="bathtub"`` the value is a water level (m, number or grid); with ``"hand"`` a
+        water height above the drainage (m); a :class:`~cimkit.raster.Raster` whose
+        ``attrs["kind"] == "depth"`` (or any Raster with ``method="depth"``) is taken as an
+        external depth grid (HEC-RAS, LISFLOOD-FP, SFINCS ...) and used as is.
     method
         ``"bathtub"`` (connected), ``"hand"`` or ``"depth"`` (every value is a depth grid).
-    sources, connectivity
-        Passed to :func:`bathtub`.
-    streams, accumulation_threshold
-        Passed to :func:`~cimkit.analysis.flood.hydrology.hand` (computed once).
+    inflow
+        Where the water enters, for the bathtub (see :func:`compute_bathtub_depth`).
+    connectivity
+        4 or 8 neighbours, for the bathtub.
+    streams
+        The drainage for HAND (see :func:`~cimkit.analysis.flood.hydrology.compute_hand`,
+        computed once for every scenario).
+    accumulation_threshold
+        Upstream cells that make a stream when ``streams`` is None (HAND only).
 
     Returns
     -------
     dict
-        ``{return_period: depth Raster}`` sorted by return period.
+        ``{return_period: depth Raster}`` sorted by return period (years, as float); each
+        Raster has ``attrs["return_period"]`` and ``attrs["kind"] == "depth"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> from cimkit.analysis.flood import compute_flood_depths
+    >>> from cimkit.raster import Raster
+    >>> dem = Raster(np.array([[0.0, 1.0, 2.0, 3.0]]), Affine(5, 0, 0, 0, -5, 5), "EPSG:2154")
+    >>> depths = compute_flood_depths(dem, {100: 2.5, 10: 1.5})
+    >>> {rp: d.values.tolist() for rp, d in depths.items()}
+    {10.0: [[1.5, 0.5, 0.0, 0.0]], 100.0: [[2.5, 1.5, 0.5, 0.0]]}
     """
     if method not in ("bathtub", "hand", "depth"):
         raise ValidationError(f"'method' must be one of bathtub, hand, depth; {method!r} was given.")
-    if not scenarios:
-        raise InputError("no scenario given", hint="pass e.g. {10: 31.5, 100: 32.4, 1000: 33.1}.")
     out: dict[float, Raster] = {}
     hand_grid = None
-    for rp in sorted(scenarios):
-        if not rp > 0:
-            raise ValidationError(f"return periods must be > 0 years; {rp!r} was given.")
-        value = scenarios[rp]
+    for rp, value in _scenario_items(scenarios):
         if isinstance(value, Raster) and (method == "depth" or value.attrs.get("kind") == "depth"):
-            depth = value.copy(values=np.where(value.valid_mask(), value.masked(), np.nan), nodata=np.nan)
-            if dem is not None and depth.shape != dem.shape:
-                raise InputError(
-                    f"the depth grid of return period {rp} has shape {depth.shape}; the DEM has {dem.shape}",
-                    hint="resample the depth grids on the DEM grid.",
-                )
+            depth = _external_depth(value, dem, rp)
         elif method == "depth":
             raise InputError(
                 f"return period {rp}: method 'depth' needs a depth Raster; got {type(value).__name__}"
@@ -243,12 +289,12 @@ def flood_scenarios(
         elif dem is None:
             raise InputError(f"return period {rp}: a DEM is needed to turn a level into depths")
         elif method == "bathtub":
-            depth = bathtub(dem, value, sources=sources, connectivity=connectivity)
+            depth = compute_bathtub_depth(dem, value, inflow=inflow, connectivity=connectivity)
         else:
             if hand_grid is None:
-                hand_grid = hand(dem, streams=streams, accumulation_threshold=accumulation_threshold)
-            depth = hand_inundation(hand_grid, value)
+                hand_grid = compute_hand(dem, streams=streams, accumulation_threshold=accumulation_threshold)
+            depth = compute_hand_depth(hand_grid, value)
         depth.attrs["return_period"] = float(rp)
         depth.attrs["kind"] = "depth"
-        out[rp] = depth
+        out[float(rp)] = depth
     return out

@@ -7,7 +7,7 @@ Default closure depths (water over the road surface):
   to zero at 300 mm of standing water;
 - walk and bike 0.2 m: no single standard exists; 0.2 m is a conservative convention below the
   depths at which adults lose stability in moving water (see e.g. the UK Defra/Environment
-  Agency FD2320 flood-hazard guidance). Pass your own ``thresholds`` where a local rule exists.
+  Agency FD2320 flood-hazard guidance). Pass your own ``closure_depths_m`` where a local rule exists.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from cimkit.errors import CRSError, InputError, ValidationError
 from cimkit.network.graph import Network
 from cimkit.raster import Raster
 
-__all__ = ["DEFAULT_CLOSURE_DEPTH_M", "close_flooded_edges", "edge_exposure"]
+__all__ = ["DEFAULT_CLOSURE_DEPTH_M", "close_flooded_edges", "compute_edge_exposure"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_CLOSURE_DEPTH_M: dict[str, float] = {"car": 0.3, "bike": 0.2, "walk": 0.2}
 
 
-def edge_exposure(network: Network | Any, depth: Raster) -> pd.DataFrame:
-    """Flooded length and deepest water along every edge, from exact line/cell crossings.
+def compute_edge_exposure(network: Network | Any, depth: Raster) -> pd.DataFrame:
+    """Compute the flooded length and deepest water along every edge, from exact crossings.
 
     Parameters
     ----------
@@ -49,6 +49,21 @@ def edge_exposure(network: Network | Any, depth: Raster) -> pd.DataFrame:
         On the edges' index: ``flooded_length_m`` (length, in CRS units, over cells with depth >
         0) and ``max_depth_m`` (deepest cell the edge crosses; 0 when dry, NaN when the edge lies
         outside the grid or on no data only).
+
+    Examples
+    --------
+    A 10 m street across a 1 m wet band 0.25 m deep:
+
+    >>> import geopandas as gpd
+    >>> import numpy as np
+    >>> import shapely
+    >>> from affine import Affine
+    >>> from cimkit.analysis.flood import compute_edge_exposure
+    >>> from cimkit.raster import Raster
+    >>> depth = Raster(np.array([[0.0, 0.25, 0.0]]), Affine(1, 0, 0, 0, -1, 1), "EPSG:2154")
+    >>> edges = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 0.5), (3, 0.5)])], crs="EPSG:2154")
+    >>> compute_edge_exposure(edges, depth).iloc[0].tolist()
+    [1.0, 0.25]
     """
     import geopandas as gpd
     import shapely
@@ -104,11 +119,11 @@ def close_flooded_edges(
     network: Network,
     depth: Raster,
     *,
-    thresholds: Mapping[str, float] | None = None,
+    closure_depths_m: Mapping[str, float] | None = None,
 ) -> Network:
-    """A copy of the network where edges under deep water are closed per travel mode.
+    """Close the edges under deep water, per travel mode, in a copy of the network.
 
-    An edge is closed to a mode when the deepest water along it exceeds the mode's threshold;
+    An edge is closed to a mode when the deepest water along it exceeds the mode's closure depth;
     its ``<mode>_time_min`` becomes NaN (the accessibility engine drops NaN arcs).
 
     Parameters
@@ -118,8 +133,8 @@ def close_flooded_edges(
         ``car_time_min`` columns where available.
     depth
         Water depth in metres.
-    thresholds
-        ``{mode: depth_m}``; default :data:`DEFAULT_CLOSURE_DEPTH_M` (car 0.3, bike 0.2,
+    closure_depths_m
+        ``{mode: depth in m}``; default :data:`DEFAULT_CLOSURE_DEPTH_M` (car 0.3, bike 0.2,
         walk 0.2 m).
 
     Returns
@@ -127,14 +142,43 @@ def close_flooded_edges(
     Network
         Same nodes; edges with ``flooded_length_m``, ``max_depth_m``, ``closed_<mode>`` (bool)
         and NaN travel times on closed edges. The input is not modified.
+
+    Examples
+    --------
+    A street under 0.25 m of water closes to walkers (0.2 m) but not to cars (0.3 m):
+
+    >>> import geopandas as gpd
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> import shapely
+    >>> from affine import Affine
+    >>> from cimkit.analysis.flood import close_flooded_edges
+    >>> from cimkit.network.graph import Network
+    >>> from cimkit.raster import Raster
+    >>> depth = Raster(np.array([[0.0, 0.25, 0.0]]), Affine(1, 0, 0, 0, -1, 1), "EPSG:2154")
+    >>> nodes = gpd.GeoDataFrame(
+    ...     geometry=[shapely.Point(0, 0.5), shapely.Point(3, 0.5)],
+    ...     index=pd.Index([1, 2], name="node_id"), crs="EPSG:2154",
+    ... )
+    >>> edges = gpd.GeoDataFrame(
+    ...     {"u": [1], "v": [2], "walk_time_min": [0.04], "car_time_min": [0.01]},
+    ...     geometry=[shapely.LineString([(0, 0.5), (3, 0.5)])],
+    ...     index=pd.Index([7], name="edge_id"), crs="EPSG:2154",
+    ... )
+    >>> closed = close_flooded_edges(Network(nodes, edges, kind="road"), depth)
+    >>> edge = closed.edges.loc[7]
+    >>> bool(edge["closed_walk"]), bool(edge["closed_car"]), float(edge["walk_time_min"]), float(edge["car_time_min"])
+    (True, False, nan, 0.01)
     """
     if not isinstance(network, Network):
         raise InputError(f"expected a cimkit Network; got {type(network).__name__}")
-    limits = dict(DEFAULT_CLOSURE_DEPTH_M if thresholds is None else thresholds)
+    limits = dict(DEFAULT_CLOSURE_DEPTH_M if closure_depths_m is None else closure_depths_m)
     for mode, value in limits.items():
-        if not (isinstance(value, (int, float)) and value >= 0):
-            raise ValidationError(f"threshold for {mode!r} must be a depth >= 0 m; {value!r} was given.")
-    exposure = edge_exposure(network, depth)
+        if isinstance(value, bool) or not (isinstance(value, (int, float)) and value >= 0):
+            raise ValidationError(
+                f"'closure_depths_m' for {mode!r} must be a depth >= 0 m; {value!r} was given."
+            )
+    exposure = compute_edge_exposure(network, depth)
     edges = network.edges.copy()
     edges["flooded_length_m"] = exposure["flooded_length_m"]
     edges["max_depth_m"] = exposure["max_depth_m"]
@@ -149,5 +193,5 @@ def close_flooded_edges(
             logger.info("close_flooded_edges: no %s column; only closed_%s is set", col, mode)
     out = Network(network.nodes, edges, kind=network.kind, report=network.report)
     out.attrs = dict(network.attrs)
-    out.attrs["flood_closure_thresholds_m"] = limits
+    out.attrs["closure_depths_m"] = limits
     return out

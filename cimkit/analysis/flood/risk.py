@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -13,126 +13,82 @@ import pandas as pd
 from cimkit.analysis.flood.exposure import (
     DEFAULT_FIRST_FLOOR_HEIGHT_M,
     _geometry_array,
-    building_depths,
-    first_floor_height,
+    compute_building_depths,
+    compute_first_floor_height,
 )
 from cimkit.analysis.flood.vulnerability import (
     USE_TO_JRC_CLASS,
-    DamageCurves,
-    damage_fraction,
-    load_damage_curves,
-    max_damage_per_m2,
+    compute_damage_fraction,
+    compute_max_damage_per_m2,
 )
+from cimkit.data.flood import DamageCurves, load_damage_curves
 from cimkit.errors import GeographicCRSError, InputError, ValidationError
 from cimkit.raster import Raster
 
 __all__ = [
     "aggregate_damage",
-    "building_damage",
-    "ead_weights",
-    "expected_annual_damage",
-    "return_period_label",
+    "compute_building_damage",
+    "compute_ead",
+    "compute_ead_weights",
+    "format_return_period",
 ]
 
 logger = logging.getLogger(__name__)
 
+#: The warning :func:`compute_building_damage` gives when the buildings have no ``use`` column.
+NO_USE_WARNING = "the buildings have no 'use' column: every building is costed as residential"
 
-def return_period_label(return_period: float) -> str:
-    """Column suffix of a return period: ``100 -> "rp100"``, ``2.5 -> "rp2.5"``."""
+
+def format_return_period(return_period: float) -> str:
+    """Format a return period (years) as a column suffix.
+
+    Parameters
+    ----------
+    return_period
+        Return period in years.
+
+    Returns
+    -------
+    str
+        ``"rp"`` followed by the shortest decimal form of the number.
+
+    Examples
+    --------
+    >>> from cimkit.analysis.flood import format_return_period
+    >>> format_return_period(100), format_return_period(2.5), format_return_period(10.0)
+    ('rp100', 'rp2.5', 'rp10')
+    """
     return f"rp{float(return_period):g}"
 
 
-def _as_scenarios(depth_or_scenarios: Any) -> dict[float, Raster]:
-    if isinstance(depth_or_scenarios, Raster):
-        rp = depth_or_scenarios.attrs.get("return_period")
-        return {rp if rp is not None else np.nan: depth_or_scenarios}
-    if isinstance(depth_or_scenarios, Mapping):
+def _as_scenarios(depths: Raster | Mapping[Any, Raster]) -> dict[float, Raster]:
+    if isinstance(depths, Raster):
+        rp = depths.attrs.get("return_period")
+        return {float(rp) if rp is not None else np.nan: depths}
+    if isinstance(depths, Mapping):
         out = {}
-        for rp, grid in depth_or_scenarios.items():
-            if not isinstance(grid, Raster):
+        for rp, raster in depths.items():
+            if not isinstance(raster, Raster):
                 raise InputError(
-                    f"scenario {rp!r}: expected a depth Raster; got {type(grid).__name__}",
-                    hint="compute the depths first with flood_scenarios(dem, {...}).",
+                    f"scenario {rp!r}: expected a depth Raster; got {type(raster).__name__}",
+                    hint="compute the depths first with compute_flood_depths(dem, {...}).",
                 )
-            out[rp] = grid
+            out[float(rp)] = raster
         if not out:
             raise InputError("no scenario given", hint="pass {return_period: depth Raster}.")
         return dict(sorted(out.items()))
     raise InputError(
-        f"expected a depth Raster or a {{return_period: Raster}} mapping; got {type(depth_or_scenarios).__name__}"
+        f"expected a depth Raster or a {{return_period: Raster}} mapping; got {type(depths).__name__}"
     )
 
 
-def building_damage(
-    buildings: Any,
-    depth_or_scenarios: Raster | Mapping[Any, Raster],
-    *,
-    curves: DamageCurves | str = "jrc_europe",
-    country: str = "FR",
-    dem: Raster | None = None,
-    default_first_floor_m: float = DEFAULT_FIRST_FLOOR_HEIGHT_M,
-    depth_statistic: Literal["wet_mean", "mean", "max"] = "wet_mean",
-) -> pd.DataFrame:
-    """Direct damage (EUR 2010) to each building for one or several flood scenarios.
-
-    damage = f(d - first-floor height) x max damage per m² (structure + contents, JRC method)
-    x footprint area [x flooded share]. The JRC maximum damages are per m² of building footprint
-    (Huizinga et al. 2017 apply them to the built-up ground area), so the footprint area is used,
-    not the floor area of every storey; floors above the water are not damaged by the curves.
-
-    Parameters
-    ----------
-    buildings
-        GeoDataFrame of footprints (projected CRS, metres) indexed by ``building_id``; optional
-        ``use``, ``ground_floor_elevation_m``, ``first_floor_height_m``.
-    depth_or_scenarios
-        A depth Raster, or ``{return_period_years: depth Raster}``.
-    curves
-        ``"jrc_europe"``, a CSV path or :class:`DamageCurves`; the class of each building comes
-        from its ``use`` through :data:`~cimkit.analysis.flood.vulnerability.USE_TO_JRC_CLASS`
-        (no ``use`` column: every building residential, with a warning).
-    country
-        Country of the maximum damages (default France).
-    dem
-        Terrain, needed to turn an IFC ``ground_floor_elevation_m`` into a first-floor height.
-    default_first_floor_m
-        First-floor height where neither the IFC nor an attribute gives one.
-    depth_statistic
-        ``"wet_mean"``: the curve is applied to the mean depth over the wet part of the footprint
-        and the damage scaled by the flooded share; ``"mean"``: mean depth over the whole
-        footprint; ``"max"``: deepest cell (upper bound).
-
-    Returns
-    -------
-    DataFrame
-        On the buildings' index: ``footprint_m2``, ``jrc_class``, ``max_damage_eur_m2``,
-        ``first_floor_height_m``, ``first_floor_source`` and, per return period T,
-        ``depth_m_rpT`` (deepest water over the footprint, m), ``mean_depth_m_rpT``,
-        ``flooded_share_rpT`` and ``damage_eur_rpT``. A single Raster without
-        ``attrs["return_period"]`` gives columns without the ``_rpT`` suffix.
-    """
-    if depth_statistic not in ("wet_mean", "mean", "max"):
-        raise ValidationError(
-            f"'depth_statistic' must be one of wet_mean, mean, max; {depth_statistic!r} was given."
-        )
-    geoms = _geometry_array(buildings)
-    if geoms.crs is not None and geoms.crs.is_geographic:
-        raise GeographicCRSError(
-            "footprint areas need a projected CRS; the buildings are in degrees",
-            layer="buildings",
-            hint="reproject with buildings.to_crs(dem.crs).",
-        )
-    scenarios = _as_scenarios(depth_or_scenarios)
-    curve_set = curves if isinstance(curves, DamageCurves) else load_damage_curves(curves)
-    columns = getattr(buildings, "columns", [])
-    if "use" in columns:
+def _jrc_classes(buildings: Any, index: pd.Index, curve_set: DamageCurves) -> tuple[pd.Series, pd.Series]:
+    """Each building's ``use`` (missing: ``other``) and its JRC class, validated."""
+    if "use" in getattr(buildings, "columns", []):
         use = buildings["use"].astype(object).where(buildings["use"].notna(), "other")
     else:
-        warnings.warn(
-            "the buildings have no 'use' column: every building is costed as residential",
-            stacklevel=2,
-        )
-        use = pd.Series("residential", index=geoms.index, dtype=object)
+        warnings.warn(NO_USE_WARNING, stacklevel=3)
+        use = pd.Series("residential", index=index, dtype=object)
     jrc_class = use.map(lambda u: USE_TO_JRC_CLASS.get(str(u).lower(), None))
     unknown = jrc_class.isna()
     if unknown.any():
@@ -147,62 +103,186 @@ def building_damage(
             f"the damage curves have no class {sorted(missing_curve)}",
             hint=f"the curves hold {', '.join(curve_set.classes)}.",
         )
+    return use, jrc_class
+
+
+def _scenario_columns(
+    buildings: Any,
+    depth: Raster,
+    table: pd.DataFrame,
+    curve_set: DamageCurves,
+    depth_statistic: str,
+) -> dict[str, Any]:
+    """Depth statistics and damage (EUR) of every building for one depth grid."""
+    stats = compute_building_depths(buildings, depth)
+    share = stats["flooded_share"].to_numpy()
+    if depth_statistic == "max":
+        d = stats["max_depth_m"].to_numpy()
+        scale = np.ones_like(d)
+    elif depth_statistic == "mean":
+        d = stats["mean_depth_m"].to_numpy()
+        scale = np.ones_like(d)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = np.where(share > 0, stats["mean_depth_m"].to_numpy() / share, 0.0)
+        d = np.where(np.isnan(share), np.nan, d)
+        scale = share
+    above = d - table["first_floor_height_m"].to_numpy()
+    fraction = np.full(len(table), np.nan)
+    for cls in table["jrc_class"].unique():
+        sel = (table["jrc_class"] == cls).to_numpy()
+        fraction[sel] = compute_damage_fraction(above[sel], cls, curves=curve_set)
+    fraction = np.where(d > 0, fraction, np.where(np.isnan(d), np.nan, 0.0))
+    value = table["max_damage_eur_m2"].to_numpy() * table["footprint_m2"].to_numpy()
+    return {
+        "depth_m": stats["max_depth_m"],
+        "mean_depth_m": stats["mean_depth_m"],
+        "flooded_share": stats["flooded_share"],
+        "damage_eur": fraction * scale * value,
+    }
+
+
+def compute_building_damage(
+    buildings: Any,
+    depths: Raster | Mapping[Any, Raster],
+    *,
+    curves: DamageCurves | str = "jrc_europe",
+    country: str = "FR",
+    dem: Raster | None = None,
+    default_first_floor_m: float = DEFAULT_FIRST_FLOOR_HEIGHT_M,
+    depth_statistic: Literal["wet_mean", "mean", "max"] = "wet_mean",
+) -> pd.DataFrame:
+    """Compute the direct damage (EUR 2010) to each building for one or several floods.
+
+    damage = f(d - first-floor height) x max damage per m² (structure + contents, JRC method)
+    x footprint area [x flooded share]. The JRC maximum damages are per m² of building footprint
+    (Huizinga et al. 2017 apply them to the built-up ground area), so the footprint area is used,
+    not the floor area of every storey; floors above the water are not damaged by the curves.
+
+    Parameters
+    ----------
+    buildings
+        GeoDataFrame of footprints (projected CRS, metres) indexed by building id; optional
+        ``use``, ``ground_floor_elevation_m``, ``first_floor_height_m``.
+    depths
+        ``{return_period_years: depth Raster}`` (depths in m); a single depth Raster is one
+        scenario (its ``attrs["return_period"]``, if any, names it).
+    curves
+        ``"jrc_europe"``, a CSV path or :class:`~cimkit.data.flood.DamageCurves`; the class of
+        each building comes from its ``use`` through
+        :data:`~cimkit.analysis.flood.vulnerability.USE_TO_JRC_CLASS` (no ``use`` column: every
+        building residential, with a warning).
+    country
+        ISO 3166 alpha-2 country of the maximum damages (default France).
+    dem
+        Terrain, needed to turn an IFC ``ground_floor_elevation_m`` into a first-floor height.
+    default_first_floor_m
+        First-floor height (m) where neither the IFC nor an attribute gives one.
+    depth_statistic
+        ``"wet_mean"``: the curve is applied to the mean depth over the wet part of the footprint
+        and the damage scaled by the flooded share; ``"mean"``: mean depth over the whole
+        footprint; ``"max"``: deepest cell (upper bound).
+
+    Returns
+    -------
+    DataFrame
+        On the buildings' index: ``footprint_m2``, ``jrc_class``, ``max_damage_eur_m2``,
+        ``first_floor_height_m``, ``first_floor_source`` and, per return period T,
+        ``depth_m_rpT`` (deepest water over the footprint, m), ``mean_depth_m_rpT``,
+        ``flooded_share_rpT`` and ``damage_eur_rpT``. A single Raster without
+        ``attrs["return_period"]`` gives columns without the ``_rpT`` suffix.
+
+    Examples
+    --------
+    A 10 m x 10 m house under 1 m of water at the 100-year flood (JRC residential: 40 %):
+
+    >>> import geopandas as gpd
+    >>> import numpy as np
+    >>> import shapely
+    >>> from affine import Affine
+    >>> from cimkit.analysis.flood import compute_building_damage
+    >>> from cimkit.raster import Raster
+    >>> buildings = gpd.GeoDataFrame(
+    ...     {"use": ["residential"]}, geometry=[shapely.box(0, 0, 10, 10)], crs="EPSG:2154"
+    ... )
+    >>> depth = Raster(np.ones((2, 2)), Affine(5, 0, 0, 0, -5, 10), "EPSG:2154")
+    >>> out = compute_building_damage(buildings, {100: depth})
+    >>> out.loc[0, ["footprint_m2", "depth_m_rp100", "damage_eur_rp100"]].astype(float).round().tolist()
+    [100.0, 1.0, 31025.0]
+    """
+    if depth_statistic not in ("wet_mean", "mean", "max"):
+        raise ValidationError(
+            f"'depth_statistic' must be one of wet_mean, mean, max; {depth_statistic!r} was given."
+        )
+    geoms = _geometry_array(buildings)
+    if geoms.crs is not None and geoms.crs.is_geographic:
+        raise GeographicCRSError(
+            "footprint areas need a projected CRS; the buildings are in degrees",
+            layer="buildings",
+            hint="reproject with buildings.to_crs(dem.crs).",
+        )
+    scenarios = _as_scenarios(depths)
+    curve_set = curves if isinstance(curves, DamageCurves) else load_damage_curves(curves)
+    use, jrc_class = _jrc_classes(buildings, geoms.index, curve_set)
     out = pd.DataFrame(index=geoms.index)
     out["footprint_m2"] = geoms.area.astype("float64")
     out["jrc_class"] = jrc_class
-    out["max_damage_eur_m2"] = max_damage_per_m2(use, country=country).to_numpy()
+    out["max_damage_eur_m2"] = compute_max_damage_per_m2(use, country=country).to_numpy()
     if dem is None:
-        dem = next(iter(scenarios.values()))  # grid only; used if an IFC slab elevation is present
-        has_ifc = (
-            "ground_floor_elevation_m" in columns and buildings["ground_floor_elevation_m"].notna().any()
+        has_ifc = "ground_floor_elevation_m" in getattr(buildings, "columns", []) and bool(
+            buildings["ground_floor_elevation_m"].notna().any()
         )
         if has_ifc:
             raise InputError(
                 "buildings carry ground_floor_elevation_m but no DEM was given",
                 hint="pass dem= so that the first-floor height can be measured above the terrain.",
             )
-    ffh = first_floor_height(buildings, dem, default_m=default_first_floor_m)
-    out["first_floor_height_m"] = ffh["first_floor_height_m"]
-    out["first_floor_source"] = ffh["first_floor_source"]
-    value_m2 = out["max_damage_eur_m2"].to_numpy() * out["footprint_m2"].to_numpy()
-    for rp, grid in scenarios.items():
-        suffix = "" if isinstance(rp, float) and np.isnan(rp) else "_" + return_period_label(rp)
-        stats = building_depths(buildings, grid)
-        share = stats["flooded_share"].to_numpy()
-        if depth_statistic == "max":
-            d = stats["max_depth_m"].to_numpy()
-            scale = np.ones_like(d)
-        elif depth_statistic == "mean":
-            d = stats["mean_depth_m"].to_numpy()
-            scale = np.ones_like(d)
-        else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                d = np.where(share > 0, stats["mean_depth_m"].to_numpy() / share, 0.0)
-            d = np.where(np.isnan(share), np.nan, d)
-            scale = share
-        above = d - out["first_floor_height_m"].to_numpy()
-        frac = np.full(len(out), np.nan)
-        for cls in out["jrc_class"].unique():
-            sel = (out["jrc_class"] == cls).to_numpy()
-            frac[sel] = damage_fraction(above[sel], cls, curves=curve_set)
-        frac = np.where(d > 0, frac, np.where(np.isnan(d), np.nan, 0.0))
-        out["depth_m" + suffix] = stats["max_depth_m"]
-        out["mean_depth_m" + suffix] = stats["mean_depth_m"]
-        out["flooded_share" + suffix] = stats["flooded_share"]
-        out["damage_eur" + suffix] = frac * scale * value_m2
+        dem = next(iter(scenarios.values()))  # the grid only: no slab elevation is read from it
+    floor = compute_first_floor_height(buildings, dem, default_first_floor_m=default_first_floor_m)
+    out["first_floor_height_m"] = floor["first_floor_height_m"]
+    out["first_floor_source"] = floor["first_floor_source"]
+    for rp, depth in scenarios.items():
+        suffix = "" if np.isnan(rp) else "_" + format_return_period(rp)
+        columns = _scenario_columns(buildings, depth, out, curve_set, depth_statistic)
+        for name, values in columns.items():
+            out[name + suffix] = values
     return out
 
 
-def ead_weights(
+def compute_ead_weights(
     return_periods: Sequence[float],
     *,
     method: Literal["trapezoid", "loglinear"] = "trapezoid",
     protection_return_period: float | None = None,
     rare_tail: bool | None = None,
 ) -> np.ndarray:
-    """Weights ``w`` such that EAD = Σ w_i D_i, in the order of ``return_periods``.
+    """Compute the weights ``w`` such that the expected annual damage is ``Σ w_i D_i``.
 
-    See :func:`expected_annual_damage` for the methods and tails.
+    Parameters
+    ----------
+    return_periods
+        Return periods in years (distinct, > 0), in any order.
+    method
+        ``"trapezoid"`` or ``"loglinear"`` (see :func:`compute_ead`).
+    protection_return_period
+        Return period (years) below which floods do no damage: a zero-damage point is added at
+        p = 1/T_p (shorter than every scenario).
+    rare_tail
+        Add the rectangle p_min x D(p_min) on the rare side (default True for ``"loglinear"``,
+        False for ``"trapezoid"``).
+
+    Returns
+    -------
+    ndarray
+        One weight (1/year) per return period, in the order of ``return_periods``.
+
+    Examples
+    --------
+    >>> from cimkit.analysis.flood import compute_ead_weights
+    >>> compute_ead_weights([10, 100]).round(3).tolist()
+    [0.045, 0.045]
+    >>> compute_ead_weights([10, 100], protection_return_period=2).round(3).tolist()
+    [0.245, 0.045]
     """
     if method not in ("trapezoid", "loglinear"):
         raise ValidationError(f"'method' must be one of trapezoid, loglinear; {method!r} was given.")
@@ -248,15 +328,33 @@ def ead_weights(
     return weights
 
 
-def expected_annual_damage(
+@overload
+def compute_ead(
     return_periods: Sequence[float],
-    damages: Any,
+    damages: Sequence[float] | np.ndarray,
+    *,
+    method: Literal["trapezoid", "loglinear"] = ...,
+    protection_return_period: float | None = ...,
+    rare_tail: bool | None = ...,
+) -> float: ...
+@overload
+def compute_ead(
+    return_periods: Sequence[float],
+    damages: pd.DataFrame,
+    *,
+    method: Literal["trapezoid", "loglinear"] = ...,
+    protection_return_period: float | None = ...,
+    rare_tail: bool | None = ...,
+) -> pd.Series: ...
+def compute_ead(
+    return_periods: Sequence[float],
+    damages: pd.DataFrame | Sequence[float] | np.ndarray,
     *,
     method: Literal["trapezoid", "loglinear"] = "trapezoid",
     protection_return_period: float | None = None,
     rare_tail: bool | None = None,
-) -> Any:
-    """Expected annual damage: the integral of damage over annual exceedance probability p = 1/T.
+) -> pd.Series | float:
+    """Compute the expected annual damage: damage integrated over the exceedance probability 1/T.
 
     - ``"trapezoid"``: Σ (p_i - p_i+1)(D_i + D_i+1)/2 between consecutive scenarios.
     - ``"loglinear"``: damage linear in ln p between consecutive scenarios, integrated exactly
@@ -274,20 +372,32 @@ def expected_annual_damage(
     damages
         A sequence of damages (EUR) in the order of ``return_periods``, or a DataFrame whose
         columns are, in order, the damages of those return periods (one row per building).
-    method, protection_return_period, rare_tail
-        See above.
+    method
+        ``"trapezoid"`` or ``"loglinear"``.
+    protection_return_period
+        Return period (years) of the flood protection: zero damage at and below it.
+    rare_tail
+        Add p_min x D(p_min) for the floods rarer than the rarest scenario.
 
     Returns
     -------
     float or Series
-        EUR per year; a Series named ``ead_eur`` on the DataFrame's index.
+        EUR per year: a float for a sequence of damages, a Series named ``ead_eur`` on the
+        DataFrame's index for a DataFrame.
 
     Examples
     --------
-    >>> round(expected_annual_damage([10, 100], [1000.0, 5000.0]), 6)
+    >>> import pandas as pd
+    >>> from cimkit.analysis.flood import compute_ead
+    >>> round(compute_ead([10, 100], [1000.0, 5000.0]), 6)
     270.0
+    >>> round(compute_ead([10, 100], [1000.0, 5000.0], method="loglinear"), 2)
+    256.35
+    >>> frame = pd.DataFrame({"damage_eur_rp10": [1000.0, 0.0], "damage_eur_rp100": [5000.0, 100.0]})
+    >>> compute_ead([10, 100], frame).round(2).tolist()
+    [270.0, 4.5]
     """
-    w = ead_weights(
+    w = compute_ead_weights(
         return_periods, method=method, protection_return_period=protection_return_period, rare_tail=rare_tail
     )
     if isinstance(damages, pd.DataFrame):
@@ -298,36 +408,51 @@ def expected_annual_damage(
             )
         values = damages.to_numpy(dtype="float64")
         return pd.Series(values @ w, index=damages.index, name="ead_eur")
-    values = np.asarray(damages, dtype="float64")
-    if values.shape != w.shape:
-        raise InputError(f"{values.size} damage value(s) for {len(w)} return period(s)")
-    return float(values @ w)
+    array = np.asarray(damages, dtype="float64")
+    if array.shape != w.shape:
+        raise InputError(f"{array.size} damage value(s) for {len(w)} return period(s)")
+    return float(array @ w)
 
 
-def aggregate_damage(
-    values: pd.Series | pd.DataFrame,
-    groups: pd.Series | None = None,
-) -> pd.Series | pd.DataFrame | float:
-    """Sum damages or EAD per parcel, zone or for the whole city.
+def aggregate_damage(damages: pd.Series | pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Sum per-building damages or EAD per parcel or zone.
 
     Parameters
     ----------
-    values
-        Per-building values (EUR or EUR/year) on the buildings' index.
+    damages
+        Per-building values (EUR or EUR/year) on the buildings' index: one column per quantity
+        (a Series is one column, named after the Series or ``damage_eur``).
     groups
-        ``building_id -> parcel_id / zone_id`` mapping; None sums everything (city total).
+        ``building id -> parcel id / zone id`` (a Series on the buildings' index; NA: no group).
 
     Returns
     -------
-    Series/DataFrame indexed by group (buildings without a group are left out), or a total.
+    DataFrame
+        Indexed by group id (named after ``groups``), one column per column of ``damages``;
+        buildings without a group are left out. For a city total, sum ``damages`` itself.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cimkit.analysis.flood import aggregate_damage
+    >>> ead = pd.Series({"a": 270.0, "b": 4.5, "c": 0.9}, name="ead_eur")
+    >>> zone_ids = pd.Series({"a": "Ua", "b": "Ua", "c": "N"}, name="zone_id")
+    >>> per_zone = aggregate_damage(ead, zone_ids)
+    >>> per_zone.index.name, per_zone["ead_eur"].to_dict()
+    ('zone_id', {'N': 0.9, 'Ua': 274.5})
     """
-    if groups is None:
-        total = values.sum(min_count=1)
-        return float(total) if isinstance(values, pd.Series) else total
-    key = groups.reindex(values.index)
+    if not isinstance(groups, pd.Series):
+        raise InputError(
+            f"'groups' must be a Series building id -> group id; got {type(groups).__name__}",
+            hint="e.g. link_buildings_to_zones(buildings, zones)['zone_id'].",
+        )
+    frame = damages.to_frame(name=damages.name or "damage_eur") if isinstance(damages, pd.Series) else damages
+    key = groups.reindex(frame.index)
     if key.isna().all():
         raise InputError(
             "no building of the damages is in the group mapping",
-            hint="pass a Series indexed by building_id whose values are parcel or zone ids.",
+            hint="pass a Series indexed by building id whose values are parcel or zone ids.",
         )
-    return values.groupby(key).sum(min_count=1)
+    out = frame.groupby(key).sum(min_count=1)
+    out.index.name = groups.name
+    return out

@@ -1,9 +1,16 @@
-"""Assemble the tables of :class:`~cimkit.io.ifc.reader.IfcModel` from the worker records."""
+"""Assemble the tables of an :class:`~cimkit.io.ifc.reader.IfcModel` from the worker records.
+
+The workers return plain records (``_elements.model_semantics``: buildings, storeys,
+elements, materials, spaces; ``_geometry.product_geometry``: footprints, z ranges, volumes and
+meshes per product, in local metres). This module turns them into pandas tables, places the
+footprints and meshes on the map with :meth:`Georeference.to_map`, and reprojects to the
+target CRS (recorded in the provenance).
+"""
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
@@ -11,7 +18,42 @@ import pandas as pd
 import shapely
 
 from cimkit import provenance as _prov
+from cimkit._crs import reproject_with_provenance
+from cimkit.io.ifc._elements import class_key, normalise_use
 from cimkit.io.ifc.georeference import Georeference
+
+#: Element classes whose counts are always present as ``n_<class>`` columns.
+COUNT_CLASSES = ("wall", "slab", "window", "door", "space", "roof", "column", "beam")
+#: Slab predefined types that are floors (their areas and tops count as storey floors).
+_FLOOR_SLABS = (None, "FLOOR", "BASESLAB", "NOTDEFINED")
+
+_ELEMENT_COLUMNS = [
+    "global_id",
+    "ifc_class",
+    "name",
+    "building_id",
+    "storey_id",
+    "storey",
+    "storey_elevation_m",
+    "volume_m3",
+    "area_m2",
+    "volume_source",
+    "materials",
+]
+_MATERIAL_COLUMNS = [
+    "global_id",
+    "ifc_class",
+    "building_id",
+    "storey",
+    "material",
+    "category",
+    "layer_index",
+    "thickness_m",
+    "share",
+    "volume_m3",
+    "density_kg_m3",
+]
+_SPACE_COLUMNS = ["global_id", "building_id", "storey", "name", "long_name", "use", "area_m2", "volume_m3"]
 
 
 def _to_map_geoms(geoms: list, geo: Georeference) -> np.ndarray:
@@ -21,8 +63,33 @@ def _to_map_geoms(geoms: list, geo: Georeference) -> np.ndarray:
     return shapely.transform(arr, lambda xy: geo.to_map(xy, local_unit="metre"))
 
 
+def _counts(classes: list[str]) -> dict[str, int]:
+    counts = Counter(class_key(c) for c in classes)
+    out = {f"n_{k}": 0 for k in COUNT_CLASSES}
+    for key, n in counts.items():
+        out[f"n_{key}"] = n
+    return out
+
+
+def _building_use(occupancy: Any, spaces: list[dict]) -> str | None:
+    """Use the building's occupancy type, else the use of 80 % or more of its space area, else mixed."""
+    use = normalise_use(occupancy)
+    if use is not None:
+        return use
+    weights: dict[str, float] = defaultdict(float)
+    for s in spaces:
+        if s["use"] and s["use"] != "other":
+            area = s.get("area_m2")
+            weights[s["use"]] += area if area is not None and math.isfinite(area) and area > 0 else 1.0
+    if not weights:
+        return None
+    total = sum(weights.values())
+    best, share = max(weights.items(), key=lambda kv: kv[1])
+    return best if share / total >= 0.8 else "mixed"
+
+
 def _ground_floor(storey_ids, storeys, elements_by_storey, records, geo) -> float:
-    """Absolute elevation (m) of the top of the ground-floor slab (NaN when unknown)."""
+    """Return the absolute elevation (m) of the top of the ground-floor slab (NaN when unknown)."""
     candidates = [
         (storeys[s]["elevation_m"], s) for s in storey_ids if math.isfinite(storeys[s]["elevation_m"])
     ]
@@ -33,9 +100,7 @@ def _ground_floor(storey_ids, storeys, elements_by_storey, records, geo) -> floa
     tops = [
         records[e["id"]]["zmax"]
         for e in elements_by_storey.get(ground, [])
-        if e["ifc_class"] == "IfcSlab"
-        and e["predefined_type"] in (None, "FLOOR", "BASESLAB", "NOTDEFINED")
-        and e["id"] in records
+        if e["ifc_class"] == "IfcSlab" and e["predefined_type"] in _FLOOR_SLABS and e["id"] in records
     ]
     if tops:
         return float(geo.elevation_m(max(tops)))
@@ -43,33 +108,14 @@ def _ground_floor(storey_ids, storeys, elements_by_storey, records, geo) -> floa
     return float(geo.elevation_m(z)) if math.isfinite(z) else math.nan
 
 
-def assemble(
-    semantics: dict[str, Any],
-    records: dict[int, dict],
-    *,
-    geo: Georeference,
-    target: Any,
-    source: str,
-    schema: str,
-    lod: str,
-    simplify_tolerance_m: float,
-    meshes: bool,
-    per_element_meshes: bool,
-    record: _prov.Provenance,
-):
-    import geopandas as gpd
-
-    from cimkit.io.ifc.reader import IfcModel, _building_use, _counts
-
-    buildings = semantics["buildings"]
+# ---------------------------------------------------------------------------------------------
+# attribute tables
+# ---------------------------------------------------------------------------------------------
+def _element_rows(semantics: dict[str, Any], records: dict[int, dict], gid: dict) -> list[dict[str, Any]]:
+    """Element rows: volume from quantities, else geometry; plan area likewise."""
     storeys = semantics["storeys"]
-    elements = semantics["elements"]
-    spaces = semantics["spaces"]
-    gid = {b["id"]: b["global_id"] for b in buildings}
-
-    # --- elements ------------------------------------------------------------------------
-    el_rows = []
-    for e in elements:
+    rows = []
+    for e in semantics["elements"]:
         rec = records.get(e["id"])
         qv = e["qto_volume_m3"]
         if math.isfinite(qv):
@@ -82,7 +128,7 @@ def assemble(
         if not math.isfinite(area) and rec is not None:
             area = rec["plan_area_m2"]
         st = storeys.get(e["storey"]) if e["storey"] is not None else None
-        el_rows.append(
+        rows.append(
             {
                 "global_id": e["global_id"],
                 "ifc_class": e["ifc_class"],
@@ -97,29 +143,16 @@ def assemble(
                 "materials": e["materials"],
             }
         )
-    elements_df = pd.DataFrame(
-        el_rows,
-        columns=[
-            "global_id",
-            "ifc_class",
-            "name",
-            "building_id",
-            "storey_id",
-            "storey",
-            "storey_elevation_m",
-            "volume_m3",
-            "area_m2",
-            "volume_source",
-            "materials",
-        ],
-    ).set_index("global_id")
+    return rows
 
-    # --- materials (long) ---------------------------------------------------------------------
-    by_id = {e["id"]: row for e, row in zip(elements, el_rows)}
-    mat_rows = []
+
+def _material_table(semantics: dict[str, Any], el_rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per element x material, its share of the element's volume and its density."""
+    by_id = {e["id"]: row for e, row in zip(semantics["elements"], el_rows)}
+    rows = []
     for m in semantics["materials"]:
         row = by_id[m["id"]]
-        mat_rows.append(
+        rows.append(
             {
                 "global_id": row["global_id"],
                 "ifc_class": row["ifc_class"],
@@ -134,35 +167,25 @@ def assemble(
                 "density_kg_m3": m["density_kg_m3"],
             }
         )
-    materials_df = pd.DataFrame(
-        mat_rows,
-        columns=[
-            "global_id",
-            "ifc_class",
-            "building_id",
-            "storey",
-            "material",
-            "category",
-            "layer_index",
-            "thickness_m",
-            "share",
-            "volume_m3",
-            "density_kg_m3",
-        ],
-    )
-    materials_df["layer_index"] = materials_df["layer_index"].astype("int64")
-    mass = (
-        (materials_df["volume_m3"] * materials_df["density_kg_m3"])
-        .groupby(materials_df["global_id"])
-        .sum(min_count=1)
+    table = pd.DataFrame(rows, columns=_MATERIAL_COLUMNS)
+    table["layer_index"] = table["layer_index"].astype("int64")
+    return table
+
+
+def _element_mass(elements_df: pd.DataFrame, materials_df: pd.DataFrame) -> pd.Series:
+    """Mass (kg) of each element whose every material has a density; NaN otherwise."""
+    mass = (materials_df["volume_m3"] * materials_df["density_kg_m3"]).groupby(materials_df["global_id"]).sum(
+        min_count=1
     )
     complete = materials_df["density_kg_m3"].notna().groupby(materials_df["global_id"]).all()
     mass = mass.where(complete.reindex(mass.index, fill_value=False))
-    elements_df["mass_kg"] = mass.reindex(elements_df.index).astype(float)
+    return mass.reindex(elements_df.index).astype(float)
 
-    # --- spaces ------------------------------------------------------------------------------
-    sp_rows = []
-    for s in spaces:
+
+def _space_rows(semantics: dict[str, Any], records: dict[int, dict], gid: dict) -> list[dict[str, Any]]:
+    storeys = semantics["storeys"]
+    rows = []
+    for s in semantics["spaces"]:
         rec = records.get(s["id"])
         area = s["qto_area_m2"]
         if not math.isfinite(area) and rec is not None:
@@ -171,7 +194,7 @@ def assemble(
         if not math.isfinite(volume) and rec is not None:
             volume = rec["volume_m3"]
         st = storeys.get(s["storey"]) if s["storey"] is not None else None
-        sp_rows.append(
+        rows.append(
             {
                 "global_id": s["global_id"],
                 "building_id": gid.get(s["building"]),
@@ -181,111 +204,113 @@ def assemble(
                 "use": s["use"],
                 "area_m2": area,
                 "volume_m3": volume,
-                "_building": s["building"],
             }
         )
-    spaces_df = pd.DataFrame(
-        sp_rows,
-        columns=[
-            "global_id",
-            "building_id",
-            "storey",
-            "name",
-            "long_name",
-            "use",
-            "area_m2",
-            "volume_m3",
-            "_building",
-        ],
-    )
+    return rows
 
-    # --- buildings -----------------------------------------------------------------------------
-    map_unit_m = geo.map_unit_m
-    elements_by_building: dict[Any, list] = defaultdict(list)
-    elements_by_storey: dict[Any, list] = defaultdict(list)
-    for e in elements:
-        elements_by_building[e["building"]].append(e)
-        if e["storey"] is not None:
-            elements_by_storey[e["storey"]].append(e)
-    spaces_by_building: dict[Any, list] = defaultdict(list)
-    for s, row in zip(spaces, sp_rows):
-        spaces_by_building[s["building"]].append(row)
 
-    rows, geoms = [], []
-    for b in buildings:
-        mine = [e for e in elements_by_building.get(b["id"], []) if e["id"] in records]
-        footprints = _to_map_geoms([records[e["id"]]["footprint"] for e in mine], geo)
-        if len(footprints):
-            footprint = shapely.union_all(footprints)
-            # a 1 micrometre floor removes the collinear vertices left where element outlines meet
-            tolerance = max(simplify_tolerance_m, 1e-6) / map_unit_m
-            footprint = shapely.simplify(footprint, tolerance, preserve_topology=True)
-            footprint = shapely.make_valid(footprint)
-            if footprint.geom_type == "GeometryCollection":
-                footprint = shapely.union_all([g for g in footprint.geoms if g.geom_type.endswith("Polygon")])
-            zmin = min(records[e["id"]]["zmin"] for e in mine)
-            zmax = max(records[e["id"]]["zmax"] for e in mine)
-        else:
-            footprint, zmin, zmax = shapely.Polygon(), math.nan, math.nan
-        bspaces = spaces_by_building.get(b["id"], [])
-        storey_gfa = [storeys[s]["gfa_m2"] for s in b["storeys"]]
-        space_areas = [s["area_m2"] for s in bspaces if math.isfinite(s["area_m2"])]
-        slab_areas = [
-            records[e["id"]]["plan_area_m2"]
-            for e in mine
-            if e["ifc_class"] == "IfcSlab"
-            and e["predefined_type"] in (None, "FLOOR", "BASESLAB", "NOTDEFINED")
-        ]
-        if math.isfinite(b["qto_gfa_m2"]):
-            gfa, gfa_source = b["qto_gfa_m2"], "qto"
-        elif storey_gfa and all(math.isfinite(v) for v in storey_gfa):
-            gfa, gfa_source = float(sum(storey_gfa)), "qto"
-        elif space_areas:
-            gfa, gfa_source = float(sum(space_areas)), "spaces"
-        elif slab_areas:
-            gfa, gfa_source = float(sum(slab_areas)), "slabs"
-        else:
-            gfa, gfa_source = math.nan, None
-        height = zmax - zmin
-        space_volumes = [s["volume_m3"] for s in bspaces if math.isfinite(s["volume_m3"])]
-        if math.isfinite(b["qto_volume_m3"]):
-            volume = b["qto_volume_m3"]
-        elif space_volumes:
-            volume = float(sum(space_volumes))
-        else:
-            volume = float(footprint.area) * map_unit_m**2 * height if math.isfinite(height) else math.nan
-        classes = [e["ifc_class"] for e in elements_by_building.get(b["id"], [])]
-        classes += ["IfcSpace"] * len(bspaces)
-        row = {
-            "building_id": b["global_id"],
-            "name": b["name"],
-            "height_m": height,
-            "base_elevation_m": float(geo.elevation_m(zmin)) if math.isfinite(zmin) else math.nan,
-            "ground_floor_elevation_m": _ground_floor(
-                b["storeys"], storeys, elements_by_storey, records, geo
-            ),
-            "storeys": len(b["storeys"]),
-            "gfa_m2": gfa,
-            "gfa_source": gfa_source,
-            "volume_m3": volume,
-            "use": _building_use(b["occupancy_type"], bspaces),
-            "occupancy_type": b["occupancy_type"],
-            "ifc_class": b["ifc_class"],
-            **_counts(classes),
-            "georef_method": geo.method,
-            "georef_confidence": geo.confidence,
-            "schema": schema,
-            "source": source,
-        }
-        rows.append(row)
-        geoms.append(footprint)
-    spaces_df = spaces_df.drop(columns="_building")
+# ---------------------------------------------------------------------------------------------
+# buildings
+# ---------------------------------------------------------------------------------------------
+class _BuildingContext:
+    """The lookups every building row needs: its elements, storeys and spaces."""
 
+    def __init__(self, semantics: dict[str, Any], records: dict[int, dict], space_rows: list[dict[str, Any]]):
+        self.records = records
+        self.storeys = semantics["storeys"]
+        self.elements_by_building: dict[Any, list] = defaultdict(list)
+        self.elements_by_storey: dict[Any, list] = defaultdict(list)
+        for e in semantics["elements"]:
+            self.elements_by_building[e["building"]].append(e)
+            if e["storey"] is not None:
+                self.elements_by_storey[e["storey"]].append(e)
+        self.spaces_by_building: dict[Any, list] = defaultdict(list)
+        for s, row in zip(semantics["spaces"], space_rows):
+            self.spaces_by_building[s["building"]].append(row)
+
+
+def _footprint(mine: list[dict], records: dict[int, dict], geo: Georeference, simplify_tolerance_m: float):
+    """Return (footprint on the map, local zmin, local zmax) of a building's elements."""
+    footprints = _to_map_geoms([records[e["id"]]["footprint"] for e in mine], geo)
+    if not len(footprints):
+        return shapely.Polygon(), math.nan, math.nan
+    footprint = shapely.union_all(footprints)
+    # a 1 micrometre floor removes the collinear vertices left where element outlines meet
+    tolerance = max(simplify_tolerance_m, 1e-6) / geo.map_unit_m
+    footprint = shapely.simplify(footprint, tolerance, preserve_topology=True)
+    footprint = shapely.make_valid(footprint)
+    if footprint.geom_type == "GeometryCollection":
+        footprint = shapely.union_all([g for g in footprint.geoms if g.geom_type.endswith("Polygon")])
+    zmin = min(records[e["id"]]["zmin"] for e in mine)
+    zmax = max(records[e["id"]]["zmax"] for e in mine)
+    return footprint, zmin, zmax
+
+
+def _gross_floor_area(b: dict, ctx: _BuildingContext, mine: list[dict], bspaces: list[dict]):
+    """Return (GFA m², source): quantities, else the spaces' areas, else the floor slabs' areas."""
+    storey_gfa = [ctx.storeys[s]["gfa_m2"] for s in b["storeys"]]
+    space_areas = [s["area_m2"] for s in bspaces if math.isfinite(s["area_m2"])]
+    slab_areas = [
+        ctx.records[e["id"]]["plan_area_m2"]
+        for e in mine
+        if e["ifc_class"] == "IfcSlab" and e["predefined_type"] in _FLOOR_SLABS
+    ]
+    if math.isfinite(b["qto_gfa_m2"]):
+        return b["qto_gfa_m2"], "qto"
+    if storey_gfa and all(math.isfinite(v) for v in storey_gfa):
+        return float(sum(storey_gfa)), "qto"
+    if space_areas:
+        return float(sum(space_areas)), "spaces"
+    if slab_areas:
+        return float(sum(slab_areas)), "slabs"
+    return math.nan, None
+
+
+def _building_row(
+    b: dict, ctx: _BuildingContext, geo: Georeference, simplify_tolerance_m: float
+) -> tuple[dict[str, Any], Any]:
+    mine = [e for e in ctx.elements_by_building.get(b["id"], []) if e["id"] in ctx.records]
+    footprint, zmin, zmax = _footprint(mine, ctx.records, geo, simplify_tolerance_m)
+    bspaces = ctx.spaces_by_building.get(b["id"], [])
+    gfa, gfa_source = _gross_floor_area(b, ctx, mine, bspaces)
+    height = zmax - zmin
+    space_volumes = [s["volume_m3"] for s in bspaces if math.isfinite(s["volume_m3"])]
+    if math.isfinite(b["qto_volume_m3"]):
+        volume = b["qto_volume_m3"]
+    elif space_volumes:
+        volume = float(sum(space_volumes))
+    else:
+        volume = float(footprint.area) * geo.map_unit_m**2 * height if math.isfinite(height) else math.nan
+    classes = [e["ifc_class"] for e in ctx.elements_by_building.get(b["id"], [])]
+    classes += ["IfcSpace"] * len(bspaces)
+    row = {
+        "building_id": b["global_id"],
+        "name": b["name"],
+        "height_m": height,
+        "base_elevation_m": float(geo.elevation_m(zmin)) if math.isfinite(zmin) else math.nan,
+        "ground_floor_elevation_m": _ground_floor(
+            b["storeys"], ctx.storeys, ctx.elements_by_storey, ctx.records, geo
+        ),
+        "storeys": len(b["storeys"]),
+        "gfa_m2": gfa,
+        "gfa_source": gfa_source,
+        "volume_m3": volume,
+        "use": _building_use(b["occupancy_type"], bspaces),
+        "occupancy_type": b["occupancy_type"],
+        "ifc_class": b["ifc_class"],
+        **_counts(classes),
+    }
+    return row, footprint
+
+
+def _buildings_frame(rows: list[dict[str, Any]], *, geo: Georeference, schema: str, source: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
-        frame = pd.DataFrame(
-            columns=["building_id", "name", "height_m", "storeys", "georef_method", "source"]
-        )
+        frame = pd.DataFrame(columns=["building_id", "name", "height_m", "storeys"])
+    frame["georef_method"] = geo.method
+    frame["georef_confidence"] = geo.confidence
+    frame["schema"] = schema
+    frame["source"] = source
     count_cols = sorted(c for c in frame.columns if c.startswith("n_"))
     for c in count_cols:
         frame[c] = frame[c].fillna(0).astype("int64")
@@ -309,44 +334,131 @@ def assemble(
         "schema",
         "source",
     ]
-    frame = frame.reindex(columns=ordered).set_index("building_id")
+    return frame.reindex(columns=ordered).set_index("building_id")
+
+
+def _buildings(
+    semantics: dict[str, Any],
+    records: dict[int, dict],
+    space_rows: list[dict[str, Any]],
+    *,
+    geo: Georeference,
+    target: Any,
+    source: str,
+    schema: str,
+    lod: str,
+    simplify_tolerance_m: float,
+    record: _prov.Provenance,
+):
+    import geopandas as gpd
+
+    ctx = _BuildingContext(semantics, records, space_rows)
+    rows, geoms = [], []
+    for b in semantics["buildings"]:
+        row, footprint = _building_row(b, ctx, geo, simplify_tolerance_m)
+        rows.append(row)
+        geoms.append(footprint)
+    frame = _buildings_frame(rows, geo=geo, schema=schema, source=source)
     if simplify_tolerance_m > 0:
-        record.add_step(
-            "simplification", "Douglas-Peucker, topology preserved", tolerance_m=simplify_tolerance_m
-        )
+        record.add_step("simplification", "Douglas-Peucker, topology preserved", tolerance_m=simplify_tolerance_m)
     gdf = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=geo.crs)
-    if target is not None and geo.crs is not None and not target.equals(geo.crs):
-        gdf = gdf.to_crs(target)
-        record.add_step(
-            "reprojection",
-            "footprints reprojected (pyproj, always_xy)",
-            source_crs=geo.crs.to_string(),
-            target_crs=target.to_string(),
-        )
+    if geo.crs is not None:
+        gdf = reproject_with_provenance(gdf, target, record=record, path=source)
     if lod == "lod1":
-        gdf["geometry"] = shapely.force_3d(
-            gdf.geometry.values, z=gdf["base_elevation_m"].fillna(0.0).to_numpy()
-        )
+        gdf["geometry"] = shapely.force_3d(gdf.geometry.values, z=gdf["base_elevation_m"].fillna(0.0).to_numpy())
         record.add_step("lod1", "footprint z set to base_elevation_m; the block is footprint x height_m")
     cols = ["name", "geometry", *[c for c in gdf.columns if c not in ("name", "geometry")]]
     gdf = gdf[cols]
     _prov.attach(gdf, record)
+    return gdf
 
+
+# ---------------------------------------------------------------------------------------------
+# meshes
+# ---------------------------------------------------------------------------------------------
+def _map_vertices(verts: np.ndarray, geo: Georeference, transformer) -> np.ndarray:
+    out = geo.to_map(verts, local_unit="metre")
+    if transformer is not None:
+        x, y = transformer.transform(out[:, 0], out[:, 1])
+        out[:, 0], out[:, 1] = x, y
+    return out
+
+
+def meshes_from_records(elements, records, *, geo: Georeference, target: Any, gid: dict, per_element: bool):
+    """Build per-building (and optionally per-element) meshes on the map from tessellation records."""
+    import pyproj
+    import trimesh
+
+    transformer = None
+    if target is not None and geo.crs is not None and not target.equals(geo.crs):
+        transformer = pyproj.Transformer.from_crs(geo.crs, target, always_xy=True)
+    parts: dict[str, list] = defaultdict(list)
+    per: dict[str, Any] = {}
+    for e in elements:
+        rec = records.get(e["id"])
+        if rec is None or "verts" not in rec:
+            continue
+        mesh = trimesh.Trimesh(_map_vertices(rec["verts"], geo, transformer), rec["faces"], process=False)
+        if per_element:
+            per[e["global_id"]] = mesh
+        building = gid.get(e["building"])
+        if building is not None:
+            parts[building].append(mesh)
+    merged = {b: trimesh.util.concatenate(ms) for b, ms in parts.items()}
+    return merged, (per if per_element else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# everything
+# ---------------------------------------------------------------------------------------------
+def assemble(
+    semantics: dict[str, Any],
+    records: dict[int, dict],
+    *,
+    geo: Georeference,
+    target: Any,
+    source: str,
+    schema: str,
+    lod: str,
+    simplify_tolerance_m: float,
+    meshes: bool,
+    per_element_meshes: bool,
+    record: _prov.Provenance,
+) -> dict[str, Any]:
+    """Build the tables (and meshes) of a model: the keyword arguments of ``IfcModel`` but two.
+
+    Returns ``buildings`` (GeoDataFrame on the map, in ``target`` when given), ``elements``,
+    ``materials``, ``spaces``, ``meshes`` and ``element_meshes`` (None unless ``meshes``).
+    """
+    gid = {b["id"]: b["global_id"] for b in semantics["buildings"]}
+    el_rows = _element_rows(semantics, records, gid)
+    elements_df = pd.DataFrame(el_rows, columns=_ELEMENT_COLUMNS).set_index("global_id")
+    materials_df = _material_table(semantics, el_rows)
+    elements_df["mass_kg"] = _element_mass(elements_df, materials_df)
+    sp_rows = _space_rows(semantics, records, gid)
+    spaces_df = pd.DataFrame(sp_rows, columns=_SPACE_COLUMNS)
+    buildings = _buildings(
+        semantics,
+        records,
+        sp_rows,
+        geo=geo,
+        target=target,
+        source=source,
+        schema=schema,
+        lod=lod,
+        simplify_tolerance_m=simplify_tolerance_m,
+        record=record,
+    )
     building_meshes = element_meshes = None
     if meshes:
-        from cimkit.io.ifc.meshes import meshes_from_records
-
         building_meshes, element_meshes = meshes_from_records(
-            elements, records, geo=geo, target=target, gid=gid, per_element=per_element_meshes
+            semantics["elements"], records, geo=geo, target=target, gid=gid, per_element=per_element_meshes
         )
-    return IfcModel(
-        buildings=gdf,
-        elements=elements_df,
-        materials=materials_df,
-        spaces=spaces_df,
-        georeference=geo,
-        provenance=record,
-        meshes=building_meshes,
-        element_meshes=element_meshes,
-        schema=schema,
-    )
+    return {
+        "buildings": buildings,
+        "elements": elements_df,
+        "materials": materials_df,
+        "spaces": spaces_df,
+        "meshes": building_meshes,
+        "element_meshes": element_meshes,
+    }

@@ -19,10 +19,8 @@ import numpy as np
 import shapely
 
 from cimkit.errors import FileFormatError, GeoreferenceError, UnsupportedSchemaError
-from cimkit.io.ifc import elements as _elements
-from cimkit.io.ifc import geometry as _geometry
-from cimkit.io.ifc import georeference as _georeference
-from cimkit.io.ifc.header import SUPPORTED_SCHEMAS
+from cimkit.io.ifc import _elements, _geometry, _georeference
+from cimkit.io.ifc._header import SUPPORTED_SCHEMAS
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +54,7 @@ def open_model(path: str):
         ) from err
     if not f.by_type("IfcProject"):
         raise FileFormatError("the file has no IfcProject", path=path, hint="validate and re-export the file")
-    _geometry._check_directions(f, path)
+    _geometry.check_directions(f, path)
     _OPEN.clear()  # one file per worker at a time
     _PRODUCTS.clear()
     _OPEN[path] = (key, f)
@@ -70,7 +68,7 @@ def release() -> None:
 
 
 def georeference_task(path: str, crs: Any, origin: Any, allow_none: bool):
-    """Resolve the georeferencing of ``path`` (see :mod:`cimkit.io.ifc.georeference`)."""
+    """Resolve the georeferencing of ``path`` (see :mod:`cimkit.io.ifc.georeference` for the rules)."""
     f = open_model(path)
     geo = _georeference.georeference_from_model(f, crs=crs, origin=origin, source=path)
     if not geo.is_placed and not allow_none:

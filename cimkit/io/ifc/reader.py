@@ -1,7 +1,7 @@
 """``read_ifc`` / ``read_ifc_model``: IFC buildings on the map, with their elements and materials.
 
 The file is checked (header, schema, trailer), then parsed and tessellated in worker
-processes (:mod:`cimkit.io.ifc.sandbox`): one task reads the semantics and the
+processes (a sandbox of forkserver workers): one task reads the semantics and the
 georeferencing, the others compute the geometry of round-robin shares of the products. This
 process only assembles the tables and applies :meth:`Georeference.to_map`.
 """
@@ -9,30 +9,55 @@ process only assembles the tables and applies :meth:`Georeference.to_map`.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import warnings
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from cimkit import provenance as _prov
+from cimkit._crs import resolve_crs
 from cimkit.errors import ValidationError
-from cimkit.io.ifc.georeference import Georeference, as_crs
+from cimkit.io.ifc import _assemble
+from cimkit.io.ifc._geometry import DEFAULT_GEOMETRY_LIBRARY
+from cimkit.io.ifc._header import check_file
+from cimkit.io.ifc._sandbox import IfcSandbox
+from cimkit.io.ifc.georeference import Georeference
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["IfcGeoreferenceWarning", "IfcModel", "read_ifc", "read_ifc_model"]
-
-#: Element classes whose counts are always present as ``n_<class>`` columns.
-COUNT_CLASSES = ("wall", "slab", "window", "door", "space", "roof", "column", "beam")
+__all__ = ["IfcGeoreferenceWarning", "IfcModel", "read_georeference", "read_ifc", "read_ifc_model"]
 
 
 class IfcGeoreferenceWarning(UserWarning):
-    """The placement of an IFC model rests on an assumption (lat/lon only, Scale reading, override)."""
+    """The placement of an IFC model rests on an assumption (lat/lon only, Scale reading, override).
+
+    Parameters
+    ----------
+    message
+        What was assumed, prefixed with the file path.
+
+    Examples
+    --------
+    The sample city's millimetre house writes its unit conversion as the map conversion's
+    Scale; cimkit applies it once and says so:
+
+    >>> import warnings
+    >>> from cimkit.datasets import sample_city_path
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     buildings = read_ifc(sample_city_path() / "buildings" / "maison_jaures_21.ifc")
+    >>> [str(w.message).split(": ", 1)[1][:50] for w in caught if w.category is IfcGeoreferenceWarning]
+    ['Scale taken as the length-unit conversion: Scale =']
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
 
 
 @dataclass
@@ -57,6 +82,19 @@ class IfcModel:
         building_id -> ``trimesh.Trimesh`` in map coordinates (with ``meshes=True``).
     element_meshes
         global_id -> ``trimesh.Trimesh`` (with ``per_element_meshes=True``).
+    schema
+        The file's schema (``"IFC4"``, ``"IFC4X3_ADD2"`` ...).
+    extra
+        Free room for callers (empty after reading).
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> model = read_ifc_model(sample_city_path() / "buildings" / "maison_lilas_3.ifc")
+    >>> model.schema, model.georeference.method, len(model.buildings)
+    ('IFC4', 'IfcMapConversion', 1)
+    >>> model.spaces["use"].unique().tolist()
+    ['residential']
     """
 
     buildings: Any
@@ -81,7 +119,7 @@ def read_ifc(
     processes: int | None = None,
     timeout_s: float | None = None,
     sandbox: bool = True,
-):
+) -> gpd.GeoDataFrame:
     """Read the buildings of an IFC file as a GeoDataFrame of footprints on the map.
 
     Parameters
@@ -185,31 +223,74 @@ def read_ifc_model(
     >>> bool(model.materials.groupby("global_id")["share"].sum().round(9).eq(1.0).all())
     True
     """
-    from cimkit.io.ifc import _assemble
-    from cimkit.io.ifc._tasks import geometry_task, release, semantics_task
-    from cimkit.io.ifc.geometry import DEFAULT_GEOMETRY_LIBRARY
-    from cimkit.io.ifc.header import check_file
-    from cimkit.io.ifc.sandbox import IfcSandbox
+    _check_read_options(lod, simplify_tolerance_m, processes)
+    schema = check_file(path)
+    target = resolve_crs(crs, path=path)
+    meshes = bool(meshes or per_element_meshes)
+    spath = os.fspath(path)
+    kernel = geometry_library or DEFAULT_GEOMETRY_LIBRARY
+    semantics, records = _run_workers(
+        spath,
+        target,
+        origin,
+        meshes=meshes,
+        fast_path=fast_path,
+        kernel=kernel,
+        processes=processes,
+        timeout_s=timeout_s,
+        sandbox=sandbox,
+    )
+    geo: Georeference = semantics["georeference"]
+    for text in geo.warnings:
+        warnings.warn(f"{spath}: {text}", IfcGeoreferenceWarning, stacklevel=3)
+    record = _read_record(path, geo, records, kernel)
+    schema = semantics.get("schema") or schema
+    tables = _assemble.assemble(
+        semantics,
+        records,
+        geo=geo,
+        target=target,
+        source=spath,
+        schema=schema,
+        lod=lod,
+        simplify_tolerance_m=float(simplify_tolerance_m),
+        meshes=meshes,
+        per_element_meshes=per_element_meshes,
+        record=record,
+    )
+    return IfcModel(**tables, georeference=geo, provenance=record, schema=schema)
 
+
+def _check_read_options(lod: Any, simplify_tolerance_m: Any, processes: Any) -> None:
     if lod not in ("footprint", "lod1"):
         raise ValidationError(f"'lod' must be one of footprint, lod1; {lod!r} was given.")
     if not (isinstance(simplify_tolerance_m, (int, float)) and simplify_tolerance_m >= 0):
-        raise ValidationError(
-            f"simplify_tolerance_m must be a number >= 0; {simplify_tolerance_m!r} was given."
-        )
+        raise ValidationError(f"simplify_tolerance_m must be a number >= 0; {simplify_tolerance_m!r} was given.")
     if processes is not None and not (isinstance(processes, int) and processes >= 1):
         raise ValidationError(f"processes must be an integer >= 1; {processes!r} was given.")
-    schema = check_file(path)
-    target = as_crs(crs)
-    meshes = bool(meshes or per_element_meshes)
-    spath = os.fspath(path)
+
+
+def _run_workers(
+    path: str,
+    target: Any,
+    origin: Sequence[float] | None,
+    *,
+    meshes: bool,
+    fast_path: bool,
+    kernel: str,
+    processes: int | None,
+    timeout_s: float | None,
+    sandbox: bool,
+) -> tuple[dict[str, Any], dict[int, dict]]:
+    """Run the semantics task and the geometry tasks (round-robin chunks of the products)."""
+    from cimkit.io.ifc import _tasks  # imports ifcopenshell: only when a file is read
+
     try:
         with IfcSandbox(path, processes=processes, timeout_s=timeout_s, sandbox=sandbox) as box:
             n_chunks = 1 if box.processes == 1 or not sandbox else 3 * box.processes
-            sem_future = box.submit(semantics_task, spath, target, origin)
-            kernel = geometry_library or DEFAULT_GEOMETRY_LIBRARY
+            sem_future = box.submit(_tasks.semantics_task, path, target, origin)
             geo_futures = [
-                box.submit(geometry_task, spath, k, n_chunks, meshes, fast_path, kernel)
+                box.submit(_tasks.geometry_task, path, k, n_chunks, meshes, fast_path, kernel)
                 for k in range(n_chunks)
             ]
             semantics = box.result(sem_future)
@@ -218,13 +299,13 @@ def read_ifc_model(
                 records.update(box.result(fut))
     finally:
         if not sandbox:
-            release()  # in-process reads do not keep the parsed file
-    geo: Georeference = semantics["georeference"]
-    record = _prov.record_for_files(
-        path, reader="cimkit.read_ifc", libraries=["ifcopenshell", "shapely", "pyproj"]
-    )
-    for text in geo.warnings:
-        warnings.warn(f"{spath}: {text}", IfcGeoreferenceWarning, stacklevel=3)
+            _tasks.release()  # in-process reads do not keep the parsed file
+    return semantics, records
+
+
+def _read_record(path: Any, geo: Georeference, records: dict[int, dict], kernel: str) -> _prov.Provenance:
+    """Start the provenance record of a read: georeference, unit scaling and geometry steps."""
+    record = _prov.record_for_files(path, reader="cimkit.read_ifc", libraries=["ifcopenshell", "shapely", "pyproj"])
     record.add_step(
         "georeference",
         f"placed by {geo.method} (confidence {geo.confidence})",
@@ -250,47 +331,58 @@ def read_ifc_model(
         "footprints from extrusion profiles and from unions of projected triangles",
         extrusion_fast_path=n_fast,
         tessellated=len(records) - n_fast,
-        geometry_library=geometry_library or DEFAULT_GEOMETRY_LIBRARY,
+        geometry_library=kernel,
     )
-    model = _assemble.assemble(
-        semantics,
-        records,
-        geo=geo,
-        target=target,
-        source=spath,
-        schema=semantics.get("schema") or schema,
-        lod=lod,
-        simplify_tolerance_m=float(simplify_tolerance_m),
-        meshes=meshes,
-        per_element_meshes=per_element_meshes,
-        record=record,
-    )
-    return model
+    return record
 
 
-def _counts(classes: list[str]) -> dict[str, int]:
-    from cimkit.io.ifc.elements import class_key
+def read_georeference(
+    path: str | os.PathLike[str],
+    *,
+    crs: Any = None,
+    origin: Sequence[float] | None = None,
+    sandbox: bool = True,
+    timeout_s: float | None = None,
+) -> Georeference:
+    """Read what an IFC file says about its place on the map, and how cimkit places it.
 
-    counts = Counter(class_key(c) for c in classes)
-    out = {f"n_{k}": 0 for k in COUNT_CLASSES}
-    for key, n in counts.items():
-        out[f"n_{key}"] = n
-    return out
+    The file is parsed in a child process (``sandbox=True``); the rules are those of
+    :mod:`cimkit.io.ifc.georeference`.
 
+    Parameters
+    ----------
+    path
+        The IFC file.
+    crs
+        Target CRS, used for lat/lon-only files and as the CRS of ``origin``.
+    origin
+        ``(x, y[, z, rotation_deg])`` in ``crs`` units: overrides what the file says.
+    sandbox
+        Parse in a child process (default). ``False`` parses in this process (trusted files only).
+    timeout_s
+        Time limit in seconds (default: the ``ifc_timeout_s`` option).
 
-def _building_use(occupancy: Any, spaces: list[dict]) -> str | None:
-    from cimkit.io.ifc.elements import normalise_use
+    Returns
+    -------
+    Georeference
+        With ``method="none"`` when the file holds no georeferencing and no origin is given.
 
-    use = normalise_use(occupancy)
-    if use is not None:
-        return use
-    weights: dict[str, float] = defaultdict(float)
-    for s in spaces:
-        if s["use"] and s["use"] != "other":
-            area = s.get("area_m2")
-            weights[s["use"]] += area if area is not None and math.isfinite(area) and area > 0 else 1.0
-    if not weights:
-        return None
-    total = sum(weights.values())
-    best, share = max(weights.items(), key=lambda kv: kv[1])
-    return best if share / total >= 0.8 else "mixed"
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> from cimkit.io.ifc import read_georeference
+    >>> geo = read_georeference(sample_city_path() / "buildings" / "maison_pasteur_12.ifc")
+    >>> geo.method, geo.crs.to_epsg(), round(geo.rotation_deg)
+    ('IfcMapConversion', 2154, 30)
+    """
+    from cimkit.io.ifc import _tasks  # imports ifcopenshell: only when a file is read
+
+    check_file(path)
+    target = resolve_crs(crs, path=path)
+    if not sandbox:
+        try:
+            return _tasks.georeference_task(str(path), target, origin, True)
+        finally:
+            _tasks.release()
+    with IfcSandbox(path, processes=1, timeout_s=timeout_s) as box:
+        return box.run(_tasks.georeference_task, str(path), target, origin, True)

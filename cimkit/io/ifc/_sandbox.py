@@ -156,7 +156,7 @@ class IfcSandbox:
             raise self._crash("the IFC worker process died") from err
 
     def result(self, future: cf.Future) -> Any:
-        """The result of a submitted task; child deaths, time-outs and memory exhaustion become typed errors."""
+        """Return the result of a submitted task; child deaths, time-outs and memory exhaustion become typed errors."""
         remaining = self._deadline - time.monotonic()
         try:
             return future.result(timeout=max(remaining, 0.001) if self.sandbox else None)

@@ -134,7 +134,7 @@ def class_key(ifc_class: str) -> str:
 
 
 def element_products(f) -> list:
-    """The built elements cimkit reads, sorted by entity id (features, ports, virtual elements excluded)."""
+    """Return the built elements cimkit reads, sorted by entity id (no features, ports, virtual elements)."""
     out = [e for e in f.by_type("IfcElement") if not any(e.is_a(c) for c in _SKIP)]
     out.sort(key=lambda e: e.id())
     return out
@@ -271,76 +271,68 @@ def _density(material, psets, cache: dict[int, float]) -> float:
     return value
 
 
-def model_semantics(f, *, unit_scale: float) -> dict[str, Any]:
-    """Buildings, storeys, elements, materials and spaces of an opened file, as plain records.
-
-    Lengths are returned in metres, areas in m2 and volumes in m3 (quantities converted from
-    the file's area / volume units).
-    """
+def _storey_records(f: Any, qtos: dict[int, dict[str, float]], unit_scale: float, area_scale: float) -> dict[int, dict[str, Any]]:
     import ifcopenshell.util.placement
-    import ifcopenshell.util.unit
 
-    area_scale = float(ifcopenshell.util.unit.calculate_unit_scale(f, "AREAUNIT"))
-    volume_scale = float(ifcopenshell.util.unit.calculate_unit_scale(f, "VOLUMEUNIT"))
-    qtos, psets = _bulk_properties(f)
-    parent = _parents(f)
-    mats = _materials_by_object(f)
-    types = _types_by_object(f)
-    facility_cls = _facility_class(f)
-
-    facilities = f.by_type(facility_cls)
-    facility_ids = {b.id() for b in facilities}
-    storey_info: dict[int, dict[str, Any]] = {}
+    storeys: dict[int, dict[str, Any]] = {}
     for storey in f.by_type("IfcBuildingStorey"):
         z = math.nan
         if storey.ObjectPlacement is not None:
-            z = (
-                float(ifcopenshell.util.placement.get_local_placement(storey.ObjectPlacement)[2, 3])
-                * unit_scale
-            )
+            z = float(ifcopenshell.util.placement.get_local_placement(storey.ObjectPlacement)[2, 3]) * unit_scale
         elevation = storey.Elevation
-        storey_info[storey.id()] = {
+        storeys[storey.id()] = {
             "global_id": storey.GlobalId,
             "name": storey.Name,
             "elevation_m": float(elevation) * unit_scale if elevation is not None else z,
             "z_m": z,
             "gfa_m2": qtos.get(storey.id(), {}).get("GrossFloorArea", math.nan) * area_scale,
         }
+    return storeys
 
-    place_cache: dict[int, tuple[int | None, int | None]] = {}
 
-    def locate(entity) -> tuple[int | None, int | None]:
-        """(facility id, storey id) that contain an entity, by walking up the spatial tree."""
+class _Locator:
+    """(facility id, storey id) that contain an entity, by walking up the spatial tree (cached)."""
+
+    def __init__(self, parent: dict[int, Any], facility_ids: set[int]) -> None:
+        self.parent = parent
+        self.facility_ids = facility_ids
+        self.cache: dict[int, tuple[int | None, int | None]] = {}
+
+    def __call__(self, entity: Any) -> tuple[int | None, int | None]:
         key = entity.id()
-        if key in place_cache:
-            return place_cache[key]
+        if key in self.cache:
+            return self.cache[key]
         building = storey = None
         node, seen = entity, 0
         while node is not None and seen < 64:
             if storey is None and node.is_a("IfcBuildingStorey"):
                 storey = node.id()
-            if node.id() in facility_ids:
+            if node.id() in self.facility_ids:
                 building = node.id()
                 break
-            node = parent.get(node.id())
+            node = self.parent.get(node.id())
             seen += 1
-        place_cache[key] = (building, storey)
+        self.cache[key] = (building, storey)
         return building, storey
 
+
+def _element_records(
+    f: Any, locate: _Locator, qtos: dict, psets: dict, unit_scale: float, area_scale: float, volume_scale: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One record per built element, and one per element x material."""
+    mats = _materials_by_object(f)
+    types = _types_by_object(f)
     density_cache: dict[int, float] = {}
     elements: list[dict[str, Any]] = []
     materials: list[dict[str, Any]] = []
     for el in element_products(f):
         building, storey = locate(el)
         q = qtos.get(el.id(), {})
-        volume = next((q[k] * volume_scale for k in _VOLUME_QTOS if k in q), math.nan)
-        area = next((q[k] * area_scale for k in _AREA_QTOS if k in q), math.nan)
         definition = mats.get(el.id())
         if definition is None and el.id() in types:
             definition = mats.get(types[el.id()].id())
-        entries = _material_entries(definition, unit_scale)
         names = []
-        for mat, index, thickness, share in entries:
+        for mat, index, thickness, share in _material_entries(definition, unit_scale):
             names.append(mat.Name or "")
             materials.append(
                 {
@@ -362,22 +354,23 @@ def model_semantics(f, *, unit_scale: float) -> dict[str, Any]:
                 "predefined_type": getattr(el, "PredefinedType", None),
                 "building": building,
                 "storey": storey,
-                "qto_volume_m3": volume,
-                "qto_area_m2": area,
+                "qto_volume_m3": next((q[k] * volume_scale for k in _VOLUME_QTOS if k in q), math.nan),
+                "qto_area_m2": next((q[k] * area_scale for k in _AREA_QTOS if k in q), math.nan),
                 "materials": "; ".join(dict.fromkeys(n for n in names if n)),
             }
         )
+    return elements, materials
 
+
+def _space_records(
+    f: Any, locate: _Locator, qtos: dict, psets: dict, area_scale: float, volume_scale: float
+) -> list[dict[str, Any]]:
     spaces: list[dict[str, Any]] = []
     for space in f.by_type("IfcSpace"):
         building, storey = locate(space)
         q = qtos.get(space.id(), {})
-        area = next((q[k] * area_scale for k in ("NetFloorArea", "GrossFloorArea") if k in q), math.nan)
-        volume = next((q[k] * volume_scale for k in ("NetVolume", "GrossVolume") if k in q), math.nan)
         common = psets.get(space.id(), {}).get("Pset_SpaceCommon", {})
-        raw_use = (
-            common.get("OccupancyType") or space.LongName or space.Name or getattr(space, "ObjectType", None)
-        )
+        raw_use = common.get("OccupancyType") or space.LongName or space.Name or getattr(space, "ObjectType", None)
         spaces.append(
             {
                 "id": space.id(),
@@ -387,11 +380,31 @@ def model_semantics(f, *, unit_scale: float) -> dict[str, Any]:
                 "name": space.Name,
                 "long_name": space.LongName,
                 "use": normalise_use(raw_use),
-                "qto_area_m2": area,
-                "qto_volume_m3": volume,
+                "qto_area_m2": next(
+                    (q[k] * area_scale for k in ("NetFloorArea", "GrossFloorArea") if k in q), math.nan
+                ),
+                "qto_volume_m3": next((q[k] * volume_scale for k in ("NetVolume", "GrossVolume") if k in q), math.nan),
             }
         )
+    return spaces
 
+
+def model_semantics(f: Any, *, unit_scale: float) -> dict[str, Any]:
+    """Read the buildings, storeys, elements, materials and spaces of an opened file as plain records.
+
+    Lengths are returned in metres, areas in m2 and volumes in m3 (quantities converted from
+    the file's area / volume units).
+    """
+    import ifcopenshell.util.unit
+
+    area_scale = float(ifcopenshell.util.unit.calculate_unit_scale(f, "AREAUNIT"))
+    volume_scale = float(ifcopenshell.util.unit.calculate_unit_scale(f, "VOLUMEUNIT"))
+    qtos, psets = _bulk_properties(f)
+    facilities = f.by_type(_facility_class(f))
+    locate = _Locator(_parents(f), {b.id() for b in facilities})
+    storeys = _storey_records(f, qtos, unit_scale, area_scale)
+    elements, materials = _element_records(f, locate, qtos, psets, unit_scale, area_scale, volume_scale)
+    spaces = _space_records(f, locate, qtos, psets, area_scale, volume_scale)
     buildings: list[dict[str, Any]] = []
     for b in facilities:
         common = psets.get(b.id(), {}).get("Pset_BuildingCommon", {})
@@ -405,13 +418,7 @@ def model_semantics(f, *, unit_scale: float) -> dict[str, Any]:
                 "occupancy_type": common.get("OccupancyType"),
                 "qto_gfa_m2": q.get("GrossFloorArea", math.nan) * area_scale,
                 "qto_volume_m3": q.get("GrossVolume", math.nan) * volume_scale,
-                "storeys": [sid for sid in storey_info if locate(f.by_id(sid))[0] == b.id()],
+                "storeys": [sid for sid in storeys if locate(f.by_id(sid))[0] == b.id()],
             }
         )
-    return {
-        "buildings": buildings,
-        "storeys": storey_info,
-        "elements": elements,
-        "materials": materials,
-        "spaces": spaces,
-    }
+    return {"buildings": buildings, "storeys": storeys, "elements": elements, "materials": materials, "spaces": spaces}

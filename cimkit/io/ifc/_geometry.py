@@ -252,7 +252,7 @@ def voided_elements(f) -> set[int]:
     return out
 
 
-def _check_directions(f, path: str) -> None:
+def check_directions(f, path: str) -> None:
     for d in f.by_type("IfcDirection"):
         ratios = d.DirectionRatios
         if ratios is None or not all(isinstance(v, float) and math.isfinite(v) for v in ratios):

@@ -1,0 +1,113 @@
+"""Summaries of a city model's parts: their common extent and the text and HTML ``repr``.
+
+Private helper of :mod:`cimkit.model`: it works on the parts (layers, networks, DEM,
+provenance records) and imports nothing from cimkit but the CRS helpers, so it sits in the
+core tier.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from cimkit._crs import crs_label
+
+__all__ = ["compute_bounds", "format_html", "format_text", "summary_rows"]
+
+Row = tuple[str, str, str, str]
+Bounds = tuple[float, float, float, float]
+
+
+def compute_bounds(layers: Mapping[str, Any], networks: Mapping[str, Any], dem: Any) -> Bounds | None:
+    """Return ``(minx, miny, maxx, maxy)`` over every layer with geometries, network and the DEM."""
+    boxes = [
+        layer.total_bounds
+        for layer in layers.values()
+        if getattr(layer, "_geometry_column_name", None) in layer and len(layer)
+    ]
+    boxes += [net.edges.total_bounds for net in networks.values() if len(net.edges)]
+    if dem is not None:
+        boxes.append(np.asarray(dem.bounds))
+    boxes = [b for b in boxes if np.all(np.isfinite(b))]
+    if not boxes:
+        return None
+    arr = np.vstack(boxes)
+    return (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
+
+
+def _source_label(records: Mapping[str, Any], name: str) -> str:
+    rec = records.get(name)
+    if rec is None or not rec.source_files:
+        return "in memory"
+    label = os.path.basename(rec.source_files[0].path)
+    return label + (f" (+{len(rec.source_files) - 1})" if len(rec.source_files) > 1 else "")
+
+
+def summary_rows(
+    layers: Mapping[str, Any], networks: Mapping[str, Any], dem: Any, records: Mapping[str, Any]
+) -> list[Row]:
+    """Return one ``(name, count, content, source)`` row per layer, network and the DEM."""
+    rows = []
+    for name, layer in layers.items():
+        geom = ""
+        geometry_column = getattr(layer, "_geometry_column_name", None)
+        if geometry_column is not None and geometry_column in layer and len(layer):
+            geom = ", ".join(sorted(set(layer.geom_type.dropna())))
+        rows.append((name, f"{len(layer):,}", geom or "table", _source_label(records, name)))
+    for kind, net in networks.items():
+        count = f"{len(net.nodes):,} nodes / {len(net.edges):,} edges"
+        length = f"{net.edges['length_m'].sum() / 1000:.2f} km"
+        rows.append((f"network_{kind}", count, length, _source_label(records, f"network_{kind}")))
+    if dem is not None:
+        cells = f"{dem.shape[0]}x{dem.shape[1]} cells"
+        rows.append(("dem", cells, f"{dem.res[0]:g} m grid", _source_label(records, "dem")))
+    return rows
+
+
+def _extent(bounds: Bounds | None, dash: str, times: str) -> str | None:
+    if bounds is None:
+        return None
+    minx, miny, maxx, maxy = bounds
+    return (
+        f"{minx:.1f}, {miny:.1f} {dash} {maxx:.1f}, {maxy:.1f} "
+        f"({(maxx - minx) / 1000:.2f} {times} {(maxy - miny) / 1000:.2f} km)"
+    )
+
+
+def format_text(name: str, crs: Any, bounds: Bounds | None, rows: list[Row]) -> str:
+    """Return the plain-text summary: name, CRS, extent, then one aligned line per row."""
+    lines = [f"<CityModel {name!r} in {crs_label(crs)} ({crs.name})>"]
+    extent = _extent(bounds, "-", "x")
+    if extent is not None:
+        lines.append(f"  extent: {extent}")
+    if not rows:
+        lines.append("  (empty)")
+    width = max((len(r[0]) for r in rows), default=0)
+    for layer, count, kind, source in rows:
+        lines.append(f"  {layer:<{width}}  {count:>12}  {kind:<24} {source}")
+    return "\n".join(lines)
+
+
+def format_html(name: str, crs: Any, bounds: Bounds | None, rows: list[Row]) -> str:
+    """Return the HTML summary shown by Jupyter: a heading and a table of the rows."""
+    esc = html.escape
+    head = (
+        f"<b>CityModel</b> {esc(name)} &middot; {esc(crs_label(crs))} "
+        f"<span style='color:#555'>({esc(crs.name)})</span>"
+    )
+    extent = _extent(bounds, "&ndash;", "&times;")
+    if extent is not None:
+        head += f"<br><span style='color:#555'>extent {extent}</span>"
+    body = "".join(
+        f"<tr><td><code>{esc(n)}</code></td><td style='text-align:right'>{esc(c)}</td>"
+        f"<td>{esc(k)}</td><td>{esc(s)}</td></tr>"
+        for n, c, k, s in rows
+    )
+    return (
+        f"<div>{head}<table><thead><tr><th>layer</th><th>count</th><th>content</th><th>source</th>"
+        f"</tr></thead><tbody>{body}</tbody></table></div>"
+    )

@@ -1,0 +1,300 @@
+"""The plain-language report of a city model and its analyses, for any model a user built.
+
+:func:`build_city_report` turns a :class:`~cimkit.model.CityModel` and the results of the
+``assess`` functions (zoning, flood, carbon, accessibility) into a :class:`~cimkit.viz.Report`:
+numbers with their units, the caveats of each analysis in words, and where every layer came
+from. Every section is optional: pass only the results you have.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cimkit.viz.report import Report
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cimkit.model import CityModel
+
+__all__ = ["build_city_report"]
+
+
+def build_city_report(
+    model: CityModel,
+    *,
+    zoning: Any = None,
+    flood: Any = None,
+    carbon: Any = None,
+    access: Any = None,
+    title: str | None = None,
+    intro: str = "",
+    folder: str | os.PathLike[str] | None = None,
+) -> Report:
+    """Build the plain-language report of a city model and the results of its analyses.
+
+    Parameters
+    ----------
+    model
+        The city model the results were computed on. Only its public layers are described:
+        pass :func:`~cimkit.viz.public_model` of it for a report meant for the public.
+    zoning, flood, carbon, access
+        Results of :func:`cimkit.analysis.zoning.assess`, :func:`cimkit.analysis.flood.assess`,
+        :func:`cimkit.analysis.carbon.assess` and :func:`cimkit.analysis.accessibility.assess`;
+        each one given adds its section (None leaves it out).
+    title
+        The page title (default: the model's name).
+    intro
+        A paragraph under the title.
+    folder
+        Where to save the maps (PNG) drawn for the report; None draws no map.
+
+    Returns
+    -------
+    Report
+        Write it with ``report.write(folder)`` (HTML and Markdown).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cimkit.analysis import zoning
+    >>> from cimkit.datasets import load_sample_city
+    >>> from cimkit.viz import build_city_report
+    >>> model = load_sample_city(with_ifc=False)
+    >>> report = build_city_report(model, zoning=zoning.assess(model))
+    >>> [section.title for section in report.sections]
+    ['Buildings, parcels and the local urban plan', 'Where the numbers come from']
+    """
+    report = Report(title or f"{model.name}: what the city model says", intro=intro)
+    if zoning is not None:
+        _zoning_section(model, report, zoning)
+    if flood is not None:
+        _flood_section(model, report, flood)
+    if carbon is not None:
+        _carbon_section(model, report, carbon)
+    if access is not None:
+        _access_section(model, report, access)
+    _sources_section(model, report)
+    if folder is not None:
+        _maps_section(model, report, Path(folder), flood=flood, access=access)
+    return report
+
+
+# ----------------------------------------------------------------------------- helpers
+def _names(model: CityModel, index: pd.Index) -> pd.Series:
+    buildings = model.buildings
+    if buildings is None or "name" not in buildings:
+        return pd.Series("", index=index)
+    return buildings["name"].reindex(index).fillna("(cadastre footprint)")
+
+
+def _zone_labels(model: CityModel, frame: pd.DataFrame) -> pd.DataFrame:
+    zones = model.zones
+    out = frame.copy()
+    if zones is not None and "libelle" in zones:
+        out.index = out.index.map(lambda z: zones["libelle"].get(z, z))
+    out.index.name = "zone"
+    return out
+
+
+def _caveats(report: Report, result: Any) -> None:
+    for sentence in getattr(result, "caveats", ()):
+        report.note(sentence)
+
+
+# ----------------------------------------------------------------------------- sections
+def _zoning_section(model: CityModel, report: Report, result: Any) -> None:
+    city, buildings = result.city, result.buildings
+    report.section("Buildings, parcels and the local urban plan")
+    n_parcels = len(model.parcels) if model.parcels is not None else 0
+    n_zones = len(model.zones) if model.zones is not None else 0
+    kinds = model.buildings["source_kind"].value_counts() if "source_kind" in model.buildings else None
+    from_ifc = int(kinds.get("ifc", 0)) if kinds is not None else 0
+    report.text(
+        f"The model holds {len(model.buildings)} buildings ({from_ifc} from IFC models, the others from the "
+        f"cadastre's footprints), {n_parcels} parcels and {n_zones} PLU zones. Each building was checked "
+        "against the rules of the zone of every parcel it stands on."
+    )
+    verdict = buildings["compliant"]
+    report.text(
+        f"{int(city['compliant_buildings'])} buildings pass every check that could be made and "
+        f"{int(city['non_compliant_buildings'])} fail at least one; {int(city['not_fully_checked_buildings'])} "
+        "could not be checked on every rule (a missing height, use, parcel or rule)."
+    )
+    failing = buildings.loc[verdict.eq(False)]
+    if len(failing):
+        table = pd.DataFrame({"name": _names(model, failing.index), "rules broken": failing["failed_rules"]})
+        if "libelle" in failing:
+            table.insert(1, "zone", failing["libelle"])
+        report.table(table, "Buildings that break a PLU rule")
+    if "additional_floor_area_m2" in city:
+        report.text(
+            f"Under the current rules the parcels could take about {city['additional_floor_area_m2']:,.0f} m² of "
+            f"floor area more than the buildings standing now (an upper estimate, see below)."
+        )
+    _caveats(report, result)
+
+
+def _flood_section(model: CityModel, report: Report, result: Any) -> None:
+    city, table = result.city, result.buildings
+    periods = sorted(result.depths)
+    report.section("Flood risk")
+    rows = []
+    for rp in periods:
+        label = f"rp{rp:g}"
+        rows.append(
+            {
+                "return period (years)": f"{rp:g}",
+                "buildings flooded": int(city.get(f"flooded_buildings_{label}", 0)),
+                "damage (EUR)": float(city.get(f"damage_eur_{label}", 0.0)),
+                "streets closed to cars (km)": float(city.get(f"closed_car_road_km_{label}", 0.0)),
+            }
+        )
+    report.table(pd.DataFrame(rows), "Flooded buildings, damage and closed streets by return period")
+    report.text(
+        f"Expected annual damage (EAD) for the whole town: {float(city['ead_eur']):,.0f} EUR per year, the "
+        "damage of each flood weighted by how often it happens."
+    )
+    top = table.loc[table["ead_eur"] > 0].nlargest(10, "ead_eur")
+    if len(top):
+        cols = [c for c in top.columns if c.startswith("depth_m_") or c == "ead_eur"]
+        named = top[cols].copy()
+        named.insert(0, "name", _names(model, named.index))
+        report.table(
+            named, "The buildings with the highest expected annual damage (EUR per year; depths in m)"
+        )
+    if not result.zones.empty:
+        zones = result.zones[["buildings", *[f"flooded_buildings_rp{rp:g}" for rp in periods], "ead_eur"]]
+        report.table(_zone_labels(model, zones), "Flood risk by PLU zone", floatfmt="{:,.0f}")
+    _caveats(report, result)
+
+
+def _carbon_section(model: CityModel, report: Report, result: Any) -> None:
+    city, table = result.city, result.buildings
+    report.section("Carbon footprint")
+    report.text(
+        f"Embodied carbon (EN 15978) of the {int(city['ifc_buildings'])} buildings modelled in IFC, from "
+        f"their material quantities: {city['embodied_ifc_kgco2e'] / 1000:,.0f} tCO2e. Operational carbon "
+        f"(B6, {result.study_period_years:g} years) of every building with a published energy intensity: "
+        f"{city['operational_b6_kgco2e'] / 1000:,.0f} tCO2e."
+    )
+    if int(city.get("estimated_buildings", 0)):
+        report.note(
+            f"The {int(city['estimated_buildings'])} buildings known only by their footprint have no material "
+            f"quantities: their {city['embodied_estimate_kgco2e'] / 1000:,.0f} tCO2e is an upper bound (floor "
+            "area x the RE2020 cap for their use), kept apart from the IFC values."
+        )
+    verdicts = table.loc[table["re2020_verdict"].isin(["passes", "fails"])]
+    if len(verdicts):
+        report.table(
+            pd.DataFrame(
+                {
+                    "name": _names(model, verdicts.index),
+                    "type": verdicts["re2020_building_type"],
+                    "permit": verdicts["re2020_permit_year"].map(lambda y: f"{y:.0f}"),
+                    "Ic construction (kgCO2e/m²)": verdicts["construction_kgco2e_m2"],
+                    "limit": verdicts["construction_max_kgco2e_m2"],
+                    "Ic énergie (kgCO2e/m²)": verdicts["energy_kgco2e_m2"],
+                    "limit ": verdicts["energy_max_kgco2e_m2"],
+                    "verdict": verdicts["re2020_verdict"],
+                }
+            ),
+            "RE2020 check of the IFC buildings (static reading, see the carbon documentation)",
+        )
+    per_building = pd.DataFrame(
+        {
+            "name": _names(model, table.index),
+            "floor area (m²)": table["gfa_m2"],
+            "embodied (tCO2e)": table["embodied_kgco2e"] / 1000,
+            "embodied (kgCO2e/m²)": table["embodied_kgco2e_per_m2"],
+            f"operational, {result.study_period_years:g} years (tCO2e)": table["operational_b6_kgco2e"] / 1000,
+            "how": np.where(table["embodied_estimated"], "upper bound (floor area x RE2020 cap)", "IFC quantities"),
+        }
+    ).sort_values("embodied (tCO2e)", ascending=False)
+    report.table(per_building, "Carbon per building (–: no published intensity for that use)")
+    if not result.zones.empty:
+        zones = result.zones[["embodied_ifc_kgco2e", "embodied_estimate_kgco2e", "operational_b6_kgco2e"]] / 1000
+        zones.columns = ["embodied from IFC (tCO2e)", "upper bound, footprints (tCO2e)", "operational (tCO2e)"]
+        report.table(_zone_labels(model, zones), "Carbon per PLU zone")
+    _caveats(report, result)
+
+
+def _access_section(model: CityModel, report: Report, result: Any) -> None:
+    city, table = result.city, result.buildings
+    report.section("Access on foot: the 15-minute town")
+    medians = {c.removesuffix("_min_median"): city[c] for c in city.index if c.endswith("_min_median")}
+    listed = ", ".join(f"{v:.0f} min from a {k.replace('_', ' ')}" for k, v in list(medians.items())[:6])
+    report.text(
+        f"Walking on the street network, the median home is {listed}. The 15-minute score is the share of "
+        f"service groups reachable within 15 minutes: mean {city['score_mean']:.2f} over "
+        f"{int(city['homes'])} homes."
+    )
+    if result.flooded is not None:
+        report.text(
+            f"On the network with flooded streets closed, {int(city.get('homes_losing_score', 0))} home(s) lose "
+            f"part of their 15-minute score and {int(city.get('homes_cut_off', 0))} lose access to a service "
+            "they could reach before."
+        )
+    homes = table.loc[table["home"]]
+    minutes = [c for c in homes.columns if c.endswith("_min") and c.removesuffix("_min") in medians][:6]
+    per_home = homes[[*minutes, "score"]].copy()
+    if result.flooded is not None:
+        per_home["score, flooded"] = result.flooded["score"].reindex(per_home.index)
+    per_home.insert(0, "name", _names(model, per_home.index))
+    per_home.columns = [c.replace("_min", " (min)").replace("_", " ") for c in per_home.columns]
+    report.table(per_home.sort_values("score"), "Every home: walking time to the nearest services (min)")
+    if not result.zones.empty:
+        cols = [c for c in result.zones.columns if c.endswith("_median") or c.startswith("homes")]
+        report.table(_zone_labels(model, result.zones[cols]), "Medians by PLU zone", floatfmt="{:,.2f}")
+    _caveats(report, result)
+
+
+def _sources_section(model: CityModel, report: Report) -> None:
+    report.section("Where the numbers come from")
+    table = model.provenance
+    keep = [c for c in ("reader", "source", "sha256", "created", "licence", "n_steps") if c in table]
+    prov = table[keep].copy()
+    if "source" in prov:
+        prov["source"] = prov["source"].map(lambda s: Path(str(s)).name if s is not None else "in memory")
+    if "sha256" in prov:
+        prov["sha256"] = prov["sha256"].map(lambda s: str(s)[:12] if isinstance(s, str) else "")
+    report.table(prov, "Layers of the model, their source file, its fingerprint and the steps recorded")
+    withheld = [k for k in ("water", "sewer", "power") if k not in model.networks]
+    if withheld:
+        report.note(
+            "Sensitive networks (" + ", ".join(withheld) + ") are withheld from this public report: the layout "
+            "of critical infrastructure is not published."
+        )
+
+
+def _maps_section(model: CityModel, report: Report, folder: Path, *, flood: Any, access: Any) -> None:
+    import matplotlib.pyplot as plt
+
+    from cimkit.viz.maps import plot_city
+
+    folder.mkdir(parents=True, exist_ok=True)
+    report.section("Maps")
+    view = model.copy()  # the mapped values join a copy: the caller's model is not changed
+    if flood is not None:
+        view.join("buildings", flood.buildings[["ead_eur"]], step="cimkit.analysis.flood.assess")
+    if access is not None:
+        score = access.buildings["score"].rename("score_15min")
+        view.join("buildings", score, step="cimkit.analysis.accessibility.assess")
+    figures = []
+    if flood is not None:
+        figures.append(
+            ("ead_eur", "cividis", "Expected annual flood damage per building", "EUR per year", True,
+             "Buildings coloured by their expected annual flood damage; grey: no damage.", "map_flood.png")
+        )
+    if access is not None:
+        figures.append(
+            ("score_15min", "viridis", "15-minute score on foot", "share of service groups within 15 min", False,
+             "Buildings coloured by the share of services reachable on foot within 15 minutes.", "map_15min.png")
+        )
+    for column, cmap, title, legend, zero_as_none, alt, name in figures:
+        ax = plot_city(view, column=column, cmap=cmap, title=title, legend_label=legend, zero_as_none=zero_as_none)
+        report.figure(ax.figure, alt=alt, caption=title + ".", path=folder / name)
+        plt.close(ax.figure)
