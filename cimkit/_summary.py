@@ -1,8 +1,10 @@
 """Summaries of a city model's parts: their common extent and the text and HTML ``repr``.
 
 Private helper of :mod:`cimkit.model`: it works on the parts (layers, networks, DEM,
-provenance records) and imports nothing from cimkit but the CRS helpers, so it sits in the
-core tier.
+provenance records) and imports nothing from cimkit but core modules (the CRS helpers, the
+provenance records, the errors and the quality checks), so it sits in the core tier. It also
+holds the small bookkeeping of the model's parts (adopting a provenance record, copying and
+removing parts) that keeps :mod:`cimkit.model` short.
 """
 
 from __future__ import annotations
@@ -14,9 +16,20 @@ from typing import Any
 
 import numpy as np
 
+from cimkit import provenance as prov
 from cimkit._crs import crs_label
+from cimkit.errors import LayerNotFoundError
 
-__all__ = ["compute_bounds", "format_html", "format_text", "summary_rows"]
+__all__ = [
+    "adopt_record",
+    "compute_bounds",
+    "copy_parts",
+    "count_checks",
+    "format_html",
+    "format_text",
+    "remove_part",
+    "summary_rows",
+]
 
 Row = tuple[str, str, str, str]
 Bounds = tuple[float, float, float, float]
@@ -37,6 +50,51 @@ def compute_bounds(layers: Mapping[str, Any], networks: Mapping[str, Any], dem: 
         return None
     arr = np.vstack(boxes)
     return (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
+
+
+def adopt_record(name: str, obj: Any, record: Any, licence: str | None) -> prov.Provenance:
+    """Return a copy of the record given (else the object's own, else a new one) named ``name``."""
+    record = (record or prov.get(obj) or prov.Provenance(versions=prov.get_library_versions())).copy()
+    record.layer = name
+    record.licence = licence if licence is not None else record.licence
+    return record
+
+
+def copy_parts(model: Any, out: Any) -> Any:
+    """Fill the empty model ``out`` with deep copies of the parts and records of ``model``."""
+    out._provenance = {name: record.copy() for name, record in model._provenance.items()}
+    for name, layer in model._layers.items():
+        out._layers[name] = prov.attach(layer.copy(deep=True), out._provenance[name])
+    for kind, net in model._networks.items():
+        out._networks[kind] = prov.attach(net.copy(), out._provenance[f"network_{kind}"])
+    if model._dem is not None:
+        out._dem = prov.attach(model._dem.copy(), out._provenance["dem"])
+    return out
+
+
+def remove_part(model: Any, name: str) -> None:
+    """Remove a layer, a network (``network_<kind>`` or the kind) or the DEM and its record."""
+    if name in model._layers:
+        del model._layers[name]
+    elif name in model._networks or name.removeprefix("network_") in model._networks:
+        kind = name.removeprefix("network_")
+        del model._networks[kind]
+        name = f"network_{kind}"
+    elif name == "dem" and model._dem is not None:
+        model._dem = None
+    else:
+        raise LayerNotFoundError(f"the model has no layer {name!r}", layer=name)
+    model._provenance.pop(name, None)
+
+
+def count_checks(model: Any) -> dict[str, int] | None:
+    """Rows per status of ``model.quality()``, or None when a check fails (a repr never raises)."""
+    from cimkit._quality import count_statuses
+
+    try:
+        return count_statuses(model.quality())
+    except Exception:  # the repr must show whatever the checks make of the model
+        return None
 
 
 def _source_label(records: Mapping[str, Any], name: str) -> str:
@@ -92,8 +150,20 @@ def format_text(name: str, crs: Any, bounds: Bounds | None, rows: list[Row]) -> 
     return "\n".join(lines)
 
 
-def format_html(name: str, crs: Any, bounds: Bounds | None, rows: list[Row]) -> str:
-    """Return the HTML summary shown by Jupyter: a heading and a table of the rows."""
+def _checks_html(checks: Mapping[str, int] | None) -> str:
+    if checks is None:
+        return ""
+    colours = {"ok": "#2e7d32", "warning": "#b26a00", "error": "#c62828", "not_checked": "#555"}
+    parts = ", ".join(
+        f"<span style='color:{colours[k]}'>{n} {k.replace('_', ' ')}</span>" for k, n in checks.items() if n
+    )
+    return f"<br><span style='color:#555'>checks: {parts} &middot; see <code>model.quality()</code></span>"
+
+
+def format_html(
+    name: str, crs: Any, bounds: Bounds | None, rows: list[Row], *, checks: Mapping[str, int] | None = None
+) -> str:
+    """Return the HTML summary shown by Jupyter: a heading, the checks per status and a table of the rows."""
     esc = html.escape
     head = (
         f"<b>CityModel</b> {esc(name)} &middot; {esc(crs_label(crs))} "
@@ -102,6 +172,7 @@ def format_html(name: str, crs: Any, bounds: Bounds | None, rows: list[Row]) -> 
     extent = _extent(bounds, "&ndash;", "&times;")
     if extent is not None:
         head += f"<br><span style='color:#555'>extent {extent}</span>"
+    head += _checks_html(checks)
     body = "".join(
         f"<tr><td><code>{esc(n)}</code></td><td style='text-align:right'>{esc(c)}</td>"
         f"<td>{esc(k)}</td><td>{esc(s)}</td></tr>"

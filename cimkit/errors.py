@@ -34,6 +34,12 @@ __all__ = [
     "CimkitIOError",
     "DataTableError",
     "NetworkError",
+    "CimkitWarning",
+    "CoverageWarning",
+    "PlacementError",
+    "PlacementWarning",
+    "QuantityWarning",
+    "CountryError",
 ]
 
 
@@ -264,4 +270,120 @@ class CimkitIOError(CimkitError, OSError):
     --------
     >>> str(CimkitIOError("no such file", path="city.gpkg", hint="check the path"))
     'city.gpkg: no such file. Fix: check the path'
+    """
+
+
+class CimkitWarning(UserWarning):
+    """Root of every warning cimkit emits on purpose: a result computed under an assumption.
+
+    Filter them all with ``warnings.simplefilter("ignore", CimkitWarning)``; the assumption is
+    also recorded in the layer's provenance or in the analysis result's ``caveats``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("3 homes reach no school", CoverageWarning, stacklevel=1)
+    >>> issubclass(caught[0].category, CimkitWarning), issubclass(CimkitWarning, UserWarning)
+    (True, True)
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class CoverageWarning(CimkitWarning):
+    """An analysis left part of its input unanswered (unreachable origins, NaN cells, unmatched items).
+
+    The message says how much of the input is affected; the result's ``city`` and ``caveats``
+    hold the same counts.
+
+    Examples
+    --------
+    >>> issubclass(CoverageWarning, CimkitWarning)
+    True
+    """
+
+
+class PlacementError(CimkitError, ValueError):
+    """A layer's coordinates do not fall where its CRS (or the model) says they should.
+
+    Raised by the placement checks every reader and ``CityModel.add_*`` run: an extent outside
+    the area of use of its CRS or of the model's CRS, local coordinates in a projected CRS, or
+    a layer far from the model's other layers. ``check`` names the failed check
+    (``"area_of_use"``, ``"local_coordinates"``, ``"distance_to_model"``, ``"lonlat_range"``),
+    ``extent`` is the extent found in its CRS, ``extent_lonlat`` the same as longitude /
+    latitude when it can be computed, ``expected`` the area it should fall in.
+
+    Examples
+    --------
+    >>> err = PlacementError("the extent is 6,000 km from the area of use of EPSG:2154",
+    ...                      path="net.inp", check="local_coordinates", hint="local coordinates: pass origin=")
+    >>> isinstance(err, ValueError), err.check, str(err)
+    (True, 'local_coordinates', 'net.inp: the extent is 6,000 km from the area of use of EPSG:2154. Fix: local coordinates: pass origin=')
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        check: str = "area_of_use",
+        extent: tuple[float, ...] | None = None,
+        extent_lonlat: tuple[float, ...] | None = None,
+        expected: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.check = check
+        self.extent = extent
+        self.extent_lonlat = extent_lonlat
+        self.expected = expected
+        super().__init__(message, **kwargs)
+
+    def __reduce__(self):  # keep the placement fields across child processes
+        fields = {"path": self.path, "layer": self.layer, "entity": self.entity, "line": self.line}
+        fields.update(hint=self.hint, check=self.check, extent=self.extent)
+        fields.update(extent_lonlat=self.extent_lonlat, expected=self.expected)
+        return (_rebuild, (type(self), self.message, fields))
+
+
+class PlacementWarning(CimkitWarning):
+    """A failed placement check was accepted explicitly (``placement="accept"``); the data may be misplaced.
+
+    The acceptance is recorded as an ``accept_placement`` step in the layer's provenance.
+
+    Examples
+    --------
+    >>> issubclass(PlacementWarning, CimkitWarning)
+    True
+    """
+
+
+class QuantityWarning(CimkitWarning):
+    """A building quantity was computed by a stated fallback rule, not read from the data.
+
+    For instance ``gfa_m2`` from footprint x storeys above ground when a model has no gross
+    floor area quantity and no floor slabs, or the ground level taken from the lowest element
+    when a model has no storeys. The column ``gfa_source`` / ``ground_source`` and the layer's
+    provenance say the same.
+
+    Examples
+    --------
+    >>> issubclass(QuantityWarning, CimkitWarning)
+    True
+    """
+
+
+class CountryError(ValidationError):
+    """A national default is needed but the data's country is unknown or has no bundled value.
+
+    Raised when a country cannot be found from the data's location, or is not in the table
+    of the default asked for (road speeds, GDP per capita for flood damages). The hint says
+    which value to pass instead (``country=``, ``gdp_per_capita_usd2010=``, ``car_kmh=``).
+
+    Examples
+    --------
+    >>> err = CountryError("no GDP per capita for 'US'", hint="pass gdp_per_capita_usd2010=")
+    >>> isinstance(err, ValueError), str(err)
+    (True, "no GDP per capita for 'US'. Fix: pass gdp_per_capita_usd2010=")
     """

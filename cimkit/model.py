@@ -17,9 +17,10 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
-from cimkit import _summary
+from cimkit import _quality, _summary
 from cimkit import provenance as prov
-from cimkit._crs import check_projected_metric, reproject_with_provenance
+from cimkit._crs import check_projected_metric
+from cimkit._placement import Placement, place_in_model
 from cimkit.errors import InputError, LayerNotFoundError, ValidationError
 from cimkit.io.gpkg import DEM_TABLE, RESERVED_TABLES, read_gpkg, write_gpkg
 from cimkit.network.graph import NETWORK_KINDS, Network
@@ -62,11 +63,11 @@ class CityModel:
     --------
     >>> from shapely.geometry import box
     >>> model = CityModel(2154, name="Épinay")
-    >>> zones = gpd.GeoDataFrame({"libelle": ["UA"]}, geometry=[box(0, 0, 200, 100)],
+    >>> zones = gpd.GeoDataFrame({"libelle": ["UA"]}, geometry=[box(652000, 6861000, 652200, 6861100)],
     ...                          index=pd.Index(["91999_UA"], name="zone_id"), crs=2154)
     >>> _ = model.add_layer("zones", zones)
     >>> model.crs.to_epsg(), list(model.layers), model.zones.index[0], model.buildings, model.bounds
-    (2154, ['zones'], '91999_UA', None, (0.0, 0.0, 200.0, 100.0))
+    (2154, ['zones'], '91999_UA', None, (652000.0, 6861000.0, 652200.0, 6861100.0))
     """
 
     def __init__(self, crs: Any, *, name: str = "city") -> None:
@@ -139,8 +140,8 @@ class CityModel:
         Examples
         --------
         >>> from shapely.geometry import LineString, Point
-        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(0, 80)], crs=2154)
-        >>> edges = gpd.GeoDataFrame({"u": [0], "v": [1]}, geometry=[LineString([(0, 0), (0, 80)])], crs=2154)
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(652000, 6861000), Point(652000, 6861080)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0], "v": [1]}, geometry=[LineString(nodes.geometry)], crs=2154)
         >>> model = CityModel(2154)
         >>> _ = model.add_network(Network(nodes, edges, kind="road"))
         >>> model.network("road")
@@ -156,12 +157,6 @@ class CityModel:
                 "model.add_network(cimkit.read_network(path, kind=...)).",
             ) from None
 
-    def _adopt_record(self, name: str, obj: Any, record: Any, licence: str | None) -> prov.Provenance:
-        record = (record or prov.get(obj) or prov.Provenance(versions=prov.get_library_versions())).copy()
-        record.layer = name
-        record.licence = licence if licence is not None else record.licence
-        return record
-
     def add_layer(
         self,
         name: str,
@@ -169,6 +164,7 @@ class CityModel:
         *,
         provenance: prov.Provenance | None = None,
         licence: str | None = None,
+        placement: Placement | None = None,
     ) -> gpd.GeoDataFrame:
         """Add (or replace) a vector layer, reprojecting it to the model CRS.
 
@@ -179,9 +175,12 @@ class CityModel:
         layer
             A GeoDataFrame with a CRS (else :class:`~cimkit.errors.MissingCRSError`). Its index is
             its identity and is kept. A plain DataFrame is stored as an attribute table.
-        provenance, licence
+        provenance, licence, placement
             The lineage record (by default the one the reader attached to ``layer.attrs``, else a
-            new "in-memory" record) and the data licence.
+            new "in-memory" record), the data licence, and ``"check"`` (default: option ``placement``:
+            raise :class:`~cimkit.errors.PlacementError` for a layer outside its CRS's or the model's area
+            of use, in local coordinates or far from the model's other layers) or ``"accept"`` (warn and
+            record it in provenance; the option applies to ``add_network`` and ``set_dem``).
 
         Returns
         -------
@@ -204,12 +203,8 @@ class CityModel:
                 layer=name,
                 hint="read it with cimkit.read_* or geopandas.read_file first.",
             )
-        record = self._adopt_record(name, layer, provenance, licence)
-        if isinstance(layer, gpd.GeoDataFrame) and layer._geometry_column_name in layer.columns:
-            moved = reproject_with_provenance(layer, self._crs, record=record, layer=name)
-            layer = layer.copy() if moved is layer else moved
-        else:
-            layer = layer.copy()
+        record = _summary.adopt_record(name, layer, provenance, licence)
+        layer = place_in_model(layer, self, record=record, layer=name, placement=placement, copy=True)
         self._layers[name] = prov.attach(layer, record)
         self._provenance[name] = record
         return layer
@@ -224,7 +219,8 @@ class CityModel:
         network
             A :class:`~cimkit.network.graph.Network` with a CRS (else ``MissingCRSError``).
         provenance, licence
-            The lineage record (by default the network's own) and the data licence.
+            The lineage record (by default the network's own) and the data licence. A failed placement
+            check raises ``PlacementError`` (see :meth:`add_layer`; accept with option ``placement``).
 
         Returns
         -------
@@ -233,8 +229,8 @@ class CityModel:
         Examples
         --------
         >>> from shapely.geometry import LineString, Point
-        >>> nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(120, 0)], crs=2154)
-        >>> edges = gpd.GeoDataFrame({"u": [0], "v": [1]}, geometry=[LineString([(0, 0), (120, 0)])], crs=2154)
+        >>> nodes = gpd.GeoDataFrame(geometry=[Point(652000, 6861000), Point(652120, 6861000)], crs=2154)
+        >>> edges = gpd.GeoDataFrame({"u": [0], "v": [1]}, geometry=[LineString(nodes.geometry)], crs=2154)
         >>> model = CityModel(2154)
         >>> model.add_network(Network(nodes, edges, kind="water"), licence="ODbL-1.0")
         <Network water: 2 nodes, 1 edges, 0.12 km (EPSG:2154)>
@@ -245,8 +241,8 @@ class CityModel:
                 hint="build one with cimkit.read_network(path, kind=...).",
             )
         key = f"network_{network.kind}"
-        record = self._adopt_record(key, network, provenance, licence)
-        network = prov.attach(reproject_with_provenance(network, self._crs, record=record, layer=key), record)
+        record = _summary.adopt_record(key, network, provenance, licence)
+        network = place_in_model(network, self, record=record, layer=key)
         self._networks[network.kind] = network
         self._provenance[key] = record
         return network
@@ -261,7 +257,8 @@ class CityModel:
         dem
             The digital elevation model (heights in metres) with a CRS (else ``MissingCRSError``).
         provenance, licence
-            The lineage record (by default the DEM's own) and the data licence.
+            The lineage record (by default the DEM's own) and the data licence. A failed placement
+            check raises ``PlacementError`` (see :meth:`add_layer`; accept with option ``placement``).
 
         Returns
         -------
@@ -282,9 +279,8 @@ class CityModel:
                 layer=DEM,
                 hint="read it with cimkit.read_dem(path).",
             )
-        record = self._adopt_record(DEM, dem, provenance, licence)
-        moved = reproject_with_provenance(dem, self._crs, record=record, layer=DEM, resampling="bilinear")
-        self._dem = prov.attach(dem.copy() if moved is dem else moved, record)
+        record = _summary.adopt_record(DEM, dem, provenance, licence)
+        self._dem = place_in_model(dem, self, record=record, layer=DEM, copy=True)
         self._provenance[DEM] = record
         return self._dem
 
@@ -295,22 +291,12 @@ class CityModel:
         --------
         >>> from shapely.geometry import Point
         >>> model = CityModel(2154)
-        >>> _ = model.add_layer("pois", gpd.GeoDataFrame(geometry=[Point(0, 0)], crs=2154))
+        >>> _ = model.add_layer("pois", gpd.GeoDataFrame(geometry=[Point(652000, 6861000)], crs=2154))
         >>> model.remove("pois")
         >>> "pois" in model, len(model.provenance)
         (False, 0)
         """
-        if name in self._layers:
-            del self._layers[name]
-        elif name in self._networks or name.removeprefix("network_") in self._networks:
-            kind = name.removeprefix("network_")
-            del self._networks[kind]
-            name = f"network_{kind}"
-        elif name == DEM and self._dem is not None:
-            self._dem = None
-        else:
-            raise LayerNotFoundError(f"the model has no layer {name!r}", layer=name)
-        self._provenance.pop(name, None)
+        _summary.remove_part(self, name)
 
     def join(
         self,
@@ -347,7 +333,8 @@ class CityModel:
         >>> from shapely.geometry import box
         >>> model = CityModel(2154)
         >>> ids = pd.Index(["b1", "b2"], name="building_id")
-        >>> _ = model.add_layer("buildings", gpd.GeoDataFrame(geometry=[box(0, 0, 9, 9), box(20, 0, 30, 8)],
+        >>> _ = model.add_layer("buildings", gpd.GeoDataFrame(geometry=[box(652000, 6861000, 652009, 6861009),
+        ...                                                            box(652020, 6861000, 652030, 6861008)],
         ...                                                  index=ids, crs=2154))
         >>> out = model.join("buildings", pd.Series([0.4], index=["b1"], name="depth_m"), step="flood", rp=100)
         >>> out["depth_m"].tolist(), model.provenance_record("buildings").steps[-1].params
@@ -385,21 +372,14 @@ class CityModel:
         --------
         >>> from shapely.geometry import Point
         >>> model = CityModel(2154, name="a")
-        >>> _ = model.add_layer("pois", gpd.GeoDataFrame({"category": ["school"]}, geometry=[Point(0, 0)], crs=2154))
+        >>> _ = model.add_layer("pois", gpd.GeoDataFrame({"category": ["school"]}, geometry=[Point(652000, 6861000)],
+        ...                                           crs=2154))
         >>> twin = model.copy()
         >>> twin.pois.loc[0, "category"] = "park"
         >>> model.pois.loc[0, "category"], twin.name
         ('school', 'a')
         """
-        out = CityModel(self._crs, name=self.name)
-        out._provenance = {name: record.copy() for name, record in self._provenance.items()}
-        for name, layer in self._layers.items():
-            out._layers[name] = prov.attach(layer.copy(deep=True), out._provenance[name])
-        for kind, net in self._networks.items():
-            out._networks[kind] = prov.attach(net.copy(), out._provenance[f"network_{kind}"])
-        if self._dem is not None:
-            out._dem = prov.attach(self._dem.copy(), out._provenance[DEM])
-        return out
+        return _summary.copy_parts(self, CityModel(self._crs, name=self.name))
 
     @property
     def bounds(self) -> tuple[float, float, float, float] | None:
@@ -437,7 +417,21 @@ class CityModel:
         return _summary.format_text(self.name, self._crs, self.bounds, self._rows())
 
     def _repr_html_(self) -> str:
-        return _summary.format_html(self.name, self._crs, self.bounds, self._rows())
+        return _summary.format_html(self.name, self._crs, self.bounds, self._rows(), checks=_summary.count_checks(self))
+
+    def quality(self) -> pd.DataFrame:
+        """Check every layer: one row per check per layer (``layer, check, status, value, message``).
+
+        ``status`` is ``ok``, ``warning``, ``error`` or ``not_checked``; ``docs/checks.md`` lists each check.
+
+        Examples
+        --------
+        >>> from cimkit.datasets import load_sample_city
+        >>> table = load_sample_city(with_ifc=False).quality().set_index(["layer", "check"])
+        >>> table.loc[("buildings", "height_missing"), ["status", "value"]].tolist()
+        ['warning', 3]
+        """
+        return _quality.check_model(self)
 
     def to_file(self, path: str | os.PathLike[str]) -> Path:
         """Write the whole model to ONE GeoPackage (``.gpkg``), atomically.

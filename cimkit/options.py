@@ -21,6 +21,12 @@ _OPTIONS: dict[str, Any] = {
     "ifc_memory_mb": 8192,  # per-file address-space limit of the IFC child process
     "ifc_processes": 2,  # worker processes used to tessellate one IFC file
     "snap_tolerance_m": 0.5,  # network endpoint snapping tolerance
+    "placement": "check",  # "check": misplaced layers raise PlacementError; "accept": warn and record
+    "placement_max_distance_m": 50_000.0,  # farthest a new layer may lie from the model's extent
+    "access_distance_m": 300.0,  # farther from its nearest street node, a building or POI is flagged
+    "plausible_height_m": (2.0, 300.0),  # model.quality(): building heights outside are flagged
+    "plausible_footprint_m2": (5.0, 100_000.0),  # model.quality(): footprint areas outside are flagged
+    "plausible_elevation_m": (-500.0, 9000.0),  # model.quality(): DEM values outside are errors
 }
 
 _VALIDATORS: dict[str, Callable[[Any], bool]] = {
@@ -29,7 +35,23 @@ _VALIDATORS: dict[str, Callable[[Any], bool]] = {
     "ifc_memory_mb": lambda v: isinstance(v, int) and v >= 256,
     "ifc_processes": lambda v: isinstance(v, int) and v >= 1,
     "snap_tolerance_m": lambda v: isinstance(v, (int, float)) and v >= 0,
+    "placement": lambda v: v in ("check", "accept"),
+    "placement_max_distance_m": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0,
+    "access_distance_m": lambda v: isinstance(v, (int, float)) and v > 0,
+    "plausible_height_m": lambda v: _is_range(v),
+    "plausible_footprint_m2": lambda v: _is_range(v),
+    "plausible_elevation_m": lambda v: _is_range(v),
 }
+
+
+def _is_range(value: Any) -> bool:
+    """Tell whether ``value`` is a ``(low, high)`` pair of numbers with low < high."""
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        and value[0] < value[1]
+    )
 
 
 def get_options() -> dict[str, Any]:
@@ -57,7 +79,15 @@ class set_options:
     **kwargs
         ``progress`` (bool: show progress bars on long work), ``ifc_timeout_s`` (seconds > 0),
         ``ifc_memory_mb`` (int >= 256), ``ifc_processes`` (int >= 1), ``snap_tolerance_m``
-        (metres >= 0). An unknown name or an invalid value raises
+        (metres >= 0), ``placement`` (``"check"``: a layer outside the area of use of its CRS or
+        of the model's CRS, in local coordinates, or farther than ``placement_max_distance_m``
+        from the model's other layers raises :class:`~cimkit.errors.PlacementError`;
+        ``"accept"``: warn and record the acceptance in provenance), ``placement_max_distance_m``
+        (metres > 0, default 50 km), ``access_distance_m`` (metres > 0: a building or POI farther than this
+        from its nearest street node is flagged by the accessibility analysis),
+        ``plausible_height_m``, ``plausible_footprint_m2``, ``plausible_elevation_m`` (``(low, high)``
+        tuples: building heights, footprint areas and DEM values outside are flagged by
+        ``CityModel.quality()``). An unknown name or an invalid value raises
         :class:`~cimkit.errors.ValidationError`.
 
     Examples
@@ -70,7 +100,7 @@ class set_options:
     >>> set_options(colour="red")
     Traceback (most recent call last):
     ...
-    cimkit.errors.ValidationError: unknown option 'colour'; the options are ifc_memory_mb, ...
+    cimkit.errors.ValidationError: unknown option 'colour'; the options are access_distance_m, ...
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -179,6 +179,8 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "cimkit._typing",
             "cimkit._atomic",
             "cimkit._summary",
+            "cimkit._quality",
+            "cimkit._placement",
         ),
     ),
     ("io", ("cimkit.io",)),

@@ -69,7 +69,8 @@ def run_demo(
     model.join("buildings", footprint.buildings.drop(columns="zone_id"), step="cimkit.analysis.carbon.assess")
     walk = access.buildings.drop(columns=["zone_id", "home"]).add_prefix("walk_")
     walk["score_15min"] = access.buildings["score"]
-    walk["score_15min_rp100"] = access.flooded["score"]
+    if access.flooded is not None:
+        walk["score_15min_rp100"] = access.flooded["score"]
     model.join("buildings", walk, step="cimkit.analysis.accessibility.assess")
     gpkg = model.to_file(out / "city.gpkg")
 

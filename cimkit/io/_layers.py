@@ -22,6 +22,7 @@ from pyproj import CRS
 
 from cimkit import provenance
 from cimkit._crs import assign_or_check_source_crs, reproject_with_provenance
+from cimkit._placement import check_object_placement
 from cimkit.errors import (
     CimkitIOError,
     FileFormatError,
@@ -150,7 +151,11 @@ def read_layer(
         record.source_files.append(provenance.SourceFile(os.fspath(path)))
     layer_name = None if layer is None else str(layer)
     gdf = assign_or_check_source_crs(gdf, source_crs, path=path, layer=layer_name, record=record)
-    gdf = reproject_with_provenance(gdf, crs, record=record, path=path, layer=layer_name)
+    accepted = check_object_placement(gdf, path=path, layer=layer_name, record=record)
+    moved = reproject_with_provenance(gdf, crs, record=record, path=path, layer=layer_name)
+    if moved is not gdf and not accepted:  # also where the target CRS says it should be
+        check_object_placement(moved, path=path, layer=layer_name, record=record)
+    gdf = moved
     null = gdf.geometry.isna() | gdf.geometry.is_empty
     if null.any():
         n = int(null.sum())

@@ -26,6 +26,7 @@ from pyproj import CRS
 
 from cimkit import provenance
 from cimkit._crs import reproject_with_provenance, resolve_crs, resolve_source_crs
+from cimkit._placement import check_object_placement
 from cimkit.errors import CimkitIOError, FileFormatError, UnsupportedSchemaError
 
 __all__ = ["read_cityjson"]
@@ -214,9 +215,10 @@ def _building_row(
         objects[c] for c in obj.get("children", []) if c in objects and objects[c].get("type") in _PARTS
     ]
     footprints = []
-    zmax, bases, lods = [], [], []
+    zmax, lods = [], []
+    grounds: list[tuple[int, float, float, bool]] = []  # (is the Building itself, area, ground z, semantic)
     skipped = 0
-    for member in members:
+    for k, member in enumerate(members):
         geom_list = member.get("geometry", []) or []
         skipped += sum(g.get("type") == "GeometryInstance" for g in geom_list)
         geometry = _pick_geometry(geom_list, lod)
@@ -229,10 +231,11 @@ def _building_row(
             footprints.append(fp)
         if np.isfinite(lo):
             zmax.append(hi)
-            bases.append(base)
+            grounds.append((int(k == 0), float(fp.area), base, "GroundSurface" in sem_types))
             lods.append(str(geometry.get("lod")))
     footprint = shapely.union_all(footprints) if footprints else shapely.Polygon()
-    base_z = min(bases) if bases else np.nan
+    # the ground of the Building itself; when only its parts have geometry, of the largest part
+    ground = max(grounds)[2] if grounds else np.nan
     row = _flatten(obj.get("attributes", {}) or {})
     row.update(
         {
@@ -240,8 +243,10 @@ def _building_row(
             "cityobject_type": obj["type"],
             "lod": max(lods, key=_lod_key) if lods else None,
             "n_parts": len(members) - 1,
-            "base_elevation_m": base_z,
-            "height_m": (max(zmax) - base_z) if zmax else np.nan,
+            "ground_elevation_m": ground,
+            "ground_source": (("GroundSurface" if max(grounds)[3] else "lowest vertex") if grounds else None),
+            "base_elevation_m": ground,
+            "height_m": max(max(zmax) - ground, 0.0) if zmax else np.nan,
         }
     )
     return row, footprint, skipped
@@ -276,8 +281,12 @@ def read_cityjson(
         ``BuildingPart`` children are merged into their parent (footprints unioned, heights
         over all parts) and counted in ``n_parts``. Columns: the attributes (nested
         dictionaries flattened with dots, lists as JSON text), ``lod`` (LoD used),
-        ``base_elevation_m`` (lowest ground-surface vertex, or lowest vertex when the
-        geometry has no semantics), ``height_m`` (highest vertex - base elevation; the
+        ``ground_elevation_m`` (the ground under the Building: the lowest vertex of its
+        ``GroundSurface`` faces, else its lowest vertex; taken from the Building's own geometry,
+        or from its largest part when only its parts have geometry, never from the lowest
+        part), ``ground_source`` (``"GroundSurface"`` or ``"lowest vertex"``),
+        ``base_elevation_m`` (= ``ground_elevation_m``, the base of the block), ``height_m``
+        (highest vertex of the Building and its parts - ``ground_elevation_m``; the
         ``measuredHeight`` attribute, when present, is kept as read), ``footprint_m2``,
         ``cityobject_type``. Footprint: the union of the ``GroundSurface`` faces when the
         geometry carries semantics, else the union of the 2-D projections of all
@@ -335,7 +344,16 @@ def read_cityjson(
     frame = pd.DataFrame(rows)
     if frame.empty:
         frame = pd.DataFrame(
-            columns=["building_id", "cityobject_type", "lod", "n_parts", "base_elevation_m", "height_m"]
+            columns=[
+                "building_id",
+                "cityobject_type",
+                "lod",
+                "n_parts",
+                "ground_elevation_m",
+                "ground_source",
+                "base_elevation_m",
+                "height_m",
+            ]
         )
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=file_crs), crs=file_crs)
     gdf = gdf.set_index("building_id")
@@ -350,7 +368,16 @@ def read_cityjson(
     record.add_step(
         "select_buildings", "Building objects, BuildingParts merged into their parent", count=len(gdf)
     )
+    record.add_step(
+        "ground_level",
+        "height_m = highest vertex - ground_elevation_m (lowest GroundSurface vertex of the Building, "
+        "else its lowest vertex; its largest part when the Building has no geometry of its own)",
+        ground_source={str(k): int(v) for k, v in gdf["ground_source"].value_counts().items()},
+    )
+    accepted = check_object_placement(gdf, path=path, layer="buildings", record=record)
     projected = reproject_with_provenance(gdf, crs, record=record, path=path)
+    if projected is not gdf and not accepted:  # also where the target CRS says it should be
+        check_object_placement(projected, path=path, layer="buildings", record=record)
     if projected is not gdf:
         projected["footprint_m2"] = shapely.area(projected.geometry.to_numpy())
     provenance.attach(projected, record)

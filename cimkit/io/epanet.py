@@ -18,7 +18,10 @@ Coordinates
 -----------
 EPANET coordinates are usually schematic or in an unnamed local system. The network keeps them
 as they are with no CRS; ``crs=`` *assigns* a CRS to them (it does not reproject), for files
-whose coordinates are known to be map coordinates. A node without coordinates is an error.
+whose coordinates are known to be map coordinates. Local coordinates given a projected CRS
+(values near its (0, 0), outside its area of use) raise :class:`~cimkit.errors.PlacementError`:
+place them with ``origin=(x, y[, z, rotation_deg])``, the map position of the file's (0, 0).
+A node without coordinates is an error.
 
 Lengths
 -------
@@ -32,6 +35,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +47,8 @@ import shapely
 
 from cimkit import provenance
 from cimkit._crs import crs_label, resolve_crs
-from cimkit.errors import CimkitIOError, FileFormatError
+from cimkit._placement import check_object_placement
+from cimkit.errors import CimkitIOError, FileFormatError, GeoreferenceError
 from cimkit.network.graph import Network, summarise_topology
 
 __all__ = ["FLOW_UNITS_LPS", "US_FLOW_UNITS", "read_epanet"]
@@ -423,7 +428,9 @@ def _links_frame(
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=crs)
 
 
-def read_epanet(path: str | os.PathLike[str], *, crs: Any = None) -> Network:
+def read_epanet(
+    path: str | os.PathLike[str], *, crs: Any = None, origin: Sequence[float] | None = None
+) -> Network:
     r"""Read an EPANET 2 ``.inp`` file as a water :class:`~cimkit.network.graph.Network`.
 
     EPANET declares its topology (every link names its two end nodes), so the network is built
@@ -435,7 +442,13 @@ def read_epanet(path: str | os.PathLike[str], *, crs: Any = None) -> Network:
         The ``.inp`` file.
     crs
         CRS to assign to the coordinates (not a reprojection); None keeps them local
-        (EPANET coordinates are usually schematic).
+        (EPANET coordinates are usually schematic). The coordinates must then lie inside the
+        CRS's area of use, else :class:`~cimkit.errors.PlacementError`.
+    origin
+        ``(x, y[, z, rotation_deg])``: places local coordinates on the map. The file's (0, 0)
+        goes to ``(x, y)`` in ``crs`` and the coordinates are turned ``rotation_deg``
+        counter-clockwise, unscaled (taken as ``crs`` units). ``z`` must be 0: EPANET
+        elevations are kept as written. Needs ``crs``.
 
     Returns
     -------
@@ -461,6 +474,11 @@ def read_epanet(path: str | os.PathLike[str], *, crs: Any = None) -> Network:
         node without coordinates.
     CRSError
         ``crs`` is not a CRS pyproj understands.
+    PlacementError
+        The coordinates fall outside the area of use of ``crs`` (local coordinates: pass
+        ``origin=``); accept with ``cimkit.set_options(placement="accept")``.
+    GeoreferenceError
+        ``origin`` without ``crs``, or an ``origin`` that is not 2 or 4 finite numbers with z = 0.
 
     Examples
     --------
@@ -476,9 +494,9 @@ def read_epanet(path: str | os.PathLike[str], *, crs: Any = None) -> Network:
     ...     "[OPTIONS]\n Units LPS\n"
     ...     "[COORDINATES]\n J1 0 0\n J2 80 0\n R1 -120.5 0\n[END]\n"
     ... )
-    >>> network = read_epanet(path, crs="EPSG:2154")
-    >>> network
-    <Network water: 3 nodes, 2 edges, 0.20 km (EPSG:2154)>
+    >>> network = read_epanet(path, crs="EPSG:2154", origin=(652000, 6861000))
+    >>> network, network.nodes.geometry.iloc[1].coords[0]
+    (<Network water: 3 nodes, 2 edges, 0.20 km (EPSG:2154)>, (652080.0, 6861000.0))
     >>> network.nodes.set_index("epanet_id")["demand_lps"].to_dict()
     {'J1': 2.0, 'J2': 0.5, 'R1': 0.0}
     >>> network.report["components"], network.report["pipe_length_m"]
@@ -492,8 +510,13 @@ def read_epanet(path: str | os.PathLike[str], *, crs: Any = None) -> Network:
     records, seen = _node_records(sections, units, path)
     links, link_seen = _link_records(sections, seen, units, path)
     xy = _coordinates(sections, records, seen, path)
+    vertices = _link_vertices(sections, link_seen, path)
+    if origin is not None:
+        place = _origin_transform(origin, target, path)
+        xy = place(xy)
+        vertices = {k: [tuple(p) for p in place(np.asarray(v, dtype=float))] for k, v in vertices.items()}
     nodes = _nodes_frame(records, xy, units, target)
-    edges = _links_frame(links, xy, _link_vertices(sections, link_seen, path), target)
+    edges = _links_frame(links, xy, vertices, target)
     for table in (nodes, edges):
         table.attrs["flow_units"] = units.flow_units
         table.attrs["headloss"] = units.headloss
@@ -521,9 +544,35 @@ def read_epanet(path: str | os.PathLike[str], *, crs: Any = None) -> Network:
         flow_units=units.flow_units,
         crs_assigned=None if target is None else crs_label(target),
     )
+    if origin is not None:
+        record.add_step("place", "local coordinates placed by origin=", origin=[float(v) for v in origin])
     for obj in (network, network.nodes, network.edges):
         provenance.attach(obj, record)
+    check_object_placement(network, path=path, layer="network_water", record=record)
     return network
+
+
+def _origin_transform(origin: Sequence[float], crs: Any, path: Path) -> Any:
+    """The function moving local (x, y) to the map by ``origin=(x, y[, z, rotation_deg])``."""
+    if crs is None:
+        raise GeoreferenceError("origin= was given without crs=", path=path, hint="pass crs= too")
+    values = [float(v) for v in origin]
+    finite = all(math.isfinite(v) for v in values)
+    if len(values) not in (2, 4) or not finite or (len(values) == 4 and values[2]):
+        raise GeoreferenceError(
+            f"origin must be (x, y) or (x, y, 0, rotation_deg) with finite numbers; got {tuple(origin)!r}",
+            path=path,
+            hint="EPANET elevations are kept as written, so z must be 0",
+        )
+    x0, y0 = values[:2]
+    r = math.radians(values[3]) if len(values) == 4 else 0.0
+    cos, sin = math.cos(r), math.sin(r)
+
+    def place(xy: np.ndarray) -> np.ndarray:
+        x, y = xy[:, 0], xy[:, 1]
+        return np.column_stack([x0 + cos * x - sin * y, y0 + sin * x + cos * y])
+
+    return place
 
 
 def _node_ref(row: _Row, index: int, seen: dict[str, int], path: Path) -> int:

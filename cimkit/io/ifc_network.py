@@ -43,6 +43,7 @@ import shapely
 
 from cimkit import provenance
 from cimkit._crs import crs_label, resolve_crs
+from cimkit._placement import check_object_placement
 from cimkit.errors import (
     CimkitIOError,
     FileFormatError,
@@ -380,4 +381,5 @@ def read_ifc_network(
     )
     for obj in (network, network.nodes, network.edges):
         provenance.attach(obj, record)
+    check_object_placement(network, path=path, layer=f"network_{kind}", record=record)
     return network

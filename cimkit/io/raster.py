@@ -14,6 +14,7 @@ from pyproj import CRS
 
 from cimkit import provenance
 from cimkit._crs import reproject_with_provenance, resolve_source_crs
+from cimkit._placement import check_object_placement
 from cimkit.errors import CimkitIOError, FileFormatError, InputError
 from cimkit.raster import Raster
 
@@ -128,7 +129,11 @@ def read_dem(
     if factor != 1.0:
         raster = Raster(raster.masked() * factor, transform, file_crs, nodata=np.nan, units="m")
         record.add_step("scale_units", f"elevations converted from {vertical_units} to m", factor=factor)
-    raster = reproject_with_provenance(raster, crs, record=record, path=path, resampling=resampling)
+    accepted = check_object_placement(raster, path=path, record=record)
+    moved = reproject_with_provenance(raster, crs, record=record, path=path, resampling=resampling)
+    if moved is not raster and not accepted:  # also where the target CRS says it should be
+        check_object_placement(moved, path=path, record=record)
+    raster = moved
     raster.attrs["vertical_units_source"] = vertical_units
     provenance.attach(raster, record)
     logger.debug("read_dem %s: %r", path, raster)

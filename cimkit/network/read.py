@@ -32,7 +32,10 @@ line is reversed before the topology is built so that it runs in the travel dire
 ``junction=roundabout`` is oneway. Speeds and travel times are added by
 :func:`cimkit.network.travel.compute_edge_travel_times`; ``walk_kmh`` and ``bike_kmh`` override
 the walking and cycling speeds, ``car_kmh`` the car speed of every class (a number) or of some
-classes (a mapping road class → km/h).
+classes (a mapping road class → km/h). Roads without a ``maxspeed`` tag take the legal
+defaults of the country the network lies in (found from the centre of its extent, or
+``country=``; see :mod:`cimkit.network.travel`); the country, how it was chosen and the legal
+sources are recorded in the provenance step ``car_speed_defaults``.
 
 Examples
 --------
@@ -91,6 +94,7 @@ def read_network(
     walk_kmh: float | None = None,
     bike_kmh: float | None = None,
     car_kmh: float | Mapping[str, float] | None = None,
+    country: str | None = None,
 ) -> Network:
     """Read or build an infrastructure network.
 
@@ -115,8 +119,11 @@ def read_network(
         Walking and cycling speeds of a road network in km/h (default 4.8 and 15).
     car_kmh
         Car speed of a road network in km/h: one number for every road class, or a mapping
-        road class → km/h overriding the defaults of
-        :data:`cimkit.network.travel.DEFAULT_CAR_KMH` (a posted ``maxspeed`` still wins).
+        road class → km/h overriding the national defaults (a posted ``maxspeed`` still wins).
+    country
+        ISO 3166 alpha-2 country whose default road speeds apply (``cimkit/data/road_speeds.csv``).
+        None: the country at the centre of the network; when none is found the French defaults
+        are used with a warning. Road networks only.
 
     Returns
     -------
@@ -142,7 +149,7 @@ def read_network(
     """
     if kind not in NETWORK_KINDS:
         raise ValidationError(f"'kind' must be one of {', '.join(NETWORK_KINDS)}; {kind!r} was given.")
-    speeds = {"walk_kmh": walk_kmh, "bike_kmh": bike_kmh, "car_kmh": car_kmh}
+    speeds = {"walk_kmh": walk_kmh, "bike_kmh": bike_kmh, "car_kmh": car_kmh, "country": country}
     given = [name for name, value in speeds.items() if value is not None]
     if given and kind != "road":
         raise ValidationError(f"{', '.join(given)} apply to road networks only; kind={kind!r} was given.")
@@ -396,9 +403,17 @@ def _from_lines(
 
         walk = 4.8 if speeds["walk_kmh"] is None else speeds["walk_kmh"]
         bike = 15.0 if speeds["bike_kmh"] is None else speeds["bike_kmh"]
-        edges = compute_edge_travel_times(net.edges, walk_kmh=walk, bike_kmh=bike, car_kmh=speeds["car_kmh"])
+        edges = compute_edge_travel_times(
+            net.edges, walk_kmh=walk, bike_kmh=bike, car_kmh=speeds["car_kmh"], country=speeds["country"]
+        )
+        chosen = dict(edges.attrs.pop("car_speed_defaults", {}))
         record.add_step(
             "travel_times", "speeds and walk/bike/car times per edge", walk_kmh=walk, bike_kmh=bike
+        )
+        record.add_step(
+            "car_speed_defaults",
+            "default car speed of edges without a usable maxspeed tag, by country and road class",
+            **chosen,
         )
         net = Network(net.nodes, edges, kind=kind, report=report)
     return _finish(net, record)

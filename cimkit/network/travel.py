@@ -7,8 +7,15 @@ Car speed of an edge
    value (``"FR:urban"``, ``"FI:rural"``, ``"DE:zone30"`` ... see :data:`IMPLICIT_MAXSPEED`).
    With several values (``"50;30"``) the lowest is taken. ``"none"``, ``"signals"``,
    ``"variable"`` and other words fall back to the class default.
-2. Otherwise the default of the road class (:data:`DEFAULT_CAR_KMH`). The defaults are the
-   French legal limits in built-up areas, since a city model is mostly urban:
+2. Otherwise the national default of the road class, from ``cimkit/data/road_speeds.csv``
+   (legal limits in built-up areas of FR, DE, CH, AT, LU, BE, NL, CZ, IT, ES, GB, FI, US, CA,
+   AU, each row with its legal source; :func:`cimkit.data.countries.get_road_speeds`). The
+   country is ``country=`` when given, else the one at the centre of the edges' extent
+   (:func:`cimkit.data.countries.find_country_of_bbox`, which needs a GeoDataFrame with a CRS).
+   When no country is found the French values below (:data:`DEFAULT_CAR_KMH`) are used with a
+   :class:`~cimkit.errors.CimkitWarning` that counts the edges concerned. The choice is
+   returned in ``attrs["car_speed_defaults"]`` (country, how it was chosen, sources), which
+   :func:`cimkit.read_network` records in the network's provenance. The French defaults:
 
    - 50 km/h for ordinary roads in built-up areas (Code de la route, art. R413-3);
    - 130 km/h on motorways and 110 km/h on dual carriageways (art. R413-2);
@@ -31,7 +38,8 @@ Examples
 >>> import pandas as pd
 >>> from cimkit.network.travel import compute_edge_travel_times
 >>> edges = pd.DataFrame({"length_m": [1200.0, 300.0], "road_class": ["residential", "footway"]})
->>> compute_edge_travel_times(edges)[["walk_time_min", "car_time_min"]].round(2).to_numpy().tolist()
+>>> times = compute_edge_travel_times(edges, country="FR")
+>>> times[["walk_time_min", "car_time_min"]].round(2).to_numpy().tolist()
 [[15.0, 1.44], [3.75, nan]]
 """
 
@@ -39,13 +47,14 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cimkit.errors import ValidationError
+from cimkit.errors import CimkitWarning, ValidationError
 
 __all__ = [
     "DEFAULT_CAR_KMH",
@@ -56,7 +65,8 @@ __all__ = [
     "compute_edge_travel_times",
 ]
 
-#: Default car speed (km/h) by OSM ``highway`` class; sources in the module docstring.
+#: Default car speed (km/h) by OSM ``highway`` class when no country is known (the French
+#: values); sources in the module docstring.
 DEFAULT_CAR_KMH: dict[str, float] = {
     "motorway": 130.0,  # R413-2
     "trunk": 110.0,  # R413-2 (dual carriageway)
@@ -181,17 +191,59 @@ def _base_class(road_class: Any) -> str:
     return text[: -len("_link")] if text.endswith("_link") else text
 
 
-def _car_defaults(car_kmh: float | Mapping[str, float] | None) -> dict[str, float]:
-    """Car speed by road class: :data:`DEFAULT_CAR_KMH` overridden by ``car_kmh``."""
-    defaults = dict(DEFAULT_CAR_KMH)
-    if car_kmh is None:
-        return defaults
-    given = dict.fromkeys(DEFAULT_CAR_KMH, car_kmh) if not isinstance(car_kmh, Mapping) else car_kmh
+def _country_of(edges: pd.DataFrame) -> str | None:
+    """The country at the centre of a GeoDataFrame's extent; None without geometry or CRS."""
+    crs = getattr(edges, "crs", None)
+    if crs is None or "geometry" not in edges.columns or len(edges) == 0:
+        return None
+    from cimkit.data.countries import find_country_of_bbox
+
+    return find_country_of_bbox(edges.total_bounds, crs=crs)
+
+
+def _national_defaults(edges: pd.DataFrame, country: str | None) -> tuple[dict[str, float], dict[str, Any]]:
+    """Class -> km/h of the country given or found, and a record of the choice."""
+    from cimkit.data.countries import get_road_speeds
+
+    how = "given"
+    if country is None:
+        country = _country_of(edges)
+        how = "found at the centre of the edges' extent"
+    if country is None:
+        info = {
+            "country": None,
+            "chosen": "no country found: French built-up-area defaults",
+            "table": None,
+            "source": "Code de la route art. R413-2, R413-3, R110-2 (DEFAULT_CAR_KMH)",
+        }
+        return dict(DEFAULT_CAR_KMH), info
+    table, source = get_road_speeds(country)
+    fallback = table["default"]
+    speeds = {name: table.get(name, fallback) for name in DEFAULT_CAR_KMH}
+    speeds.update({name: value for name, value in table.items() if name != "default"})
+    speeds["unclassified"] = table.get("unclassified", fallback)
+    info = {"country": country.upper(), "chosen": how, "table": "road_speeds.csv", "source": source}
+    return speeds, info
+
+
+def _car_defaults(
+    edges: pd.DataFrame, car_kmh: float | Mapping[str, float] | None, country: str | None
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Car speed by road class: the national defaults overridden by ``car_kmh``."""
+    if car_kmh is not None and not isinstance(car_kmh, Mapping):
+        defaults: dict[str, float] = dict(DEFAULT_CAR_KMH)
+        info: dict[str, Any] = {"country": None, "chosen": "car_kmh= for every class", "table": None, "source": None}
+        given: Mapping[Any, Any] = dict.fromkeys(DEFAULT_CAR_KMH, car_kmh)
+    else:
+        defaults, info = _national_defaults(edges, country)
+        given = car_kmh or {}
     for key, speed in given.items():
         if isinstance(speed, bool) or not (isinstance(speed, (int, float, np.number)) and speed > 0):
             raise ValidationError(f"car speed for class {key!r} must be > 0 km/h; {speed!r} was given.")
         defaults[str(key)] = float(speed)
-    return defaults
+    if given:
+        info["overridden_by_car_kmh"] = sorted(str(k) for k in given) if isinstance(car_kmh, Mapping) else "all"
+    return defaults, info
 
 
 def compute_edge_travel_times(
@@ -202,6 +254,7 @@ def compute_edge_travel_times(
     car_kmh: float | Mapping[str, float] | None = None,
     class_column: str = "road_class",
     maxspeed_column: str = "maxspeed",
+    country: str | None = None,
 ) -> pd.DataFrame:
     """Compute car speeds and walk, bike and car times of every edge, on a copy of ``edges``.
 
@@ -214,16 +267,23 @@ def compute_edge_travel_times(
         Walking and cycling speeds in km/h.
     car_kmh
         Default car speeds in km/h: one number for every road class, or a mapping road class →
-        km/h overriding :data:`DEFAULT_CAR_KMH` for the classes given. A ``maxspeed`` value
+        km/h overriding the national defaults for the classes given. A ``maxspeed`` value
         still wins over a class default.
     class_column, maxspeed_column
         Column names of the road class and of the posted speed.
+    country
+        ISO 3166 alpha-2 country whose default speeds apply (``road_speeds.csv``). None: the
+        country at the centre of the edges (a GeoDataFrame with a CRS); when none is found, the
+        French defaults with a :class:`~cimkit.errors.CimkitWarning`.
 
     Returns
     -------
     DataFrame
         Same index; ``speed_kmh`` (car speed, km/h; NaN where cars are not allowed),
         ``walk_time_min``, ``bike_time_min``, ``car_time_min`` (minutes).
+        ``attrs["car_speed_defaults"]`` records the country, how it was chosen, the table and
+        the legal sources, and ``edges_with_default_speed`` (car edges without a usable
+        ``maxspeed``).
 
     Examples
     --------
@@ -234,18 +294,25 @@ def compute_edge_travel_times(
     >>> edges = pd.DataFrame({"length_m": [1000.0, 500.0, 300.0],
     ...                       "road_class": ["residential", "residential", "footway"],
     ...                       "maxspeed": [None, "30", None]})
-    >>> times = compute_edge_travel_times(edges, car_kmh={"residential": 40})
+    >>> times = compute_edge_travel_times(edges, car_kmh={"residential": 40}, country="FR")
     >>> times["speed_kmh"].tolist()  # class override, posted speed, no cars
     [40.0, 30.0, nan]
     >>> times["car_time_min"].round(2).tolist(), times["walk_time_min"].round(2).tolist()
     ([1.5, 1.0, nan], [12.5, 6.25, 3.75])
+
+    The same streets in Great Britain (30 mph in built-up areas, Road Traffic Regulation Act
+    1984 s. 81):
+
+    >>> gb = compute_edge_travel_times(edges, country="GB")
+    >>> round(float(gb.loc[0, "speed_kmh"]), 2), gb.attrs["car_speed_defaults"]["country"]
+    (48.28, 'GB')
     """
     for name, speed in (("walk_kmh", walk_kmh), ("bike_kmh", bike_kmh)):
         if not (isinstance(speed, (int, float)) and speed > 0):
             raise ValidationError(f"'{name}' must be a speed > 0 in km/h; {speed!r} was given.")
-    defaults = _car_defaults(car_kmh)
     if "length_m" not in edges.columns:
         raise ValidationError("'edges' must have a 'length_m' column (metres).")
+    defaults, info = _car_defaults(edges, car_kmh, country)
     out = edges.copy()
     classes = (
         out[class_column].astype("object")
@@ -264,9 +331,20 @@ def compute_edge_travel_times(
     speed = posted.fillna(default_speed)
     no_car = raw_class.isin(NO_CAR) | base.isin(NO_CAR)
     speed = speed.mask(no_car)
+    defaulted = int((posted.isna() & ~no_car).sum())
+    info["edges_with_default_speed"] = defaulted
+    if info["country"] is None and info["table"] is None and car_kmh is None and defaulted:
+        warnings.warn(
+            f"no national road speeds for the location of these edges (or no location): the French "
+            f"built-up-area defaults (50 km/h, motorway 130) were used for {defaulted} of {len(out)} "
+            "edges without a maxspeed tag; pass country= (ISO code) or car_kmh= to choose.",
+            CimkitWarning,
+            stacklevel=2,
+        )
     length_km = out["length_m"].astype("float64") / 1000.0
     out["speed_kmh"] = speed
     out["walk_time_min"] = (length_km / walk_kmh * 60.0).mask(raw_class.isin(NO_WALK))
     out["bike_time_min"] = (length_km / bike_kmh * 60.0).mask(raw_class.isin(NO_BIKE))
     out["car_time_min"] = length_km / speed * 60.0
+    out.attrs["car_speed_defaults"] = info
     return out

@@ -44,7 +44,8 @@ def build_city_report(
     zoning, flood, carbon, access
         Results of :func:`cimkit.analysis.zoning.assess`, :func:`cimkit.analysis.flood.assess`,
         :func:`cimkit.analysis.carbon.assess` and :func:`cimkit.analysis.accessibility.assess`;
-        each one given adds its section (None leaves it out).
+        each one given adds its section (None leaves it out). The section "Checks on the data"
+        (the rows of ``model.quality()`` that are not ``ok``) and the sources are always there.
     title
         The page title (default: the model's name).
     intro
@@ -66,7 +67,7 @@ def build_city_report(
     >>> model = load_sample_city(with_ifc=False)
     >>> report = build_city_report(model, zoning=zoning.assess(model))
     >>> [section.title for section in report.sections]
-    ['Buildings, parcels and the local urban plan', 'Where the numbers come from']
+    ['Buildings, parcels and the local urban plan', 'Checks on the data', 'Where the numbers come from']
     """
     report = Report(title or f"{model.name}: what the city model says", intro=intro)
     if zoning is not None:
@@ -77,6 +78,7 @@ def build_city_report(
         _carbon_section(model, report, carbon)
     if access is not None:
         _access_section(model, report, access)
+    _quality_section(model, report)
     _sources_section(model, report)
     if folder is not None:
         _maps_section(model, report, Path(folder), flood=flood, access=access)
@@ -111,10 +113,10 @@ def _zoning_section(model: CityModel, report: Report, result: Any) -> None:
     report.section("Buildings, parcels and the local urban plan")
     n_parcels = len(model.parcels) if model.parcels is not None else 0
     n_zones = len(model.zones) if model.zones is not None else 0
-    kinds = model.buildings["source_kind"].value_counts() if "source_kind" in model.buildings else None
-    from_ifc = int(kinds.get("ifc", 0)) if kinds is not None else 0
+    layer = model["buildings"]
+    from_ifc = int(layer["source_kind"].eq("ifc").sum()) if "source_kind" in layer else 0
     report.text(
-        f"The model holds {len(model.buildings)} buildings ({from_ifc} from IFC models, the others from the "
+        f"The model holds {len(layer)} buildings ({from_ifc} from IFC models, the others from the "
         f"cadastre's footprints), {n_parcels} parcels and {n_zones} PLU zones. Each building was checked "
         "against the rules of the zone of every parcel it stands on."
     )
@@ -130,6 +132,16 @@ def _zoning_section(model: CityModel, report: Report, result: Any) -> None:
         if "libelle" in failing:
             table.insert(1, "zone", failing["libelle"])
         report.table(table, "Buildings that break a PLU rule")
+    manual = buildings.loc[buildings["check_manually"]] if "check_manually" in buildings else buildings.iloc[:0]
+    if len(manual):
+        report.text(
+            f"{len(manual)} buildings stand on several parcels that cannot be judged as one plot (zones with "
+            "different rules, different owners or parcels apart): their compliance must be checked manually."
+        )
+        table = pd.DataFrame(
+            {"name": _names(model, manual.index), "parcels": manual["parcels"], "reason": manual["zoning_note"]}
+        )
+        report.table(table, "Buildings to check manually")
     if "additional_floor_area_m2" in city:
         report.text(
             f"Under the current rules the parcels could take about {city['additional_floor_area_m2']:,.0f} m² of "
@@ -187,7 +199,16 @@ def _carbon_section(model: CityModel, report: Report, result: Any) -> None:
             f"quantities: their {city['embodied_estimate_kgco2e'] / 1000:,.0f} tCO2e is an upper bound (floor "
             "area x the RE2020 cap for their use), kept apart from the IFC values."
         )
-    verdicts = table.loc[table["re2020_verdict"].isin(["passes", "fails"])]
+    if int(city.get("ifc_buildings", 0)) and "completeness" in table.columns:
+        grades = table.loc[~table["embodied_estimated"].astype(bool), "completeness"].value_counts()
+        report.note(
+            "Completeness of the IFC models (walls, floors, roof, load-bearing structure, foundations, and at "
+            f"least 90 % of the material volume matched to a factor): {int(grades.get('complete', 0))} complete, "
+            f"{int(grades.get('partial', 0))} partial, {int(grades.get('shell', 0))} shell; "
+            f"{city.get('matched_volume_share', float('nan')):.0%} of their material volume has a factor. "
+            "The embodied carbon of a partial or shell model is a lower bound, and it gets no RE2020 verdict."
+        )
+    verdicts = table.loc[table["re2020_verdict"].isin(["passes", "fails", "not assessable"])]
     if len(verdicts):
         report.table(
             pd.DataFrame(
@@ -200,6 +221,7 @@ def _carbon_section(model: CityModel, report: Report, result: Any) -> None:
                     "Ic énergie (kgCO2e/m²)": verdicts["energy_kgco2e_m2"],
                     "limit ": verdicts["energy_max_kgco2e_m2"],
                     "verdict": verdicts["re2020_verdict"],
+                    "why": verdicts.get("re2020_reason", pd.Series("", index=verdicts.index)),
                 }
             ),
             "RE2020 check of the IFC buildings (static reading, see the carbon documentation)",
@@ -212,9 +234,15 @@ def _carbon_section(model: CityModel, report: Report, result: Any) -> None:
             "embodied (kgCO2e/m²)": table["embodied_kgco2e_per_m2"],
             f"operational, {result.study_period_years:g} years (tCO2e)": table["operational_b6_kgco2e"] / 1000,
             "how": np.where(table["embodied_estimated"], "upper bound (floor area x RE2020 cap)", "IFC quantities"),
+            "completeness": table.get("completeness", pd.Series(np.nan, index=table.index)),
+            "IFC / estimate": table.get("ifc_to_estimate_ratio", pd.Series(np.nan, index=table.index)),
         }
     ).sort_values("embodied (tCO2e)", ascending=False)
-    report.table(per_building, "Carbon per building (–: no published intensity for that use)")
+    report.table(
+        per_building,
+        "Carbon per building (–: no published intensity for that use; completeness and IFC / estimate — the "
+        "IFC sum per m² over the footprint estimate per m² — for IFC buildings)",
+    )
     if not result.zones.empty:
         zones = result.zones[["embodied_ifc_kgco2e", "embodied_estimate_kgco2e", "operational_b6_kgco2e"]] / 1000
         zones.columns = ["embodied from IFC (tCO2e)", "upper bound, footprints (tCO2e)", "operational (tCO2e)"]
@@ -226,7 +254,10 @@ def _access_section(model: CityModel, report: Report, result: Any) -> None:
     city, table = result.city, result.buildings
     report.section("Access on foot: the 15-minute town")
     medians = {c.removesuffix("_min_median"): city[c] for c in city.index if c.endswith("_min_median")}
-    listed = ", ".join(f"{v:.0f} min from a {k.replace('_', ' ')}" for k, v in list(medians.items())[:6])
+    listed = ", ".join(
+        f"{v:.0f} min from a {k.replace('_', ' ')}" if np.isfinite(v) else f"out of reach of a {k.replace('_', ' ')}"
+        for k, v in list(medians.items())[:6]
+    )
     report.text(
         f"Walking on the street network, the median home is {listed}. The 15-minute score is the share of "
         f"service groups reachable within 15 minutes: mean {city['score_mean']:.2f} over "
@@ -250,6 +281,30 @@ def _access_section(model: CityModel, report: Report, result: Any) -> None:
         cols = [c for c in result.zones.columns if c.endswith("_median") or c.startswith("homes")]
         report.table(_zone_labels(model, result.zones[cols]), "Medians by PLU zone", floatfmt="{:,.2f}")
     _caveats(report, result)
+
+
+def _quality_section(model: CityModel, report: Report) -> None:
+    table = model.quality()
+    counts = table["status"].value_counts()
+    report.section("Checks on the data")
+    report.text(
+        f"cimkit ran {len(table)} checks on the layers of the model (placement, geometries, identities, "
+        f"plausible heights and areas, the terrain, the networks and where each layer comes from): "
+        f"{int(counts.get('ok', 0))} found nothing, {int(counts.get('warning', 0))} give a warning, "
+        f"{int(counts.get('error', 0))} an error and {int(counts.get('not_checked', 0))} could not be made."
+    )
+    flagged = table.loc[table["status"].isin(["error", "warning", "not_checked"])]
+    if len(flagged):
+        order = {"error": 0, "warning": 1, "not_checked": 2}
+        flagged = flagged.iloc[flagged["status"].map(order).argsort(kind="stable")]
+        shown = flagged[["layer", "check", "status", "message"]].copy()
+        shown["check"] = shown["check"].str.replace("_", " ")
+        shown["status"] = shown["status"].str.replace("_", " ")
+        report.table(shown.set_index("layer"), "What the checks found (errors first; every check: model.quality())")
+    report.note(
+        "These checks find what can be measured in the data. They cannot tell whether a rules table matches the "
+        "text of the regulation, how high a ground floor really is, or what a building really consumes."
+    )
 
 
 def _sources_section(model: CityModel, report: Report) -> None:

@@ -70,10 +70,10 @@ def plot_city(
     >>> import geopandas as gpd
     >>> from shapely.geometry import box
     >>> from cimkit.model import CityModel
-    >>> model = CityModel(2154, name="two blocks")
+    >>> model = CityModel(2154, name="two blocks")  # Lambert-93 metres
     >>> buildings = gpd.GeoDataFrame(
     ...     {"height_m": [6.0, 12.0]},
-    ...     geometry=[box(0, 0, 10, 8), box(40, 0, 60, 20)],
+    ...     geometry=[box(651000, 6847000, 651010, 6847008), box(651040, 6847000, 651060, 6847020)],
     ...     index=["A", "B"],
     ...     crs=2154,
     ... )

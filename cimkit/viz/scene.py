@@ -60,7 +60,7 @@ def build_lod1_meshes(
     >>> from shapely.geometry import box
     >>> buildings = gpd.GeoDataFrame(
     ...     {"height_m": [6.0, None], "storeys": [None, 4]},
-    ...     geometry=[box(100, 200, 110, 208), box(120, 200, 130, 220)],
+    ...     geometry=[box(651100, 6847200, 651110, 6847208), box(651120, 6847200, 651130, 6847220)],
     ...     index=["A", "B"],
     ...     crs=2154,
     ... )
@@ -69,7 +69,7 @@ def build_lod1_meshes(
     ['A', 'B']
     >>> round(float(meshes["A"].volume), 1), round(float(meshes["B"].volume), 1)  # 10x8x6, 10x20x12
     (480.0, 2400.0)
-    >>> meshes["A"].bounds.tolist()  # shifted to the layer's lower-left corner (100, 200)
+    >>> meshes["A"].bounds.tolist()  # shifted to the layer's lower-left corner (651100, 6847200)
     [[0.0, 0.0, 0.0], [10.0, 8.0, 6.0]]
     """
     import shapely
@@ -150,7 +150,10 @@ def write_gltf(meshes: Mapping[Any, Any], path: str | os.PathLike[str]) -> Path:
     >>> import trimesh
     >>> from shapely.geometry import box
     >>> buildings = gpd.GeoDataFrame(
-    ...     {"height_m": [6.0, 9.0]}, geometry=[box(0, 0, 10, 8), box(20, 0, 30, 8)], index=["A", "B"], crs=2154
+    ...     {"height_m": [6.0, 9.0]},
+    ...     geometry=[box(651000, 6847000, 651010, 6847008), box(651020, 6847000, 651030, 6847008)],
+    ...     index=["A", "B"],
+    ...     crs=2154,
     ... )
     >>> folder = tempfile.mkdtemp()
     >>> path = write_gltf(build_lod1_meshes(buildings), f"{folder}/city.glb")
@@ -210,7 +213,10 @@ def build_scene(
     >>> import geopandas as gpd
     >>> from shapely.geometry import box
     >>> buildings = gpd.GeoDataFrame(
-    ...     {"height_m": [6.0, 9.0]}, geometry=[box(0, 0, 10, 8), box(20, 0, 30, 8)], index=["A", "B"], crs=2154
+    ...     {"height_m": [6.0, 9.0]},
+    ...     geometry=[box(651000, 6847000, 651010, 6847008), box(651020, 6847000, 651030, 6847008)],
+    ...     index=["A", "B"],
+    ...     crs=2154,
     ... )
     >>> plotter = build_scene(build_lod1_meshes(buildings), scalars={"A": 120.5})
     >>> blocks = plotter.meshes[0]

@@ -1,9 +1,12 @@
-"""Griffe extension of the API reference: Sphinx-style roles in docstrings become links.
+"""Griffe extension of the API reference: docstrings written for numpydoc read well in Markdown.
 
-cimkit's docstrings name other objects with roles (:func:`read_ifc`, :class:`~cimkit.model.CityModel`),
-which Markdown does not know. Each role is rewritten into an optional cross-reference resolved
-in the scope of the documented object: a link where the target is documented, plain code
-otherwise (an optional reference never fails the strict build). ``~`` shows the last name only.
+- cimkit's docstrings name other objects with Sphinx roles (:func:`read_ifc`,
+  :class:`~cimkit.model.CityModel`), which Markdown does not know. Each role is rewritten into an
+  optional cross-reference resolved in the scope of the documented object: a link where the
+  target is documented, plain code otherwise (an optional reference never fails the strict
+  build). ``~`` shows the last name only.
+- A doctest outside an ``Examples`` section (a module docstring's short example) would read as
+  nested quotes; it is fenced as a Python console block.
 """
 
 from __future__ import annotations
@@ -45,9 +48,38 @@ def _rewrite(obj: griffe.Object, text: str) -> str:
     return _ROLE.sub(replace, text)
 
 
+_SECTION_RULE = re.compile(r"^\s*-{3,}\s*$")
+
+
+def _fence_doctests(text: str) -> str:
+    lines = text.splitlines()
+    out: list[str] = []
+    in_examples = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and _SECTION_RULE.match(lines[i + 1]) and line.strip():
+            in_examples = line.strip() == "Examples"
+        if not in_examples and line.lstrip().startswith(">>>"):
+            block = []
+            while i < len(lines) and lines[i].strip():
+                block.append(lines[i])
+                i += 1
+            out += ["```pycon", *block, "```"]
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
 def _walk(obj: griffe.Object) -> None:
-    if obj.docstring is not None and ":" in obj.docstring.value:
-        obj.docstring.value = _rewrite(obj, obj.docstring.value)
+    if obj.docstring is not None:
+        text = obj.docstring.value
+        if ":" in text:
+            text = _rewrite(obj, text)
+        if ">>>" in text:
+            text = _fence_doctests(text)
+        obj.docstring.value = text
     for member in obj.members.values():
         if not member.is_alias:
             _walk(member)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 """assess(model): accessibility of a small hand-made city model, every number worked out by hand.
 
 The street grid is 3 x 3 nodes, 100 m blocks, walked at 80 m/min (4.8 km/h): 1.25 min per block.
-Node ids (x, y in metres):
+Node ids (x, y in metres east and north of (X0, Y0), a point of Lambert-93):
 
     6 (0,200)   7 (100,200)   8 (200,200)
     3 (0,100)   4 (100,100)   5 (200,100)
@@ -27,15 +27,16 @@ from cimkit.analysis.accessibility import (
     compute_fifteen_minute_score,
 )
 from cimkit.analysis.result import AnalysisResult
-from cimkit.errors import InputError, ValidationError
+from cimkit.errors import CoverageWarning, InputError, ValidationError
 from cimkit.model import CityModel
 from cimkit.network.graph import Network
 
 GROUPS = {"education": ["school"], "food": ["bakery"]}
+X0, Y0 = 651_000.0, 6_847_000.0  # the grid's node 0 in Lambert-93 (metres), inside the CRS's area of use
 
 
 def _grid() -> Network:
-    xy = [(x * 100.0, y * 100.0) for y in range(3) for x in range(3)]
+    xy = [(X0 + x * 100.0, Y0 + y * 100.0) for y in range(3) for x in range(3)]
     nodes = gpd.GeoDataFrame(geometry=shapely.points(xy), index=pd.Index(range(9), name="node_id"), crs=2154)
     pairs = [(i, i + 1) for i in range(9) if i % 3 < 2] + [(i, i + 3) for i in range(6)]
     edges = gpd.GeoDataFrame(
@@ -52,13 +53,13 @@ def _model(*, with_zones: bool = True) -> CityModel:
     centres = {"b0": (0, -8), "b1": (100, -8), "b4": (100, 92), "b8": (200, 192)}
     buildings = gpd.GeoDataFrame(
         {"use": ["residential", "residential", "office", "residential"]},
-        geometry=[shapely.box(x - 2, y - 2, x + 2, y + 2) for x, y in centres.values()],
+        geometry=[shapely.box(X0 + x - 2, Y0 + y - 2, X0 + x + 2, Y0 + y + 2) for x, y in centres.values()],
         index=pd.Index(list(centres), name="building_id"),
         crs=2154,
     )
     pois = gpd.GeoDataFrame(
         {"category": ["school", "bakery"]},
-        geometry=shapely.points([(216, 0), (0, 100)]),
+        geometry=shapely.points([(X0 + 216, Y0), (X0, Y0 + 100)]),
         index=pd.Index(["p_school", "p_bakery"], name="poi_id"),
         crs=2154,
     )
@@ -68,7 +69,10 @@ def _model(*, with_zones: bool = True) -> CityModel:
     if with_zones:
         zones = gpd.GeoDataFrame(
             {"libelle": ["UA", "UB"]},
-            geometry=[shapely.box(-50, -50, 150, 250), shapely.box(150, -50, 250, 250)],
+            geometry=[
+                shapely.box(X0 - 50, Y0 - 50, X0 + 150, Y0 + 250),
+                shapely.box(X0 + 150, Y0 - 50, X0 + 250, Y0 + 250),
+            ],
             index=pd.Index(["UA", "UB"], name="zone_id"),
             crs=2154,
         )
@@ -149,8 +153,10 @@ def test_closed_network_gives_the_loss():
 
 def test_assess_equals_the_metric_functions():
     model = _model()
-    result = assess(model)
-    score = compute_fifteen_minute_score(model.network("road"), model.buildings, model.pois)
+    with pytest.warns(CoverageWarning, match="No POI of the categories bus_stop, childcare, doctor"):
+        result = assess(model)
+    with pytest.warns(CoverageWarning, match=r"group\(s\) health, shopping, leisure, transport \(4 origins\)"):
+        score = compute_fifteen_minute_score(model.network("road"), model.buildings, model.pois)
     pd.testing.assert_frame_equal(result.buildings[score.columns], score)
     # categories absent from the POIs count as unreachable, and the caveats say so
     assert set(DEFAULT_CATEGORIES) <= {c[: -len("_min")] for c in result.buildings.columns if c.endswith("_min")}

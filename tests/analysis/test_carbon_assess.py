@@ -24,6 +24,12 @@ from cimkit.errors import LayerNotFoundError
 from cimkit.model import CityModel
 
 CRS = "EPSG:2154"
+# a point of Lambert-93 in France (Paris area): the toy town is placed there
+X0, Y0 = 652_000.0, 6_862_000.0
+
+
+def _box(x0: float, y0: float, x1: float, y1: float):
+    return box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
 
 
 def _model(*, with_zones: bool = True, materials: pd.DataFrame | None = None) -> CityModel:
@@ -37,7 +43,7 @@ def _model(*, with_zones: bool = True, materials: pd.DataFrame | None = None) ->
             "height_m": [6.0, 14.0, 6.0, 4.0],
             "gfa_m2": [100.0, 500.0, np.nan, np.nan],
         },
-        geometry=[box(0, 0, 10, 10), box(100, 0, 120, 25), box(30, 0, 40, 10), box(500, 500, 510, 510)],
+        geometry=[_box(0, 0, 10, 10), _box(100, 0, 120, 25), _box(30, 0, 40, 10), _box(500, 500, 510, 510)],
         crs=CRS,
         index=pd.Index(["I1", "I2", "F1", "F2"], name="building_id"),
     )
@@ -58,7 +64,7 @@ def _model(*, with_zones: bool = True, materials: pd.DataFrame | None = None) ->
     if with_zones:
         zones = gpd.GeoDataFrame(
             {"libelle": ["UA", "UX", "N"]},
-            geometry=[box(-5, -5, 50, 50), box(90, -5, 130, 50), box(200, 200, 300, 300)],
+            geometry=[_box(-5, -5, 50, 50), _box(90, -5, 130, 50), _box(200, 200, 300, 300)],
             crs=CRS,
             index=pd.Index(["Z1", "Z2", "Z3"], name="zone_id"),
         )
@@ -93,7 +99,9 @@ def test_embodied_per_building_from_ifc_and_estimates_kept_apart():
 
 
 def test_operational_and_re2020_per_building():
-    b = _assess(_model()).buildings
+    # these toy buildings hold one element each: the completeness requirement is lifted here to
+    # test the RE2020 arithmetic (the default grading is tested in test_carbon_completeness.py)
+    b = _assess(_model(), expected_classes=()).buildings
     # I1: 100 m2 x 35 kWh x 0.079 = 276.5 kgCO2e/yr, x 50 years = 13825
     assert b.loc["I1", "operational_kgco2e_year"] == pytest.approx(276.5)
     assert b.loc["I1", "operational_b6_kgco2e"] == pytest.approx(13825.0)
@@ -146,8 +154,13 @@ def test_zones_and_city_are_the_sums_of_the_buildings():
     assert city["operational_b6_kgco2e"] == pytest.approx(13825.0 + 108625.0 + 27650.0)
     assert city["gfa_m2"] == pytest.approx(100 + 500 + 200 + 100)  # F2: 100 m2 x 1 storey
     assert (city["buildings"], city["ifc_buildings"], city["estimated_buildings"]) == (4, 2, 2)
-    assert (city["re2020_passes"], city["re2020_fails"], city["re2020_not_assessed"]) == (1, 0, 1)
+    # I1 (walls only) and I2 (one slab) are shells: no RE2020 verdict on them (was 1 pass, 1
+    # not assessed before the completeness grading, a verdict on a model missing most of a building)
+    assert (city["re2020_passes"], city["re2020_fails"], city["re2020_not_assessed"]) == (0, 0, 0)
+    assert city["re2020_not_assessable"] == 2 and city["shell_buildings"] == 2
     assert city["unmatched_volume_m3"] == pytest.approx(0.2)
+    # 31.5 of the 31.7 m3 modelled have a factor
+    assert city["matched_volume_share"] == pytest.approx(31.5 / 31.7)
     # F2 lies outside every zone: zones hold every other building
     assert zones["operational_b6_kgco2e"].sum() == pytest.approx(city["operational_b6_kgco2e"])
     assert zones["embodied_ifc_kgco2e"].sum() == pytest.approx(city["embodied_ifc_kgco2e"])
@@ -163,8 +176,10 @@ def test_materials_unmatched_coverage_and_caveats():
     assert materials["a1a3_kgco2e"].sum() == pytest.approx(result.city["a1a3_kgco2e"])
     assert result.unmatched.index.tolist() == ["Mystery"]
     assert result.unmatched.loc["Mystery", "volume_m3"] == pytest.approx(0.2)
-    # A1-A3 covers every mass-bearing row (the mystery layer has no density, hence no mass)
-    assert result.coverage.loc["A1-A3", "mass_share"] == pytest.approx(1.0)
+    # A1-A3 covers 31.5 of the 31.7 m3 modelled; the mystery layer has no density, so the mass
+    # share is unknown (it read 1.0 before, counting only the rows whose mass was known)
+    assert result.coverage.loc["A1-A3", "volume_share"] == pytest.approx(31.5 / 31.7)
+    assert math.isnan(result.coverage.loc["A1-A3", "mass_share"])
     assert result.embodied is not None and len(result.embodied.rows) == 4
     assert result.modules == ("A1-A3",) and result.study_period_years == 50.0
     text = " ".join(result.caveats)
@@ -209,7 +224,13 @@ def test_a_failing_building_and_options_from_columns():
     assert model.buildings is not None
     layer = model.buildings.assign(permit_year=[2022, 2025, 2022, 2022], building_type="collective_housing")
     model.add_layer("buildings", layer)
-    result = assess(model, modules=("A1-A3",), period="new_low_energy")
+    # the table has no ifc_class: completeness cannot be shown, so the verdict is withheld ...
+    withheld = assess(model, modules=("A1-A3",), period="new_low_energy").buildings.loc["I1"]
+    assert withheld["re2020_verdict"] == "not assessable" and pd.isna(withheld["re2020_passes"])
+    assert withheld["completeness"] == "shell"
+    assert "already exceeds" in withheld["re2020_reason"]
+    # ... unless the caller lifts the requirement
+    result = assess(model, modules=("A1-A3",), period="new_low_energy", expected_classes=())
     i1 = result.buildings.loc["I1"]
     # the building_type column wins over the 2-storey default: collective housing, 740 in 2022
     assert i1["re2020_building_type"] == "logement_collectif"
@@ -224,7 +245,9 @@ def test_a_failing_building_and_options_from_columns():
 
 
 def test_all_modules_and_the_study_period():
-    result = assess(_model(), study_period_years=60, period="new_low_energy", permit_year=2023)
+    result = assess(
+        _model(), study_period_years=60, period="new_low_energy", permit_year=2023, expected_classes=()
+    )
     b = result.buildings
     assert result.modules == ("A1-A3", "A4", "A5", "B4", "C")
     # the bundled table has no A4/A5/C factor nor service life: those modules stay unknown
@@ -295,8 +318,23 @@ def test_sample_city_ifc_buildings(tmp_path):
     assert b.loc[house, "energy_kgco2e_m2"] == pytest.approx(35 * 0.079 * 50)
     assert b.loc[flats, "re2020_building_type"] == "logement_collectif"
     assert b.loc[flats, "energy_max_kgco2e_m2"] == 560.0
-    # A1-A3 of structure and envelope lies well under the cap of the full 50-year dynamic LCA
-    assert b.loc[[house, flats], "re2020_verdict"].tolist() == ["passes", "passes"]
+    # the generator writes walls (load-bearing), floor slabs and a roof, but no foundations: the
+    # models are partial and get no RE2020 verdict (they "passed" before the completeness grading)
+    assert (b["element_classes_present"] == "walls, slabs, roof, structure").all()
+    assert (b["completeness"] == "partial").all()
+    assert b.loc[[house, flats], "re2020_verdict"].tolist() == ["not assessable", "not assessable"]
+    assert b.loc[house, "re2020_reason"] == "IFC model partial: no foundations"
+    assert b.loc[[house, flats], "re2020_passes"].isna().all()
+    # with foundations declared out of scope, A1-A3 of structure and envelope lies well under the
+    # cap of the full 50-year dynamic LCA
+    scoped = assess(
+        model,
+        modules=("A1-A3",),
+        period="new_low_energy",
+        permit_year=permit,
+        expected_classes=("walls", "slabs", "roof", "structure"),
+    ).buildings
+    assert scoped.loc[[house, flats], "re2020_verdict"].tolist() == ["passes", "passes"]
     assert b.loc[school, "re2020_verdict"] == "not applicable"
     # every sample building lies in a zone: zone sums add up to the city totals
     assert b["zone_id"].notna().all()

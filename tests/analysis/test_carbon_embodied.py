@@ -161,11 +161,17 @@ def test_unmatched_materials_are_reported_with_volume_not_dropped():
     assert u.loc["Unobtainium", "elements"] == 1
     assert len(result.rows) == 5
     cov = result.coverage
-    # A1-A3 covers every mass-bearing row (the unmatched one has no density, hence no mass)
-    assert cov.loc["A1-A3", "mass_share"] == pytest.approx(1.0)
+    # A1-A3 covers every row but the unmatched 0.02 m3 of the 8.068 m3 modelled
+    assert cov.loc["A1-A3", "volume_share"] == pytest.approx(8.048 / 8.068)
     assert cov.loc["A1-A3", "rows_missing"] == 1
-    # B4 misses the concrete (no service life): share = (20 + 120) / (4800 + 20 + 12000 + 120)
-    assert cov.loc["B4", "mass_share"] == pytest.approx(140 / 16940)
+    # the unmatched row has no density: its mass, hence a mass share, is unknown (not 1.0)
+    assert math.isnan(cov.loc["A1-A3", "mass_share"])
+    # B4 misses the concrete (no service life): share = (1.0 wool + 0.048 glazing) / 8.068 m3
+    assert cov.loc["B4", "volume_share"] == pytest.approx(1.048 / 8.068)
+    # without the unmatched row every mass is known: B4 covers (20 + 120) / (4800 + 20 + 12000 + 120) kg
+    known = compute_embodied_carbon(_materials().iloc[:4], factors=FACTORS, rules=RULES).coverage
+    assert known.loc["B4", "mass_share"] == pytest.approx(140 / 16940)
+    assert known.loc["A1-A3", "mass_share"] == pytest.approx(1.0)
 
 
 def test_input_is_not_modified_and_errors_are_typed():

@@ -25,26 +25,33 @@ from cimkit.network.graph import Network
 from cimkit.raster import Raster
 
 CRS = "EPSG:2154"
+# the toy town lies south of Paris (Lambert-93), so that placement checks and the country of the
+# damage values (FR) see a real place; coordinates below are local, shifted by _place
+X0, Y0 = 651_000.0, 6_847_000.0
+
+
+def _place(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return frame.set_geometry(frame.geometry.translate(X0, Y0))
 
 
 def _toy_town(*, with_road: bool = True) -> CityModel:
     """A slope rising 0.5 m per 10 m cell away from a river in column 0, three buildings."""
     model = CityModel(CRS)
     z = np.tile(np.arange(10) * 0.5, (6, 1))
-    model.set_dem(Raster(z, Affine(10, 0, 0, 0, -10, 60), CRS))
-    model.add_layer("river", gpd.GeoDataFrame(geometry=[shapely.LineString([(5, 59), (5, 1)])], crs=CRS))
+    model.set_dem(Raster(z, Affine(10, 0, X0, 0, -10, Y0 + 60), CRS))
+    model.add_layer("river", _place(gpd.GeoDataFrame(geometry=[shapely.LineString([(5, 59), (5, 1)])], crs=CRS)))
     model.add_layer(
         "buildings",
-        gpd.GeoDataFrame(
+        _place(gpd.GeoDataFrame(
             {"use": ["residential", "retail", "residential"]},
             geometry=[shapely.box(10, 10, 20, 20), shapely.box(30, 30, 40, 40), shapely.box(80, 10, 90, 20)],
             index=pd.Index(["low", "mid", "high"], name="building_id"),
             crs=CRS,
-        ),
+        )),
     )
     model.add_layer(
         "parcels",
-        gpd.GeoDataFrame(
+        _place(gpd.GeoDataFrame(
             geometry=[
                 shapely.box(0, 0, 25, 60),
                 shapely.box(25, 0, 50, 60),
@@ -53,30 +60,30 @@ def _toy_town(*, with_road: bool = True) -> CityModel:
             ],
             index=pd.Index(["P1", "P2", "P3", "P4"], name="parcel_id"),
             crs=CRS,
-        ),
+        )),
     )
     model.add_layer(
         "zones",
-        gpd.GeoDataFrame(
+        _place(gpd.GeoDataFrame(
             {"libelle": ["Ua", "N", "A"]},
             geometry=[shapely.box(0, 0, 50, 60), shapely.box(50, 0, 100, 60), shapely.box(100, 0, 200, 60)],
             index=pd.Index(["Ua", "N", "A"], name="zone_id"),
             crs=CRS,
-        ),
+        )),
     )
     if with_road:
         # a street along y = 35 from x = 0 to 100 (the 0 m .. 4.5 m cells), walk and car times
-        nodes = gpd.GeoDataFrame(
+        nodes = _place(gpd.GeoDataFrame(
             geometry=[shapely.Point(0, 35), shapely.Point(100, 35)],
             index=pd.Index([1, 2], name="node_id", dtype="int64"),
             crs=CRS,
-        )
-        edges = gpd.GeoDataFrame(
+        ))
+        edges = _place(gpd.GeoDataFrame(
             {"u": [1], "v": [2], "walk_time_min": [1.25], "car_time_min": [0.2]},
             geometry=[shapely.LineString([(0, 35), (100, 35)])],
             index=pd.Index([7], name="edge_id", dtype="int64"),
             crs=CRS,
-        )
+        ))
         model.add_network(Network(nodes, edges, kind="road"))
     return model
 
@@ -101,8 +108,8 @@ def test_assess_on_a_toy_town():
     # "mid" on the 1.5 m cell: dry at RP10, 0.5 m at RP100
     assert b.loc["mid", "depth_m_rp10"] == 0 and b.loc["mid", "depth_m_rp100"] == pytest.approx(0.5)
     assert b.loc["high", "damage_eur_rp100"] == 0
-    res_m2 = compute_max_damage_per_m2("residential") * 100
-    com_m2 = compute_max_damage_per_m2("retail") * 100
+    res_m2 = compute_max_damage_per_m2("residential", country="FR") * 100
+    com_m2 = compute_max_damage_per_m2("retail", country="FR") * 100
     assert b.loc["low", "damage_eur_rp10"] == pytest.approx(0.25 * res_m2)  # JRC 0.25 at 0.5 m
     assert b.loc["low", "damage_eur_rp100"] == pytest.approx(0.50 * res_m2)  # 0.50 at 1.5 m
     assert b.loc["mid", "damage_eur_rp100"] == pytest.approx(0.15 * com_m2)  # commercial 0.15 at 0.5 m
@@ -150,7 +157,7 @@ def test_assess_options_and_missing_layers():
         default_first_floor_m=0.5,
     )
     b = res.buildings
-    res_m2 = compute_max_damage_per_m2("residential") * 100
+    res_m2 = compute_max_damage_per_m2("residential", country="FR") * 100
     # "low": 0.5 m and 1.5 m of water over a 0.5 m first floor -> 0 and 1.0 m -> 0 and 0.40
     assert b.loc["low", "damage_eur_rp10"] == 0
     assert b.loc["low", "damage_eur_rp100"] == pytest.approx(0.40 * res_m2)
@@ -261,3 +268,34 @@ def test_sample_city_model_totals_are_consistent(sample_city_dir):
     lengths = model.network("road").edges.geometry.length
     assert closed_km == pytest.approx(lengths[res.edges["closed_car_rp1000"]].sum() / 1000)
     assert res.city["closed_walk_edges_rp100"] >= res.city["closed_car_edges_rp100"]
+
+
+def test_assess_states_what_it_leaves_unanswered():
+    from cimkit.errors import CoverageWarning
+
+    model = _toy_town(with_road=False)
+    outside = _place(
+        gpd.GeoDataFrame(
+            {"use": ["residential"]},
+            geometry=[shapely.box(150, 10, 160, 20)],  # east of the 100 m wide DEM
+            index=pd.Index(["beyond"], name="building_id"),
+            crs=CRS,
+        )
+    )
+    model.add_layer("buildings", pd.concat([model.buildings, outside]))
+    with pytest.warns(CoverageWarning, match=r"1 of 4 building\(s\) \(25.0%\) get no flood depth"):
+        res = assess(model, {10: 1.0, 100: 2.0}, inflow=model["river"])
+    assert res.city["buildings_without_depth"] == 1
+    assert np.isnan(res.buildings.loc["beyond", "depth_m_rp100"])
+    assert any("1 of 4 building(s) lie outside the DEM" in c for c in res.caveats)
+    # the damage values are those of the country found at the model's place (FR), and said so
+    assert any("JRC maximum damage values for FR (found at the centre of the buildings)" in c for c in res.caveats)
+    # HAND from the river: the cells draining to the grid edge without meeting it are counted
+    by_hand = assess(model, {10: 1.0}, method="hand", streams=model["river"])
+    hand_nan = np.isnan(by_hand.depths[10].values)
+    assert by_hand.city["hand_undrained_share"] == pytest.approx(hand_nan.mean())
+    # a user GDP per capita replaces the country's, and the caveat says which was used
+    user = assess(model, {10: 1.0, 100: 2.0}, inflow=model["river"], gdp_per_capita_usd2010=20_000)
+    assert any("given GDP per capita of 20,000 US$ 2010" in c for c in user.caveats)
+    low = user.buildings.loc["low", "max_damage_eur_m2"]
+    assert low == pytest.approx(24.078 * 20_000**0.3852 * 0.36 * 1.5)

@@ -289,3 +289,71 @@ def test_narrow_grids():
     # 2 m (2.83) beats W to 3 m (3.0)? 3.0 > 2.83, so W
     assert codes[0, 1] == 8 and codes[1, 1] == 16 and codes[0, 0] == 4
     assert compute_flow_accumulation(compute_flow_directions(dem)).values[2, 0] == 6
+
+
+def _drains_to_a_stream(codes: np.ndarray, streams: np.ndarray) -> np.ndarray:
+    """Walk the D8 codes from every cell (memoised): True where the walk meets a stream cell."""
+    offsets = {code: (dr, dc) for (dr, dc), code in CODES.items()}
+    state = np.where(streams, 1, 0).astype(np.int8)  # 1 drains, -1 does not, 0 unknown
+    rows, cols = codes.shape
+    for r0 in range(rows):
+        for c0 in range(cols):
+            path = []
+            r, c = r0, c0
+            while state[r, c] == 0:
+                path.append((r, c))
+                code = int(codes[r, c])
+                if code in (0, 255):
+                    state[r, c] = -1
+                    break
+                dr, dc = offsets[code]
+                r, c = r + dr, c + dc
+                if not (0 <= r < rows and 0 <= c < cols):
+                    state[path[-1]] = -1
+                    break
+            result = state[r, c] if 0 <= r < rows and 0 <= c < cols else -1
+            for cell in path:
+                state[cell] = result if state[cell] == 0 else state[cell]
+    return state == 1
+
+
+def test_hand_coverage_on_srtm_boulder_is_reported_and_counted_independently(shared_data):
+    from cimkit.errors import CoverageWarning
+    from cimkit.io.raster import read_dem
+
+    path = shared_data / "dem_srtm_boulder_co" / "srtmgl3_boulder_co.asc"
+    dem = read_dem(path, source_crs="EPSG:4326", crs="EPSG:32613")
+    valid = dem.valid_mask()
+    # independent count: walk the D8 directions of the conditioned DEM to a stream cell
+    threshold = math.ceil(1e6 / dem.cell_area)
+    fd = compute_flow_directions(fill_depressions(dem))
+    streams = np.nan_to_num(compute_flow_accumulation(fd).values) >= threshold
+    drained = _drains_to_a_stream(fd.values, streams & valid)
+    expected_cells = int((valid & ~drained).sum())
+    expected_share = expected_cells / int(valid.sum())
+    h = compute_hand(dem)
+    assert h.attrs["undrained_cells"] == expected_cells == int((np.isnan(h.values) & valid).sum())
+    assert h.attrs["undrained_share"] == pytest.approx(expected_share, abs=1e-12)
+    assert 0.01 < expected_share < 0.05  # border basins under 1 km² (measured 714 of 38,007 cells, 1.9 %)
+    # a coarser drainage (10 km² upstream) leaves more of the DEM without HAND: warned with the share
+    with pytest.warns(CoverageWarning, match=r"HAND is undefined \(NaN\) on \d+\.\d% .*accumulation_threshold="):
+        coarse = compute_hand(dem, accumulation_threshold=10 * threshold)
+    assert coarse.attrs["undrained_share"] > 0.05  # measured 3,227 cells, 8.5 %
+    assert coarse.attrs["undrained_share"] == pytest.approx(
+        (np.isnan(coarse.values) & valid).sum() / valid.sum(), abs=1e-12
+    )
+    step = coarse.attrs["provenance"].steps[-1] if "provenance" in coarse.attrs else None
+    if step is not None:
+        assert step.params["undrained_share"] == pytest.approx(coarse.attrs["undrained_share"])
+
+
+def test_all_nodata_dem_is_refused_not_flooded():
+    from cimkit.analysis.flood import compute_bathtub_depth
+
+    dem = Raster(np.full((4, 5), -9999.0), Affine(10, 0, 0, 0, -10, 40), "EPSG:2154", nodata=-9999.0)
+    with pytest.raises(InputError, match="no cell with data"):
+        compute_hand(dem)
+    with pytest.raises(InputError, match="no cell with data"):
+        compute_bathtub_depth(dem, 3.0)
+    with pytest.raises(InputError, match="no cell with data"):
+        fill_depressions(Raster(np.full((3, 3), np.nan), Affine(10, 0, 0, 0, -10, 30), "EPSG:2154"))

@@ -18,7 +18,7 @@ from cimkit.analysis.flood import (
     compute_max_damage_per_m2,
     format_return_period,
 )
-from cimkit.errors import InputError, ValidationError
+from cimkit.errors import CountryError, InputError, ValidationError
 from cimkit.raster import Raster
 
 
@@ -103,9 +103,9 @@ def test_building_damage_by_hand():
     deep = np.zeros((4, 4))
     deep[:2, :2] = 1.0  # house 1 under 1 m everywhere
     deep[2:, 2] = 1.5  # house 2: half of it under 1.5 m, the other half dry
-    out = compute_building_damage(buildings, {100: _grid(deep)})
-    res = compute_max_damage_per_m2("residential")
-    com = compute_max_damage_per_m2("office")
+    out = compute_building_damage(buildings, {100: _grid(deep)}, country="FR")
+    res = compute_max_damage_per_m2("residential", country="FR")
+    com = compute_max_damage_per_m2("office", country="FR")
     # house 1: fraction 0.40 at 1 m x 776 EUR/m² x 100 m²
     assert out.loc[1, "damage_eur_rp100"] == pytest.approx(0.40 * res * 100)
     # house 2: wet-part depth 1.5 m - 0.5 m first floor = 1.0 m -> commercial 0.30, half wet
@@ -114,21 +114,44 @@ def test_building_damage_by_hand():
     assert out.loc[2, "flooded_share_rp100"] == pytest.approx(0.5)
     assert out["first_floor_source"].tolist() == ["default", "attribute"]
     # the max statistic uses 1.5 m over the whole footprint
-    upper = compute_building_damage(buildings, {100: _grid(deep)}, depth_statistic="max")
+    upper = compute_building_damage(buildings, {100: _grid(deep)}, depth_statistic="max", country="FR")
     assert upper.loc[2, "damage_eur_rp100"] == pytest.approx(0.30 * com * 100)
     # dry scenario: zero damage
-    dry = compute_building_damage(buildings, {10: _grid(np.zeros((4, 4)))})
+    dry = compute_building_damage(buildings, {10: _grid(np.zeros((4, 4)))}, country="FR")
     assert dry["damage_eur_rp10"].tolist() == [0.0, 0.0]
     # a single raster without a return period gives unsuffixed columns
-    single = compute_building_damage(buildings, _grid(deep))
+    single = compute_building_damage(buildings, _grid(deep), country="FR")
     assert "damage_eur" in single.columns
 
 
 def test_building_damage_without_use_warns():
     b = gpd.GeoDataFrame(geometry=[shapely.box(0, 10, 10, 20)], crs="EPSG:2154")
     with pytest.warns(UserWarning, match="residential"):
-        out = compute_building_damage(b, {10: _grid(np.ones((4, 4)))})
+        out = compute_building_damage(b, {10: _grid(np.ones((4, 4)))}, country="FR")
     assert out["jrc_class"].tolist() == ["residential"]
+
+
+def test_building_damage_country_comes_from_the_location_never_france_silently():
+    # the same house and flood placed in Lambert-93 near Paris, then in UTM 10N at Oakland (CA)
+    house = shapely.box(0, 10, 10, 20)
+    paris = gpd.GeoDataFrame({"use": ["residential"]}, geometry=[house], crs="EPSG:2154").translate(651_000, 6_847_000)
+    paris = gpd.GeoDataFrame({"use": ["residential"]}, geometry=paris, crs="EPSG:2154")
+    grid = Raster(np.ones((4, 4)), Affine(5, 0, 651_000, 0, -5, 6_847_020), "EPSG:2154")
+    found = compute_building_damage(paris, {100: grid})
+    assert found.attrs["max_damage"] == {"country": "FR", "chosen": "found at the centre of the buildings"}
+    assert found.loc[0, "max_damage_eur_m2"] == pytest.approx(compute_max_damage_per_m2("residential", country="FR"))
+    oakland = gpd.GeoDataFrame({"use": ["residential"]}, geometry=[shapely.box(564_000, 4_184_000, 564_010, 4_184_010)], crs="EPSG:26910")
+    grid_us = Raster(np.ones((4, 4)), Affine(5, 0, 564_000, 0, -5, 4_184_020), "EPSG:26910")
+    with pytest.raises(CountryError, match="'US'.*gdp_per_capita_usd2010"):
+        compute_building_damage(oakland, {100: grid_us})
+    user = compute_building_damage(oakland, {100: grid_us}, gdp_per_capita_usd2010=48_000)
+    # 24.078 x 48000^0.3852 x 0.6 x 0.6 x 1.5 (residential structure + contents), by hand
+    assert user.loc[0, "max_damage_eur_m2"] == pytest.approx(24.078 * 48_000**0.3852 * 0.36 * 1.5)
+    assert user.attrs["max_damage"]["gdp_per_capita_usd2010"] == 48_000
+    # nowhere (the Gulf of Guinea): refused, not France
+    nowhere = gpd.GeoDataFrame(geometry=[house], crs="EPSG:2154")
+    with pytest.raises(CountryError, match="country="):
+        compute_building_damage(nowhere, {10: _grid(np.ones((4, 4)))})
 
 
 def test_return_period_labels_and_weights():

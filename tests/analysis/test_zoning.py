@@ -96,28 +96,42 @@ def test_check_compliance_hand_computed(scene):
 
     # footprints: B1 10x14=140, B2 14x22=308, B3 10x10=100, B4 6x4=24
     np.testing.assert_allclose(result["footprint_m2"], [140, 308, 100, 24])
-    # CES: P1 = (140 + 16) / 600 = 0.26; P2 = (308 + 8) / 600 = 0.526667; P3 = 100 / 800 = 0.125
-    np.testing.assert_allclose(result["ces"], [0.26, 316 / 600, 0.125, 0.26])
+    # CES: P1 = (140 + 16) / 600 = 0.26; P2 = (308 + 8) / 600 = 0.526667; P3 = 100 / 800 = 0.125;
+    # B4 stands on P1 and P2 (2/3 and 1/3 of it): judged on their union box(0, 0, 40, 30),
+    # (140 + 308 + 24) / 1200 = 0.393333
+    np.testing.assert_allclose(result["ces"], [0.26, 316 / 600, 0.125, 472 / 1200])
+    np.testing.assert_allclose(result["parcel_area_m2"], [600, 600, 800, 1200])
+    assert result["parcels"].tolist() == ["P1", "P2", "P3", "P1;P2"]
+    assert result["n_parcels"].tolist() == [1, 1, 1, 2]
+    np.testing.assert_allclose(result["straddle_share"], [0, 0, 0, 1 / 3], atol=1e-12)
+    assert not result["check_manually"].any()
+    assert result.loc["B4", "zoning_note"].startswith("stands on 2 parcels (P1;P2), 33% of its footprint outside")
+    assert "judged on their union (unité foncière" in result.loc["B4", "zoning_note"]
+    assert (result.loc[["B1", "B2", "B3"], "zoning_note"] == "").all()
     assert list(result["ces_ok"]) == [True, False, True, True]
     # heights against 9 m; B3 unknown
     assert result["height_ok"].tolist() == [True, False, pd.NA, True]
 
     # road setback = distance to the parcel's frontage:
     # B1: south edge y=0 -> 6; B2: min(south 3, east 40-36=4) = 3; B3: P3 frontage north y=50 -> 5,
-    # east x=40 -> 20: 5; B4: to P1's south edge -> 24
-    np.testing.assert_allclose(result["road_setback_m"], [6, 3, 5, 24], atol=1e-6)
+    # east x=40 -> 20: 5; B4: to the union's frontage, south y=0 -> 24, east x=40 -> 18: 18
+    np.testing.assert_allclose(result["road_setback_m"], [6, 3, 5, 18], atol=1e-6)
+    # no road layer: every unshared boundary is assumed to face a road, stated per building
+    assert (result["frontage_source"] == "unshared_boundary").all()
+    assert result.loc["B1", "road_setback_note"].startswith("road frontage assumed: the parcel boundary not shared")
     assert list(result["road_setback_ok"]) == [True, False, True, True]
 
     # side setback: B1 min(west 4, east 6, north 10) = 4, required max(0.5x8, 3) = 4 -> ok;
     # B2 min(west 2, north 5) = 2, required max(6, 3) = 6 -> fail;
     # B3 min(south 5, west 10) = 5, required unknown (H unknown and the ratio applies) -> NA;
-    # B4 crosses x=20 (a side limit) -> 0, required max(2, 3) = 3 -> fail
-    np.testing.assert_allclose(result["side_setback_m"], [4, 2, 5, 0], atol=1e-6)
+    # B4: x=20 is inside its union; the union's side limits are x=0 (P0) and y=30 (P3): north 2,
+    # required max(2, 3) = 3 -> fail
+    np.testing.assert_allclose(result["side_setback_m"], [4, 2, 5, 2], atol=1e-6)
     np.testing.assert_allclose(result["side_setback_required_m"], [4, 6, np.nan, 3])
     assert result["side_setback_ok"].tolist() == [True, False, pd.NA, False]
 
-    # green upper bound = 1 - CES: 0.74, 0.47333, 0.875, 0.74, all >= 0.3
-    np.testing.assert_allclose(result["green_ratio_upper"], [0.74, 1 - 316 / 600, 0.875, 0.74])
+    # green upper bound = 1 - CES: 0.74, 0.47333, 0.875, 0.60667, all >= 0.3
+    np.testing.assert_allclose(result["green_ratio_upper"], [0.74, 1 - 316 / 600, 0.875, 1 - 472 / 1200])
     assert list(result["green_ok"]) == [True, True, True, True]
 
     # uses (case-insensitive): industry not allowed, B3 unknown
@@ -218,7 +232,7 @@ def test_assess_hand_computed_scene(scene):
     assert b["parcel_id"].tolist() == ["P1", "P2", "P3", "P1"]
     assert list(b["n_failed"]) == [0, 5, 0, 1]
     assert list(b["compliant"]) == [True, False, True, False]
-    np.testing.assert_allclose(b["road_setback_m"], [6, 3, 5, 24], atol=1e-6)
+    np.testing.assert_allclose(b["road_setback_m"], [6, 3, 5, 18], atol=1e-6)
     assert b["failed_rules"].tolist() == [
         "",
         "height, footprint ratio, road setback, side setback, use",
@@ -332,11 +346,13 @@ def test_assess_sample_city_with_ifc():
         2,
     ]
     assert (city["parcels"], city["zones"], city["buildings_crossing_parcels"]) == (97, 7, 0)
-    # Résidence Victor Hugo is now its IFC model: 5 storeys, roof at 15.2 m in UB (limit 12 m)
-    broken = result.buildings.loc[~result.buildings["compliant"]]
+    # Résidence Victor Hugo is now its IFC model: 5 storeys of 3 m from the ground floor (RDC at
+    # 0.0, R+4 at 12.0), roof top 15.0 m above the ground floor (the 0.2 m slab below it no longer
+    # counts in height_m) in UB (limit 12 m)
+    broken = result.buildings.loc[result.buildings["compliant"].eq(False)]
     hugo = broken.loc[model.buildings.loc[broken.index, "name"].eq("Résidence Victor Hugo").to_numpy()]
     assert len(hugo) == 1 and hugo["failed_rules"].iloc[0] == "height"
-    assert (hugo["height_m"].iloc[0], hugo["max_height_m"].iloc[0]) == pytest.approx((15.2, 12.0), abs=0.01)
+    assert (hugo["height_m"].iloc[0], hugo["max_height_m"].iloc[0]) == pytest.approx((15.0, 12.0), abs=0.01)
     assert broken.loc["BATI0030", "failed_rules"] == "footprint ratio"
     # the capacity with the IFC footprints in place of the cadastre's
     assert city["additional_floor_area_m2"] == pytest.approx(797567.32, abs=0.01)

@@ -93,9 +93,12 @@ def test_transform_parts_heights_and_crs(tmp_path):
     # B1 + part: 10 x 8 + 4 x 8 = 112 m², one 14 x 8 rectangle at (85000, 447000)
     assert gdf.loc["B1", "footprint_m2"] == pytest.approx(112.0)
     assert gdf.geometry["B1"].bounds == pytest.approx((85000, 447000, 85014, 447008))
-    # base = lowest vertex 0.2 (the part); top = 6.5 -> height 6.3
-    assert gdf.loc["B1", "base_elevation_m"] == pytest.approx(0.2)
-    assert gdf.loc["B1", "height_m"] == pytest.approx(6.3)
+    # ground = the Building's own lowest vertex 0.5 (no semantics), not the part's 0.2; top = 6.5
+    # -> height 6.0, the file's measuredHeight
+    assert gdf.loc["B1", "ground_elevation_m"] == pytest.approx(0.5)
+    assert gdf.loc["B1", "base_elevation_m"] == pytest.approx(0.5)
+    assert gdf.loc["B1", "ground_source"] == "lowest vertex"
+    assert gdf.loc["B1", "height_m"] == pytest.approx(6.0) == gdf.loc["B1", "measuredHeight"]
     assert gdf.loc["B1", "n_parts"] == 1
     assert gdf.loc["B1", "address.city"] == "Delft"
     assert gdf.loc["B1", "measuredHeight"] == 6.0
@@ -103,6 +106,7 @@ def test_transform_parts_heights_and_crs(tmp_path):
     assert gdf.loc["B2", "lod"] == "2.2"
     assert gdf.loc["B2", "footprint_m2"] == pytest.approx(25.0)
     assert gdf.loc["B2", "height_m"] == pytest.approx(4.0)
+    assert gdf.loc["B2", "ground_source"] == "GroundSurface" and gdf.loc["B2", "ground_elevation_m"] == 0.0
     steps = [s.action for s in provenance.get(gdf).steps]
     assert "apply_transform" in steps
     lod12 = read_cityjson(_write(tmp_path, _document()), lod="1.2")
@@ -171,3 +175,40 @@ def test_delft(shared_data):
         assert gdf.loc[oid, "base_elevation_m"] == pytest.approx(z.min())
         assert gdf.loc[oid, "height_m"] == pytest.approx(z.max() - z.min())
     assert (gdf["height_m"] > 0).all()
+
+
+def test_height_from_the_ground_surface_not_the_lowest_part(tmp_path):
+    # a house on a GroundSurface at z = 10.0 (top 17.5) with an underground garage part from 7.0 to 10.0:
+    # by hand, ground = 10.0 and height = 17.5 - 10.0 = 7.5 (not 17.5 - 7.0 = 10.5)
+    v1, s1 = _box_solid(0, 0, 10, 8, 10.0, 17.5, 0)
+    v2, s2 = _box_solid(0, 0, 12, 8, 7.0, 10.0, 8)
+    sem = {
+        "surfaces": [{"type": "GroundSurface"}, {"type": "RoofSurface"}, {"type": "WallSurface"}],
+        "values": [[0, 1, 2, 2, 2, 2]],
+    }
+    doc = {
+        "type": "CityJSON",
+        "version": "2.0",
+        "transform": {"scale": [1.0, 1.0, 1.0], "translate": [85000.0, 447000.0, 0.0]},
+        "metadata": {"referenceSystem": "https://www.opengis.net/def/crs/EPSG/0/7415"},
+        "CityObjects": {
+            "H": {
+                "type": "Building",
+                "children": ["H-garage"],
+                "geometry": [{"type": "Solid", "lod": "2.2", "boundaries": s1, "semantics": sem}],
+            },
+            "H-garage": {
+                "type": "BuildingPart",
+                "parents": ["H"],
+                "geometry": [{"type": "Solid", "lod": "2.2", "boundaries": s2, "semantics": sem}],
+            },
+        },
+        "vertices": (np.array(v1 + v2) - [0.0, 0.0, 0.0]).tolist(),
+    }
+    gdf = read_cityjson(_write(tmp_path, doc))
+    row = gdf.loc["H"]
+    assert row.ground_elevation_m == pytest.approx(10.0) and row.ground_source == "GroundSurface"
+    assert row.height_m == pytest.approx(7.5)
+    assert row.base_elevation_m == pytest.approx(10.0)
+    step = next(s for s in provenance.get(gdf).steps if s.action == "ground_level")
+    assert step.params["ground_source"] == {"GroundSurface": 1}

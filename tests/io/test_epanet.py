@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cimkit.errors import FileFormatError
+from cimkit.errors import FileFormatError, PlacementWarning
 from cimkit.io.epanet import read_epanet
+from cimkit.options import set_options
 
 # counts from ../shared/data/MANIFEST.md (checked there with wntr/EPANET)
 EXPECTED = {
@@ -65,7 +66,9 @@ def test_net3_status_section_and_closed_pipe(shared_data):
 
 
 def test_crs_is_assigned_not_reprojected(shared_data):
-    net = read_epanet(shared_data / "epanet_networks" / "Net1.inp", crs="EPSG:2154")
+    # Net1's coordinates are local: kept where they are on purpose (the placement check is accepted)
+    with set_options(placement="accept"), pytest.warns(PlacementWarning, match="local coordinates"):
+        net = read_epanet(shared_data / "epanet_networks" / "Net1.inp", crs="EPSG:2154")
     assert net.crs.to_epsg() == 2154
     assert net.nodes.geometry.iloc[0].coords[0] == (20.0, 70.0)
 

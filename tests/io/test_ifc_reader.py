@@ -43,10 +43,17 @@ def test_public_name_and_columns(two_storey):
         "height_m",
         "base_elevation_m",
         "ground_floor_elevation_m",
+        "ground_elevation_m",
+        "ground_source",
+        "depth_below_ground_m",
         "storeys",
+        "storeys_above_ground",
+        "storeys_below_ground",
         "gfa_m2",
         "gfa_source",
+        "nfa_m2",
         "volume_m3",
+        "volume_source",
         "use",
         "occupancy_type",
         "n_wall",
@@ -76,7 +83,12 @@ def test_building_values(model, two_storey):
     assert row.height_m == pytest.approx(6.6)
     assert row.base_elevation_m == pytest.approx(30.0)
     assert row.ground_floor_elevation_m == pytest.approx(30.3)  # top of the 0.3 m ground slab
+    # ground level: the storey at elevation 0 ("Level 0"), map height 30 m; nothing below it
+    assert row.ground_elevation_m == pytest.approx(30.0) and row.ground_source == "storey"
+    assert row.depth_below_ground_m == pytest.approx(0.0)
     assert row.storeys == 2
+    assert (row.storeys_above_ground, row.storeys_below_ground) == (2, 0)
+    assert np.isnan(row.nfa_m2)  # no spaces
     # no quantity sets and no spaces: GFA is the sum of the two 60 m2 floor slabs
     assert row.gfa_source == "slabs" and row.gfa_m2 == pytest.approx(120.0)
     # no spaces: volume is footprint x height
@@ -188,7 +200,10 @@ def test_two_buildings_and_spaces(tmp_path):
     assert gdf.loc["B"].geometry.bounds == pytest.approx((E0 + 30, N0, E0 + 40, N0 + 6))
     assert gdf.loc["A"].use == "residential"  # from space names, no occupancy type
     assert gdf.loc["B"].use == "office"
-    assert gdf.loc["A"].gfa_source == "spaces" and gdf.loc["A"].gfa_m2 == pytest.approx(30.0)
+    # gross floor area is never the spaces' (net) area: A's one 10 m x 6 m floor slab gives 60 m2 gross;
+    # the 20 m2 + 10 m2 spaces are its net floor area
+    assert gdf.loc["A"].gfa_source == "slabs" and gdf.loc["A"].gfa_m2 == pytest.approx(60.0)
+    assert gdf.loc["A"].nfa_m2 == pytest.approx(30.0) and np.isnan(gdf.loc["B"].nfa_m2)
     assert gdf.loc["A"].volume_m3 == pytest.approx(30.0 * 2.5)  # sum of space volumes
     assert gdf.loc["A"].n_space == 2 and gdf.loc["B"].n_space == 0
     assert sorted(model.spaces.area_m2) == pytest.approx([10.0, 20.0])

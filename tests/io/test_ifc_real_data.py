@@ -10,6 +10,8 @@ import warnings
 
 import ifcopenshell
 import ifcopenshell.geom
+import ifcopenshell.util.element
+import ifcopenshell.util.placement
 import numpy as np
 import pyproj
 import pytest
@@ -25,6 +27,17 @@ FZK = "ifc_kit_fzk_haus/AC20-FZK-Haus.ifc"
 DUPLEX = "ifc_duplex_apartment/duplex.ifc"
 DRAINAGE = "ifc43_drainage_system/DrainageSystem-1-2"
 EARTHWORKS = "ifc43_earthworks_georef/Georeferencing-Earthworks-12d-1"
+
+
+#: What is not part of a building's body (never in its extents).
+NOT_PHYSICAL = (
+    "IfcOpeningElement",
+    "IfcSpace",
+    "IfcSite",
+    "IfcVirtualElement",
+    "IfcAnnotation",
+    "IfcDistributionPort",
+)
 
 
 def _raw_mesh(path, classes=None, exclude=("IfcOpeningElement", "IfcSpace", "IfcSite")):
@@ -89,9 +102,23 @@ def test_fzk_haus(fzk, shared_data):
     # storeys: the file's IfcBuildingStorey entities
     f, slab_verts = _raw_vertices(shared_data / FZK, classes=["IfcSlab"])
     assert row.storeys == len(f.by_type("IfcBuildingStorey")) == 2
-    # height: the base slab bottom (-0.2 m) to the ridge (top of the roof slabs), from raw vertices
-    assert row.height_m == pytest.approx(slab_verts[:, 2].max() - slab_verts[:, 2].min(), abs=1e-6)
-    assert row.height_m == pytest.approx(6.5177, abs=1e-3)
+    # height, hand check: the ground storey is "Erdgeschoss" (elevation 0, placement z 0); the top of
+    # the physical elements is the ridge, the top of the roof slabs (6.318 m); the base slab reaches
+    # down to -0.2 m, which is depth, not height (the old top-minus-bottom gave 6.518 m)
+    _, body_verts, _ = _raw_mesh(shared_data / FZK, exclude=NOT_PHYSICAL)
+    ground = next(s for s in f.by_type("IfcBuildingStorey") if s.Name == "Erdgeschoss")
+    ground_z = ifcopenshell.util.placement.get_local_placement(ground.ObjectPlacement)[2, 3]
+    assert ground_z == 0.0 and body_verts[:, 2].max() == pytest.approx(slab_verts[:, 2].max(), abs=1e-9)
+    assert row.height_m == pytest.approx(body_verts[:, 2].max() - ground_z, abs=1e-6)
+    assert row.height_m == pytest.approx(6.3177, abs=1e-3)
+    assert row.depth_below_ground_m == pytest.approx(ground_z - body_verts[:, 2].min(), abs=1e-6)
+    assert row.depth_below_ground_m == pytest.approx(0.2, abs=1e-6)
+    assert (row.storeys_above_ground, row.storeys_below_ground) == (2, 0)
+    # gross area from the file's Qto (BaseQuantities.GrossFloorArea of the IfcBuilding); net from spaces
+    building = f.by_type("IfcBuilding")[0]
+    qto = ifcopenshell.util.element.get_psets(building, qtos_only=True)["BaseQuantities"]
+    assert row.gfa_source == "qto" and row.gfa_m2 == pytest.approx(qto["GrossFloorArea"])
+    assert row.nfa_m2 == pytest.approx(model.spaces.area_m2.sum()) and row.nfa_m2 < row.gfa_m2
     # footprint: the roof outline, a rectangle = convex hull of the slab vertices (scipy), scaled by
     # the UTM point scale factor squared (map area = k^2 x ground area)
     k = pyproj.Proj(32632).get_factors(8.43654, 49.10043).meridional_scale
@@ -100,9 +127,10 @@ def test_fzk_haus(fzk, shared_data):
     # the site point projected with pyproj lies within the footprint's reach (site origin near the house)
     e, n = pyproj.Transformer.from_crs(4326, 32632, always_xy=True).transform(8.43654, 49.10043)
     assert row.geometry.distance(shapely.Point(e, n)) < 30.0
-    # elevations: RefElevation 110 m; the ground-floor slab top is at local 0
+    # elevations: RefElevation 110 m; the ground storey and the ground-floor slab top are at local 0
     assert row.ground_floor_elevation_m == pytest.approx(110.0, abs=1e-6)
-    assert row.base_elevation_m == pytest.approx(109.8, abs=1e-6)
+    assert row.ground_elevation_m == pytest.approx(110.0, abs=1e-6) and row.ground_source == "storey"
+    assert row.base_elevation_m == pytest.approx(110.0, abs=1e-6)  # the base of the block: the ground
     # counts against the MANIFEST (13 walls, 11 windows, 5 doors, 7 spaces, 42 members, 4 beams)
     assert (row.n_wall, row.n_window, row.n_door, row.n_space, row.n_member, row.n_beam) == (
         13,
@@ -124,8 +152,21 @@ def test_duplex(duplex, shared_data):
     assert any("approximate" in w for w in caught)
     f, verts, triangles = _raw_mesh(shared_data / DUPLEX)
     assert row.storeys == len(f.by_type("IfcBuildingStorey")) == 4
-    # height: top minus bottom of all element vertices from the raw iterator
-    assert row.height_m == pytest.approx(verts[:, 2].max() - verts[:, 2].min(), abs=1e-6)
+    # height, hand check: the ground storey is "Level 1" (elevation 0; the others are T/FDN -1.25,
+    # Level 2 3.1, Roof 6.0); the top of the physical elements is 6.635 m (a roof-level window), the
+    # footings reach -1.55 m; the "Roof" IfcSpace reaching 9.0 m does not count (the old
+    # top-minus-bottom of every element gave 10.55 m with the spaces, 8.18 m without)
+    _, body_verts, _ = _raw_mesh(shared_data / DUPLEX, exclude=NOT_PHYSICAL)
+    ground = next(s for s in f.by_type("IfcBuildingStorey") if s.Name == "Level 1")
+    ground_z = ifcopenshell.util.placement.get_local_placement(ground.ObjectPlacement)[2, 3]
+    assert ground.Elevation == 0.0 and ground_z == 0.0
+    assert row.height_m == pytest.approx(body_verts[:, 2].max() - ground_z, abs=1e-6)
+    assert row.height_m == pytest.approx(6.6348, abs=1e-3)
+    assert row.depth_below_ground_m == pytest.approx(ground_z - body_verts[:, 2].min(), abs=1e-6)
+    assert row.depth_below_ground_m == pytest.approx(1.55, abs=1e-6)
+    assert row.ground_source == "storey"
+    # floors: Level 1 and Level 2 hold floor slabs; T/FDN (footings) and Roof (roof slab) do not
+    assert (row.storeys_above_ground, row.storeys_below_ground) == (2, 0)
     # footprint area, independently: sample a 5 cm grid and count points inside any projected
     # triangle (point-in-triangle via an STRtree query, no polygon union); in local metres
     k = model.georeference.effective_scale / model.georeference.unit_scale
@@ -133,8 +174,16 @@ def test_duplex(duplex, shared_data):
     assert row.geometry.area / k**2 == pytest.approx(sampled, rel=0.01)
     counts = (row.n_wall, row.n_window, row.n_door, row.n_slab, row.n_space, row.n_furnishingelement)
     assert counts == (57, 24, 14, 21, 21, 61)  # MANIFEST: 56 walls + 1 IfcWall (not standard case)
-    assert row.gfa_source == "spaces"
-    assert row.gfa_m2 == pytest.approx(model.spaces.area_m2.sum())
+    # no Qto in this IFC2X3 export: gross area from the floor-slab outlines inside the walls (the two
+    # exterior slabs on grade are patios, outside the walls); net area from the spaces of Level 1 and
+    # Level 2 (the 135 m2 "Roof" space on the roof level is not floor area). Gross was the spaces' net
+    # sum before (the defect); now gross > net, with a plausible net / gross ratio
+    assert row.gfa_source == "slabs"
+    floor_spaces = model.spaces[model.spaces.storey.isin(["Level 1", "Level 2"])]
+    assert row.nfa_m2 == pytest.approx(floor_spaces.area_m2.sum())
+    assert 0.7 < row.nfa_m2 / row.gfa_m2 < 0.9
+    # the two storeys' gross area is bounded by two full footprints of the walls' outline (local m2)
+    assert row.gfa_m2 < 2 * row.geometry.area / k**2
     # layered walls: shares sum to one per element
     assert np.allclose(model.materials.groupby("global_id")["share"].sum(), 1.0)
 

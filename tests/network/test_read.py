@@ -319,3 +319,50 @@ def test_helsinki_directed_csr_equals_networkx_digraph(helsinki):
         reached = ours[np.isfinite(ours)]
         assert set(reached.index) == set(expected.index)
         np.testing.assert_allclose(reached[expected.index].to_numpy(), expected.to_numpy(), atol=1e-9)
+
+
+# --- national default speeds recorded in the provenance ---------------------------------------
+def _speed_step(net):
+    from cimkit import provenance
+
+    steps = [s for s in provenance.get(net).steps if s.action == "car_speed_defaults"]
+    assert len(steps) == 1
+    return steps[0].params
+
+
+def test_helsinki_takes_finnish_default_speeds(helsinki):
+    path, net = helsinki
+    params = _speed_step(net)
+    assert params["country"] == "FI" and params["table"] == "road_speeds.csv"
+    assert "Tieliikennelaki" in params["source"]
+    e = net.edges
+    # an edge without a maxspeed tag takes the Finnish default of its class (50 km/h in built-up
+    # areas, Tieliikennelaki § 103; pihakatu 20; service roads 20, an assumption)
+    untagged = e["maxspeed"].isna() & e["speed_kmh"].notna()
+    assert params["edges_with_default_speed"] == int(untagged.sum()) > 100
+    expected = e.loc[untagged, "road_class"].map({"living_street": 20.0, "service": 20.0, "track": 20.0})
+    assert (e.loc[untagged, "speed_kmh"] == expected.fillna(50.0)).all()
+    assert (e.loc[untagged, "road_class"] == "unclassified").sum() == 2  # measured: 2 unclassified, 314 service
+    # a posted number still wins over the national default
+    posted = e["maxspeed"].astype("object").map(lambda v: isinstance(v, str) and v.strip().isdigit())
+    posted &= e["speed_kmh"].notna()  # pedestrian streets keep no car speed, posted or not
+    assert posted.sum() > 500
+    assert (e.loc[posted, "speed_kmh"] == e.loc[posted, "maxspeed"].astype(float)).all()
+
+
+def test_oakland_network_in_utm_10n_takes_us_speeds():
+    # a small grid of streets placed in Oakland, California (EPSG:26910)
+    frame = streets("EPSG:26910")
+    frame = frame.set_geometry(frame.geometry.translate(564_000, 4_184_000))
+    net = read_network(frame, kind="road", snap_tolerance_m=0.5)
+    e = net.edges.set_index("name")
+    assert e.loc["Rue A", "speed_kmh"] == pytest.approx(25 * 1.609344)  # not the French 50 km/h
+    assert e.loc["Rue B", "speed_kmh"] == pytest.approx(30 * 1.609344)  # posted "30 mph" still wins
+    params = _speed_step(net)
+    assert params["country"] == "US" and params["chosen"] == "found at the centre of the edges' extent"
+    # country= chooses, and is recorded as given
+    fr = read_network(frame, kind="road", snap_tolerance_m=0.5, country="FR")
+    assert fr.edges.set_index("name").loc["Rue A", "speed_kmh"] == 50.0
+    assert _speed_step(fr)["chosen"] == "given"
+    with pytest.raises(ValidationError, match="road networks only"):
+        read_network(frame, kind="water", country="FR")

@@ -96,3 +96,69 @@ def test_invalid_speeds_are_refused():
         compute_edge_travel_times(e, car_kmh=0)
     with pytest.raises(ValidationError):
         compute_edge_travel_times(pd.DataFrame({"road_class": ["x"]}))
+
+
+# --- national defaults chosen from the location ---------------------------------------------
+def _placed_streets(crs: str, x0: float, y0: float):
+    import geopandas as gpd
+    import shapely
+
+    lines = [shapely.LineString([(x0, y0), (x0 + 1000, y0)]), shapely.LineString([(x0, y0), (x0, y0 + 1000)])]
+    lines.append(shapely.LineString([(x0 + 1000, y0), (x0 + 3000, y0)]))
+    return gpd.GeoDataFrame(
+        {"length_m": [1000.0, 1000.0, 2000.0], "road_class": ["residential", "primary", "motorway"]},
+        geometry=lines,
+        crs=crs,
+    )
+
+
+def test_oakland_streets_take_us_speeds_not_french_ones():
+    import warnings
+
+    # UTM 10N near Oakland, California (about -122.27, 37.80)
+    edges = _placed_streets("EPSG:26910", 564_000, 4_184_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # inside one country's extent: no warning
+        out = compute_edge_travel_times(edges)
+    # California Vehicle Code: 25 mph in residence districts, 65 mph freeways (1 mile = 1.609344 km)
+    assert out["speed_kmh"].tolist() == pytest.approx([25 * 1.609344, 25 * 1.609344, 65 * 1.609344])
+    assert out.loc[0, "car_time_min"] == pytest.approx(1.0 / (25 * 1.609344) * 60)
+    chosen = out.attrs["car_speed_defaults"]
+    assert chosen["country"] == "US" and chosen["table"] == "road_speeds.csv"
+    assert "California Vehicle Code" in chosen["source"] and chosen["edges_with_default_speed"] == 3
+
+
+def test_france_keeps_the_french_values_and_explicit_choices_win():
+    edges = _placed_streets("EPSG:2154", 651_000, 6_847_000)  # south of Paris
+    out = compute_edge_travel_times(edges)
+    assert out["speed_kmh"].tolist() == [50.0, 50.0, 130.0]
+    assert out.attrs["car_speed_defaults"]["country"] == "FR"
+    # country= overrides the location, car_kmh= overrides the table
+    de = compute_edge_travel_times(edges, country="DE")
+    assert de["speed_kmh"].tolist() == [50.0, 50.0, 130.0] and "StVO" in de.attrs["car_speed_defaults"]["source"]
+    fi = compute_edge_travel_times(edges, country="FI")
+    assert fi["speed_kmh"].tolist() == [50.0, 50.0, 120.0]
+    es = compute_edge_travel_times(edges, country="ES")  # RD 970/2020: 30 on one-lane streets
+    assert es["speed_kmh"].tolist() == [30.0, 50.0, 120.0]
+    mixed = compute_edge_travel_times(edges, country="FI", car_kmh={"motorway": 100})
+    assert mixed["speed_kmh"].tolist() == [50.0, 50.0, 100.0]
+    assert mixed.attrs["car_speed_defaults"]["overridden_by_car_kmh"] == ["motorway"]
+    with pytest.raises(ValidationError, match="no default road speeds for country 'XX'"):
+        compute_edge_travel_times(edges, country="XX")
+
+
+def test_no_country_found_warns_and_uses_the_stated_fallback():
+    from cimkit.errors import CimkitWarning
+
+    edges = _placed_streets("EPSG:2154", 0, 0)  # Lambert-93 origin: the sea off Africa
+    with pytest.warns(CimkitWarning, match=r"French built-up-area defaults .* for 3 of 3 edges"):
+        out = compute_edge_travel_times(edges)
+    assert out["speed_kmh"].tolist() == [DEFAULT_CAR_KMH["residential"], 50.0, 130.0]
+    assert out.attrs["car_speed_defaults"]["country"] is None
+    # a single speed for every class needs no country and gives no warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        blanket = compute_edge_travel_times(edges, car_kmh=40)
+    assert blanket["speed_kmh"].tolist() == [40.0, 40.0, 40.0]

@@ -18,14 +18,22 @@ from cimkit.viz.public import public_model
 from cimkit.viz.report import Report
 from cimkit.viz.scene import build_lod1_meshes, build_scene, write_gltf
 
+#: Lambert-93 (EPSG:2154) coordinates of the tests' local (0, 0): a place in France, as the
+#: placement checks of CityModel require.
+X0, Y0 = 651_000.0, 6_847_000.0
+
+
+def _box(minx: float, miny: float, maxx: float, maxy: float):
+    return box(X0 + minx, Y0 + miny, X0 + maxx, Y0 + maxy)
+
 
 def _net(kind: str) -> Network:
     nodes = gpd.GeoDataFrame(
-        geometry=[Point(0, 0), Point(100, 0)], index=pd.Index([0, 1], name="node_id"), crs=2154
+        geometry=[Point(X0, Y0), Point(X0 + 100, Y0)], index=pd.Index([0, 1], name="node_id"), crs=2154
     )
     edges = gpd.GeoDataFrame(
         {"u": [0], "v": [1]},
-        geometry=[LineString([(0, 0), (100, 0)])],
+        geometry=[LineString([(X0, Y0), (X0 + 100, Y0)])],
         index=pd.Index([0], name="edge_id"),
         crs=2154,
     )
@@ -38,7 +46,7 @@ def _model() -> CityModel:
         "buildings",
         gpd.GeoDataFrame(
             {"height_m": [6.0, 12.0], "ead_eur": [120.5, np.nan]},
-            geometry=[box(10, 10, 20, 18), box(40, 10, 60, 30)],
+            geometry=[_box(10, 10, 20, 18), _box(40, 10, 60, 30)],
             index=pd.Index(["A", "B"], name="building_id"),
             crs=2154,
         ),
@@ -92,7 +100,7 @@ def test_lod1_meshes_volumes_and_gltf(tmp_path):
     assert meshes["A"].volume == pytest.approx(10 * 8 * 6.0)
     assert meshes["B"].volume == pytest.approx(20 * 20 * 12.0)
     assert meshes["A"].is_watertight
-    # coordinates are shifted to the layer's lower-left corner (10, 10)
+    # coordinates are shifted to the layer's lower-left corner (X0 + 10, Y0 + 10)
     assert meshes["A"].bounds.tolist() == [[0.0, 0.0, 0.0], [10.0, 8.0, 6.0]]
     path = write_gltf(meshes, tmp_path / "city.glb")
     import trimesh
@@ -102,9 +110,9 @@ def test_lod1_meshes_volumes_and_gltf(tmp_path):
 
 
 def _dem(value: float = 35.0) -> Raster:
-    # 10 x 10 cells of 10 m over (0, 0)-(100, 100), sloping 1 m per column eastwards from value
+    # 10 x 10 cells of 10 m over (X0, Y0)-(X0 + 100, Y0 + 100), rising 1 m per column eastwards
     values = value + np.tile(np.arange(10, dtype="float64"), (10, 1))
-    return Raster(values, Affine(10.0, 0.0, 0.0, 0.0, -10.0, 100.0), crs=2154)
+    return Raster(values, Affine(10.0, 0.0, X0, 0.0, -10.0, Y0 + 100.0), crs=2154)
 
 
 def test_lod1_bases_heights_and_skips(caplog):
@@ -114,12 +122,12 @@ def test_lod1_bases_heights_and_skips(caplog):
             "storeys": [np.nan, 4, np.nan, np.nan],
             "base_elevation_m": [100.0, np.nan, np.nan, np.nan],
         },
-        geometry=[box(10, 10, 20, 18), box(40, 10, 60, 30), box(70, 70, 80, 80), None],
+        geometry=[_box(10, 10, 20, 18), _box(40, 10, 60, 30), _box(70, 70, 80, 80), None],
         index=pd.Index(["A", "B", "C", "D"], name="building_id"),
         crs=2154,
     )
     with caplog.at_level("INFO", logger="cimkit.viz.scene"):
-        meshes = build_lod1_meshes(buildings, dem=_dem(), storey_height_m=2.5, origin=(0.0, 0.0))
+        meshes = build_lod1_meshes(buildings, dem=_dem(), storey_height_m=2.5, origin=(X0, Y0))
     assert sorted(meshes) == ["A", "B"]  # C has no height, D no footprint
     assert "2 building(s) without footprint or height were skipped" in caplog.text
     # A: its own base (100 m), 6 m high; B: 4 storeys x 2.5 m on the DEM cell under (50, 20)
@@ -137,8 +145,8 @@ def test_multipolygon_block_is_one_mesh():
 
 def test_scene_colours_blocks_and_draws_the_dem():
     model = _model()
-    meshes = build_lod1_meshes(model.buildings, origin=(0.0, 0.0))
-    plotter = build_scene(meshes, scalars={"A": 120.5}, dem=_dem(), origin=(0.0, 0.0))
+    meshes = build_lod1_meshes(model.buildings, origin=(X0, Y0))
+    plotter = build_scene(meshes, scalars={"A": 120.5}, dem=_dem(), origin=(X0, Y0))
     try:
         assert len(plotter.meshes) == 2  # the blocks and the DEM surface
         blocks, surface = plotter.meshes
@@ -177,7 +185,7 @@ def test_map_fills_zones_labels_them_and_greys_zero_values():
         "zones",
         gpd.GeoDataFrame(
             {"typezone": ["U", "N"], "libelle": ["UA", "Nzh"]},
-            geometry=[box(0, 0, 35, 40), box(35, 0, 70, 40)],
+            geometry=[_box(0, 0, 35, 40), _box(35, 0, 70, 40)],
             index=pd.Index(["z1", "z2"], name="zone_id"),
             crs=2154,
         ),

@@ -81,6 +81,24 @@ def access_nodes(network: Network, features: Any, *, walk_kmh: float | None = DE
     return out
 
 
+def check_time_budget(max_time_min: Any, *, name: str = "max_time_min") -> float:
+    """Return a time budget as a float, refusing zero, negative, NaN and infinite minutes.
+
+    A budget of 0 or less reaches nothing: a score computed with it would rate every home 0
+    without saying why, so it is refused with :class:`~cimkit.errors.ValidationError`.
+    """
+    try:
+        value = float(max_time_min)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name!r} must be a number of minutes; {max_time_min!r} was given.") from None
+    if not (np.isfinite(value) and value > 0):
+        raise ValidationError(
+            f"{name!r} must be finite minutes > 0; {max_time_min!r} was given.",
+            hint="a budget of 0 minutes or less reaches nothing: pass e.g. max_time_min=15.",
+        )
+    return value
+
+
 def directed_for(weight: str) -> Directed:
     """Choose how edges become arcs for a travel mode.
 

@@ -9,6 +9,7 @@ streets closed, the same on that network and the loss.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cimkit.analysis.accessibility._travel import DEFAULT_WALK_KMH
+from cimkit.analysis.accessibility._travel import DEFAULT_WALK_KMH, check_time_budget
 from cimkit.analysis.accessibility.metrics import compute_nearest_times
 from cimkit.analysis.accessibility.population import _use_class
 from cimkit.analysis.accessibility.scores import (
@@ -26,8 +27,9 @@ from cimkit.analysis.accessibility.scores import (
     summarise_by_zone,
 )
 from cimkit.analysis.result import AnalysisResult
-from cimkit.errors import InputError, ValidationError
+from cimkit.errors import CoverageWarning, InputError, ValidationError
 from cimkit.network.graph import Network
+from cimkit.options import get_options
 
 if TYPE_CHECKING:
     from cimkit.model import CityModel
@@ -44,15 +46,20 @@ class AccessibilityResult(AnalysisResult):
     buildings
         One row per building (indexed by building id): ``<category>_min`` (time to the nearest POI
         of each category, NaN when none is reachable), ``<group>_min`` (nearest of the service
-        group), ``groups_reached``, ``score`` (15-minute score, 0-1), ``home`` (True for a
-        residential building) and ``zone_id`` (when the model has zones).
+        group), ``groups_reached``, ``score`` (15-minute score, 0-1), ``access_distance_m``
+        (straight line from the building's centroid to its nearest street node), ``home`` (True
+        for a residential building) and ``zone_id`` (when the model has zones).
     zones
         One row per zone (indexed by zone id), over its homes: ``homes`` (count),
         ``<category>_min_median``, ``score_mean``, ``score_median``; with a closed network also
         ``flooded_score_mean``, ``flooded_score_median`` and ``homes_cut_off``.
     city
         Totals over the homes: ``homes``, ``homes_all_groups`` (score 1), ``score_mean``,
-        ``score_median``, ``<category>_min_median``; with a closed network also
+        ``score_median``, ``<category>_min_median`` (a home that reaches no POI of the category
+        counts as infinitely far; NaN when the category has no POI); coverage counts:
+        ``pois_<category>`` (POIs of each category), ``homes_unreachable_<category>`` (homes
+        reaching none), ``homes_far_from_network`` and ``pois_far_from_network`` (farther than the
+        ``access_distance_m`` option from their nearest street node); with a closed network also
         ``flooded_score_mean``, ``homes_cut_off`` and ``homes_losing_score``.
     caveats
         What the numbers cannot know.
@@ -169,7 +176,10 @@ def _zone_table(
     out = pd.DataFrame(index=zones_index.rename("zone_id"))
     out["homes"] = z.value_counts().reindex(out.index, fill_value=0).astype("int64")
     if z.notna().any():
-        times = summarise_by_zone(values[[f"{c}_min" for c in cats]], z, stats=("median",))
+        minutes = values[[f"{c}_min" for c in cats]]
+        # as for the city: a home that reaches no POI of a category counts as infinitely far
+        minutes = minutes.apply(lambda col: col.fillna(np.inf) if col.notna().any() else col)
+        times = summarise_by_zone(minutes, z, stats=("median",))
         score = summarise_by_zone(values["score"], z, stats=("mean", "median")).add_prefix("score_")
         out = out.join(times).join(score)
         if flooded is not None and loss is not None:
@@ -190,7 +200,10 @@ def _city_totals(
         "score_median": float(values["score"].median()) if len(values) else np.nan,
     }
     for c in cats:
-        city[f"{c}_min_median"] = float(values[f"{c}_min"].median()) if len(values) else np.nan
+        times = values[f"{c}_min"]
+        # a home that reaches no POI of the category is infinitely far, not left out of the median
+        reached = times.notna().any()
+        city[f"{c}_min_median"] = float(times.fillna(np.inf).median()) if reached else np.nan
     if flooded is not None and loss is not None:
         city["flooded_score_mean"] = float(flooded["score"].mean()) if len(flooded) else np.nan
         city["homes_cut_off"] = int(loss["cut_off"].sum())
@@ -202,8 +215,7 @@ def _required(
     model: CityModel, max_time_min: float, closed_network: Any
 ) -> tuple[pd.DataFrame, pd.DataFrame, Network]:
     """Check the options and return the buildings, the POIs and the road network of the model."""
-    if not max_time_min >= 0:
-        raise ValidationError(f"'max_time_min' must be >= 0 minutes; {max_time_min!r} was given.")
+    check_time_budget(max_time_min)
     if closed_network is not None and not isinstance(closed_network, Network):
         raise ValidationError(
             f"'closed_network' must be a Network; {type(closed_network).__name__} was given.",
@@ -221,6 +233,52 @@ def _required(
     if "category" not in pois.columns:
         raise InputError("the POIs have no 'category' column", layer="pois")
     return buildings, pois, model.network("road")
+
+
+def _coverage(
+    table: pd.DataFrame, pois: pd.DataFrame, network: Network, cats: Sequence[str], caveats: list[str]
+) -> dict[str, int]:
+    """Count what the analysis cannot answer, warn once per kind and add the caveats."""
+    homes = table.loc[table["home"]]
+    present = pois["category"].astype(str).value_counts()
+    limit = float(get_options()["access_distance_m"])
+    counts: dict[str, int] = {f"pois_{c}": int(present.get(c, 0)) for c in cats}
+    counts.update({f"homes_unreachable_{c}": int(homes[f"{c}_min"].isna().sum()) for c in cats})
+    counts["homes_far_from_network"] = int((homes["access_distance_m"] > limit).sum())
+    poi_distance = network.nearest_node(_centroids(pois))["distance_m"]
+    counts["pois_far_from_network"] = int((poi_distance > limit).sum())
+    messages = []
+    missing = [c for c in cats if counts[f"pois_{c}"] == 0]
+    if missing:
+        messages.append(
+            f"No POI of the categories {', '.join(missing)}: every home counts as not reaching them "
+            "(times NaN, the groups not reached in the score)."
+        )
+    cut = {c: counts[f"homes_unreachable_{c}"] for c in cats if c not in missing and counts[f"homes_unreachable_{c}"]}
+    if cut:
+        listed = ", ".join(f"{n} reach no {c}" for c, n in cut.items())
+        messages.append(
+            f"Of {len(homes)} homes, {listed} on the road network (a part of the network not connected "
+            "to one, or the POI is off the network): their times are NaN, they count as not reached in "
+            "the score and as infinitely far in the medians."
+        )
+    for what, n, of in (("homes", counts["homes_far_from_network"], len(homes)),
+                        ("POIs", counts["pois_far_from_network"], len(pois))):
+        if n:
+            messages.append(
+                f"{n} of {of} {what} lie more than {limit:g} m (straight line) from their nearest street "
+                "node: the network may not cover them, and their times include that straight walk "
+                "(set the limit with cimkit.set_options(access_distance_m=...))."
+            )
+    for message in messages:
+        warnings.warn(f"accessibility: {message}", CoverageWarning, stacklevel=3)
+    caveats.extend(messages)
+    return counts
+
+
+def _centroids(frame: pd.DataFrame) -> Any:
+    geoms = frame.geometry
+    return geoms.where(geoms.geom_type == "Point", geoms.centroid)
 
 
 def assess(
@@ -299,9 +357,6 @@ def assess(
     _check_groups(groups)
     cats = sorted({c for cs in groups.values() for c in cs})
     caveats = [_times_caveat(weight, walk_kmh)]
-    missing = sorted(set(cats) - set(pois["category"].astype(str)))
-    if missing:
-        caveats.append(f"No POI of the categories {', '.join(missing)}: they count as unreachable.")
     base = _building_metrics(
         network, buildings, pois, groups, weights, max_time_min=max_time_min, weight=weight, walk_kmh=walk_kmh
     )
@@ -317,7 +372,9 @@ def assess(
             "and sets cut_off."
         )
     zone_ids = _zone_ids(model, buildings, caveats)
-    table = base.join(home)
+    access = network.nearest_node(_centroids(buildings))["distance_m"].rename("access_distance_m")
+    table = base.join(access).join(home)
+    counts = _coverage(table, pois, network, cats, caveats)
     homes = table.loc[home]
     f_homes = flooded.loc[home] if flooded is not None else None
     l_homes = loss.loc[home] if loss is not None else None
@@ -328,7 +385,7 @@ def assess(
     return AccessibilityResult(
         buildings=table,
         zones=zones,
-        city=_city_totals(homes, cats, f_homes, l_homes),
+        city=pd.concat([_city_totals(homes, cats, f_homes, l_homes), pd.Series(counts)]),
         caveats=tuple(caveats),
         flooded=flooded,
         loss=loss,

@@ -45,6 +45,7 @@ import pandas as pd
 from cimkit.analysis.accessibility._travel import (
     DEFAULT_WALK_KMH,
     access_nodes,
+    check_time_budget,
     check_time_weight,
     destination_values,
     directed_for,
@@ -158,6 +159,8 @@ def compute_nearest_times(
     if int(k) != k or k < 1:
         raise ValidationError(f"'k' must be an integer >= 1; {k!r} was given.")
     k = int(k)
+    if max_time_min is not None:
+        max_time_min = check_time_budget(max_time_min)
     if isinstance(travel, Network):
         return _nearest_on_network(
             travel, origins, destinations, categories, category_column, k, max_time_min, weight, walk_kmh

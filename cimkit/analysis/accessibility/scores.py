@@ -19,15 +19,16 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from cimkit.analysis.accessibility._travel import DEFAULT_WALK_KMH
+from cimkit.analysis.accessibility._travel import DEFAULT_WALK_KMH, check_time_budget
 from cimkit.analysis.accessibility.metrics import compute_nearest_times
-from cimkit.errors import InputError, ValidationError
+from cimkit.errors import CoverageWarning, InputError, ValidationError
 from cimkit.network.graph import Network
 
 __all__ = [
@@ -99,7 +100,8 @@ def compute_fifteen_minute_score(
     ``categories`` (default :data:`DEFAULT_CATEGORIES`: education, health, food, shopping, leisure,
     transport), equal weights unless ``weights`` is given, and ``T = max_time_min`` (15 min; at
     the default walking speed of 4.8 km/h about 1.2 km). A group with no destination at all in
-    the data counts as not reached.
+    the data counts as not reached, with a :class:`~cimkit.errors.CoverageWarning` when no
+    origin reaches any of its destinations.
 
     Parameters
     ----------
@@ -110,7 +112,8 @@ def compute_fifteen_minute_score(
     weights
         Group name → weight (default 1 each); groups missing from ``weights`` weigh 0.
     max_time_min
-        Time budget in minutes (inclusive).
+        Time budget in minutes (inclusive, > 0; 0 or less raises
+        :class:`~cimkit.errors.ValidationError`).
     category_column, weight, walk_kmh
         See :func:`~cimkit.analysis.accessibility.compute_nearest_times`.
 
@@ -135,6 +138,7 @@ def compute_fifteen_minute_score(
     >>> res["groups_reached"].tolist(), res["score"].tolist()
     ([2, 1, 2], [0.75, 0.25, 0.5])
     """
+    budget = check_time_budget(max_time_min)
     groups, w = _groups_and_weights(categories, weights)
     near = compute_nearest_times(
         travel,
@@ -146,7 +150,17 @@ def compute_fifteen_minute_score(
         weight=weight,
         walk_kmh=walk_kmh,
     )
-    return _score_from_nearest(near, groups, w, max_time_min)
+    empty = [g for g, cats in groups.items() if near[[f"{c}_min" for c in cats]].isna().all(axis=None)]
+    if empty and len(near):
+        warnings.warn(
+            f"fifteen-minute score: no origin reaches any destination of the group(s) {', '.join(empty)} "
+            f"({len(near)} origins); they count as not reached, so no score exceeds "
+            f"{sum(w[g] for g in groups if g not in empty) / sum(w.values()):.2f}. Check the destinations' "
+            "categories, or pass categories= without these groups.",
+            CoverageWarning,
+            stacklevel=2,
+        )
+    return _score_from_nearest(near, groups, w, budget)
 
 
 def summarise_by_zone(

@@ -26,10 +26,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from cimkit.analysis.carbon._assess_re2020 import NOT_ASSESSABLE, re2020_caveats, re2020_columns
+from cimkit.analysis.carbon.completeness import (
+    COMPLETENESS_CLASSES,
+    COMPLETENESS_COLUMNS,
+    ELEMENT_CLASSES,
+    MIN_MATCHED_VOLUME_SHARE,
+    check_options,
+)
 from cimkit.analysis.carbon.embodied import compute_embodied_carbon
 from cimkit.analysis.carbon.estimate import estimate_embodied_carbon
 from cimkit.analysis.carbon.operational import compute_operational_carbon
-from cimkit.analysis.carbon.re2020 import check_re2020
 from cimkit.analysis.carbon.rollup import MODULES, EmbodiedResult
 from cimkit.analysis.result import AnalysisResult
 from cimkit.errors import LayerNotFoundError, ValidationError
@@ -41,19 +48,7 @@ __all__ = ["CarbonResult", "assess"]
 
 T = TypeVar("T")
 
-_VERDICTS = {True: "passes", False: "fails", None: "not assessed"}
-_RE2020_COLUMNS = (
-    "re2020_building_type",
-    "re2020_permit_year",
-    "construction_kgco2e_m2",
-    "construction_max_kgco2e_m2",
-    "energy_kgco2e_m2",
-    "energy_max_kgco2e_m2",
-    "construction_passes",
-    "energy_passes",
-    "re2020_passes",
-    "re2020_verdict",
-)
+_GRADE_COLUMNS = (*COMPLETENESS_COLUMNS, "estimate_kgco2e_m2", "ifc_to_estimate_ratio")
 _ZONE_SUMS = ("gfa_m2", "embodied_ifc_kgco2e", "embodied_estimate_kgco2e", "operational_b6_kgco2e")
 
 
@@ -72,14 +67,23 @@ class CarbonResult(AnalysisResult):
         emission factors; ``"estimate"``: floor area x RE2020 cap), ``embodied_estimated``
         (True for estimates, which are upper bounds), ``gfa_m2`` (m²), one kgCO2e column per
         EN 15978 module (IFC buildings), ``embodied_kgco2e``, ``embodied_kgco2e_per_m2``,
-        ``intensity_kgco2e_m2`` (estimates), ``operational_kgco2e_year``,
+        ``intensity_kgco2e_m2`` (estimates), the completeness of IFC buildings
+        (``element_classes_present``, ``element_classes_missing``, ``element_class_share``,
+        ``matched_volume_m3``, ``unmatched_volume_m3``, ``matched_volume_share``,
+        ``matched_mass_share``, ``completeness`` — ``"complete"``, ``"partial"`` or
+        ``"shell"`` — and ``completeness_reason``; see
+        :mod:`cimkit.analysis.carbon.completeness`), ``estimate_kgco2e_m2`` (the footprint
+        estimate per m² of the same building) and ``ifc_to_estimate_ratio``,
+        ``operational_kgco2e_year``,
         ``operational_b6_kgco2e`` (over the study period), ``operational_b6_kgco2e_per_m2``,
         the RE2020 columns ``re2020_building_type``, ``re2020_permit_year``,
         ``construction_kgco2e_m2`` (*Ic construction*), ``construction_max_kgco2e_m2``,
         ``energy_kgco2e_m2`` (*Ic énergie*), ``energy_max_kgco2e_m2``,
         ``construction_passes``, ``energy_passes``, ``re2020_passes`` (nullable booleans) and
         ``re2020_verdict`` (``"passes"``, ``"fails"``, ``"not assessed"``, ``"not
-        applicable"``), and ``zone_id`` when the model has zones.
+        assessable"`` — the IFC model is not ``complete``, ``re2020_passes`` is then NA —
+        or ``"not applicable"``), ``re2020_reason`` (why a building is not assessable, not
+        assessed or not applicable), and ``zone_id`` when the model has zones.
     zones
         One row per PLU zone (every zone of the model): ``buildings``, ``ifc_buildings``,
         ``estimated_buildings``, ``gfa_m2``, ``embodied_ifc_kgco2e``,
@@ -89,7 +93,10 @@ class CarbonResult(AnalysisResult):
         The city totals, the sums of the building rows: counts, ``gfa_m2``,
         ``embodied_ifc_kgco2e`` and its modules, ``embodied_estimate_kgco2e``,
         ``operational_kgco2e_year``, ``operational_b6_kgco2e``, ``re2020_passes``,
-        ``re2020_fails``, ``re2020_not_assessed`` (counts) and ``unmatched_volume_m3``.
+        ``re2020_fails``, ``re2020_not_assessed``, ``re2020_not_assessable``, the counts of
+        ``complete_buildings``, ``partial_buildings`` and ``shell_buildings``,
+        ``unmatched_volume_m3`` (unmatched materials) and ``matched_volume_share`` (matched
+        over all modelled volume of the IFC buildings, elements without material included).
     caveats
         What the numbers cannot know (scope of the IFC quantities, estimates as upper bounds,
         benchmark energy intensities, static LCA against RE2020 dynamic thresholds ...).
@@ -100,7 +107,9 @@ class CarbonResult(AnalysisResult):
         IFC material names without an emission factor, with their volume (m³): reported, not
         counted.
     coverage
-        Per EN 15978 module: the share of the IFC material mass that has a value.
+        Per EN 15978 module: ``volume_share`` (the share of the modelled IFC volume that has a
+        value), ``mass_share`` (the same for the mass, NaN when some volume has no known
+        density) and ``rows_missing``.
     embodied
         The detailed IFC computation (rows per element x material, sums per element and
         storey), or None when no building has material rows.
@@ -145,6 +154,8 @@ def assess(
     permit_year: int | Mapping[Any, int] | pd.Series | None = None,
     building_type: str | Mapping[Any, str] | pd.Series | None = None,
     heat_network: bool = False,
+    expected_classes: Sequence[str] = ELEMENT_CLASSES,
+    min_matched_volume_share: float = MIN_MATCHED_VOLUME_SHARE,
 ) -> CarbonResult:
     """Assess the carbon footprint of every building of a city model.
 
@@ -174,6 +185,11 @@ def assess(
         ones as collective housing, ``office`` as offices (other uses have no thresholds).
     heat_network
         The buildings are connected to a heat network (RE2020 *Ic énergie* maxima).
+    expected_classes, min_matched_volume_share
+        The completeness thresholds, as for
+        :func:`~cimkit.analysis.carbon.compute_embodied_carbon`: an IFC building lacking an
+        expected element class, or with less than this share of its volume matched to a
+        factor, is not ``complete`` and gets the RE2020 verdict ``"not assessable"``.
 
     Returns
     -------
@@ -197,7 +213,8 @@ def assess(
     >>> model = CityModel("EPSG:2154")
     >>> _ = model.add_layer("buildings", gpd.GeoDataFrame(
     ...     {"use": ["residential", "residential"], "storeys": [2, 2], "gfa_m2": [200.0, None]},
-    ...     geometry=[box(0, 0, 10, 10), box(20, 0, 30, 10)], crs="EPSG:2154",
+    ...     geometry=[box(652000, 6862000, 652010, 6862010), box(652020, 6862000, 652030, 6862010)],
+    ...     crs="EPSG:2154",
     ...     index=pd.Index(["ifc1", "fp1"], name="building_id")))
     >>> _ = model.add_layer("materials", pd.DataFrame(
     ...     {"global_id": ["w1"], "building_id": ["ifc1"], "material": ["Béton C25/30"], "volume_m3": [10.0]}))
@@ -205,8 +222,10 @@ def assess(
     >>> result.buildings[["embodied_source", "embodied_kgco2e", "re2020_verdict"]]  # doctest: +NORMALIZE_WHITESPACE
                 embodied_source  embodied_kgco2e  re2020_verdict
     building_id
-    ifc1                    ifc           1944.0          passes
+    ifc1                    ifc           1944.0  not assessable
     fp1                estimate         128000.0  not applicable
+    >>> result.buildings.loc["ifc1", ["completeness", "re2020_reason"]].tolist()  # no ifc_class known
+    ['shell', 'IFC model shell: no walls; no slabs; no roof; no structure; no foundations']
     >>> float(result.city["operational_b6_kgco2e"])  # 400 m2 x 35 kWh/m2/yr x 0.079 x 50 years
     55300.0
     """
@@ -217,10 +236,20 @@ def assess(
         )
     if not modules or any(m not in MODULES for m in modules):
         raise ValidationError(f"'modules' must be drawn from {', '.join(MODULES)}; {list(modules)!r} was given")
+    expected = check_options(expected_classes, min_matched_volume_share)
     caveats: list[str] = []
     materials = _ifc_materials(model, buildings, caveats)
     ifc_ids = _ifc_building_ids(buildings, materials)
-    options = {"factors": factors, "overrides": overrides, "service_lives": service_lives}
+    options = {
+        "factors": factors,
+        "overrides": overrides,
+        "service_lives": service_lives,
+        "elements": _ifc_elements(model, ifc_ids),
+        "expected_classes": expected,
+        "min_matched_volume_share": min_matched_volume_share,
+        "reference_year": reference_year,
+        "intensities": intensities,
+    }
     embodied = _quietly(
         caveats, lambda: _ifc_embodied(materials, buildings.loc[ifc_ids], study_period_years, modules, options)
     )
@@ -228,12 +257,13 @@ def assess(
     table = table.join(
         _operational_columns(buildings, table["gfa_m2"], study_period_years, period, eui, carriers, caveats)
     )
-    table = table.join(_re2020_columns(buildings, table, ifc_ids, permit_year, building_type, heat_network))
+    table = table.join(re2020_columns(buildings, table, ifc_ids, permit_year, building_type, heat_network))
     zone_frame = _empty_frame()
     if model.zones is not None and len(model.zones):
         table["zone_id"] = _zone_ids(buildings, model.zones)
         zone_frame = _zone_sums(model.zones, table["zone_id"], table, caveats)
     caveats[:0] = _general_caveats(table, embodied, float(study_period_years), period)
+    caveats.extend(re2020_caveats(table, expected, float(min_matched_volume_share)))
     return CarbonResult(
         buildings=table,
         zones=zone_frame,
@@ -295,6 +325,16 @@ def _ifc_materials(model: CityModel, buildings: pd.DataFrame, caveats: list[str]
     return materials[inside]
 
 
+def _ifc_elements(model: CityModel, ifc_ids: pd.Index) -> pd.DataFrame | None:
+    """Return the model's IFC element table restricted to the IFC buildings (None when absent)."""
+    if "elements" not in model.layers:
+        return None
+    elements = model["elements"]
+    if "building_id" not in elements.columns:
+        return None
+    return elements[elements["building_id"].isin(ifc_ids)]
+
+
 def _ifc_building_ids(buildings: pd.DataFrame, materials: pd.DataFrame | None) -> pd.Index:
     """Ids of the buildings that have rows in the materials table, in the layer's order."""
     if materials is None or "building_id" not in materials.columns:
@@ -323,6 +363,11 @@ def _embodied_columns(
     if embodied is not None:
         sums = embodied.buildings.reindex(ifc_ids)
         out.loc[ifc_ids, [*module_cols, "embodied_kgco2e"]] = sums[[*module_cols, "total_kgco2e"]].to_numpy()
+    grades = (
+        embodied.buildings.reindex(columns=list(_GRADE_COLUMNS)).reindex(out.index)
+        if embodied is not None
+        else pd.DataFrame(np.nan, index=out.index, columns=list(_GRADE_COLUMNS))
+    )
     out["intensity_kgco2e_m2"] = np.nan
     others = buildings.index[~is_ifc]
     if len(others):
@@ -338,7 +383,11 @@ def _embodied_columns(
     area = out["gfa_m2"].where(out["gfa_m2"] > 0)
     out["embodied_kgco2e_per_m2"] = out["embodied_kgco2e"] / area
     order = ["embodied_source", "embodied_estimated", "gfa_m2", *module_cols, "embodied_kgco2e"]
-    return out[[*order, "embodied_kgco2e_per_m2", "intensity_kgco2e_m2"]]
+    out = out[[*order, "embodied_kgco2e_per_m2", "intensity_kgco2e_m2"]]
+    # the IFC sum per m² over the estimate of the same building, on the floor area used here
+    ratio = out["embodied_kgco2e_per_m2"] / grades["estimate_kgco2e_m2"].where(grades["estimate_kgco2e_m2"] > 0)
+    grades["ifc_to_estimate_ratio"] = ratio.where(out["embodied_source"] == "ifc")
+    return out.join(grades)
 
 
 def _operational_columns(
@@ -367,94 +416,6 @@ def _operational_columns(
         },
         index=buildings.index,
     )
-
-
-def _per_building(value: object, buildings: pd.DataFrame, column: str) -> pd.Series:
-    """Spread a scalar, mapping or Series on the buildings' index (else read the layer's column)."""
-    if value is None:
-        if column in buildings.columns:
-            return pd.Series(buildings[column].to_numpy(), index=buildings.index, dtype=object)
-        return pd.Series(None, index=buildings.index, dtype=object)
-    if isinstance(value, (pd.Series, Mapping)):
-        return pd.Series(value, dtype=object).reindex(buildings.index)
-    return pd.Series([value] * len(buildings), index=buildings.index, dtype=object)
-
-
-def _default_types(buildings: pd.DataFrame) -> pd.Series:
-    """RE2020 type from use and storeys (individual house up to 2 storeys), None for other uses."""
-    use = buildings["use"].astype(str) if "use" in buildings.columns else pd.Series("", index=buildings.index)
-    storeys = (
-        pd.to_numeric(buildings["storeys"], errors="coerce")
-        if "storeys" in buildings.columns
-        else pd.Series(np.nan, index=buildings.index)
-    )
-    housing = pd.Series(
-        np.where(storeys.fillna(1) <= 2, "maison_individuelle", "logement_collectif"), index=buildings.index
-    )
-    types = pd.Series(None, index=buildings.index, dtype=object)
-    types[use == "office"] = "bureaux"
-    types[use == "residential"] = housing[use == "residential"]
-    return types
-
-
-def _re2020_columns(
-    buildings: pd.DataFrame,
-    table: pd.DataFrame,
-    ifc_ids: pd.Index,
-    permit_year: object,
-    building_type: object,
-    heat_network: bool,
-) -> pd.DataFrame:
-    """Check every IFC building with a permit year and a covered building type against RE2020."""
-    years = _per_building(permit_year, buildings, "permit_year")
-    types = _per_building(building_type, buildings, "building_type")
-    types = types.where(types.notna(), _default_types(buildings))
-    area = table["gfa_m2"].where(table["gfa_m2"] > 0)
-    construction = table["embodied_kgco2e_per_m2"]
-    # Ic énergie is defined over 50 years, whatever the study period of the assessment
-    energy = table["operational_kgco2e_year"] * 50.0 / area
-    records = {}
-    for bid in buildings.index:
-        record: dict[str, object] = dict.fromkeys(_RE2020_COLUMNS)
-        record["re2020_verdict"] = "not applicable"
-        year, kind = years[bid], types[bid]
-        if bid in ifc_ids and pd.notna(year) and kind is not None and pd.notna(kind):
-            record["re2020_permit_year"] = int(year)
-            try:
-                verdict = check_re2020(
-                    _number(construction[bid]),
-                    _number(energy[bid]),
-                    str(kind),
-                    int(year),
-                    heat_network=heat_network,
-                )
-            except ValidationError:  # a type without thresholds, or a permit before RE2020
-                verdict = None
-            if verdict is not None:
-                record.update(
-                    re2020_building_type=verdict.building_type,
-                    construction_kgco2e_m2=verdict.construction_kgco2e_m2,
-                    construction_max_kgco2e_m2=verdict.construction_max_kgco2e_m2,
-                    energy_kgco2e_m2=verdict.energy_kgco2e_m2,
-                    energy_max_kgco2e_m2=verdict.energy_max_kgco2e_m2,
-                    construction_passes=verdict.construction_passes,
-                    energy_passes=verdict.energy_passes,
-                    re2020_passes=verdict.passes,
-                    re2020_verdict=_VERDICTS[verdict.passes],
-                )
-        records[bid] = record
-    out = pd.DataFrame.from_dict(records, orient="index", columns=list(_RE2020_COLUMNS))
-    out.index = buildings.index
-    out["re2020_permit_year"] = out["re2020_permit_year"].astype("Int64")
-    for col in ("construction_passes", "energy_passes", "re2020_passes"):
-        out[col] = out[col].astype("boolean")
-    for col in ("construction_kgco2e_m2", "construction_max_kgco2e_m2", "energy_kgco2e_m2", "energy_max_kgco2e_m2"):
-        out[col] = out[col].astype("float64")
-    return out
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
 
 
 def _zone_ids(buildings: pd.DataFrame, zones: pd.DataFrame) -> pd.Series:
@@ -521,8 +482,15 @@ def _city_totals(table: pd.DataFrame, embodied: EmbodiedResult | None) -> pd.Ser
     totals["re2020_passes"] = int((verdicts == "passes").sum())
     totals["re2020_fails"] = int((verdicts == "fails").sum())
     totals["re2020_not_assessed"] = int((verdicts == "not assessed").sum())
+    totals["re2020_not_assessable"] = int((verdicts == NOT_ASSESSABLE).sum())
+    grades = table.loc[~estimated, "completeness"] if "completeness" in table.columns else pd.Series(dtype=object)
+    for grade in COMPLETENESS_CLASSES:
+        totals[f"{grade}_buildings"] = int((grades == grade).sum())
     unmatched = embodied.unmatched if embodied is not None else _empty_frame()
     totals["unmatched_volume_m3"] = _total(unmatched["volume_m3"]) if len(unmatched) else 0.0
+    totals["matched_volume_share"] = (
+        float(embodied.city["matched_volume_share"]) if embodied is not None else float("nan")
+    )
     return pd.Series(totals, dtype="float64", name="city")
 
 

@@ -29,6 +29,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from cimkit.analysis.carbon.completeness import (
+    ELEMENT_CLASSES,
+    MIN_MATCHED_VOLUME_SHARE,
+    check_options,
+    compute_completeness,
+    compute_estimate_ratio,
+)
 from cimkit.analysis.carbon.mapping import map_materials
 from cimkit.analysis.carbon.rollup import MODULES, EmbodiedResult, _build_result
 from cimkit.data.carbon import load_factors, validate_factors
@@ -86,6 +93,11 @@ def compute_embodied_carbon(
     service_lives: Mapping[str, float] | None = None,
     study_period_years: float = 50,
     modules: Sequence[str] = ("A1-A3", "A4", "A5", "B4", "C"),
+    elements: pd.DataFrame | None = None,
+    expected_classes: Sequence[str] = ELEMENT_CLASSES,
+    min_matched_volume_share: float = MIN_MATCHED_VOLUME_SHARE,
+    reference_year: int = 2022,
+    intensities: pd.DataFrame | None = None,
 ) -> EmbodiedResult:
     """Compute the embodied carbon of every (element x material) row of an IFC material table.
 
@@ -114,12 +126,32 @@ def compute_embodied_carbon(
         Reference study period in years (RE2020 and most European schemes use 50).
     modules
         EN 15978 modules to compute, among ``"A1-A3", "A4", "A5", "B4", "C"``.
+    elements
+        The element table of ``read_ifc_model(...).elements`` (``ifc_class``, ``building_id``,
+        ``volume_m3``, optionally ``predefined_type`` and ``load_bearing``): element classes
+        are counted from it too, and the volume of elements without any material counts as
+        unmatched. None counts from the material rows only.
+    expected_classes
+        The element classes a complete building model holds, among ``"walls"``, ``"slabs"``,
+        ``"roof"``, ``"structure"``, ``"foundations"`` (all by default; see
+        :mod:`cimkit.analysis.carbon.completeness`). Leave one out when it is known to be out
+        of scope.
+    min_matched_volume_share
+        The share (0-1) of the modelled volume that must have an emission factor for a
+        building to be ``complete`` (default 0.9).
+    reference_year, intensities
+        Permit year and intensity table of the footprint estimate each IFC building is
+        compared with (``ifc_to_estimate_ratio``), as for
+        :func:`~cimkit.analysis.carbon.estimate_embodied_carbon`; the comparison needs a
+        ``use`` column in ``buildings``.
 
     Returns
     -------
     EmbodiedResult
         The rows in kgCO2e per module, and their sums per element, storey, building and
-        material, ``coverage``, ``unmatched`` and ``missing_quantities`` as attributes.
+        material, ``coverage``, ``unmatched`` and ``missing_quantities`` as attributes. Each
+        building sum carries its completeness (``element_classes_present``,
+        ``element_class_share``, ``matched_volume_share``, ``completeness`` ...).
 
     Raises
     ------
@@ -140,8 +172,20 @@ def compute_embodied_carbon(
     1944.0
     >>> result.rows.loc[0, "material_key"], float(result.rows.loc[0, "mass_kg"])
     ('concrete_c25_30', 24000.0)
+
+    A model of walls only is a shell: no floors, no roof, no foundations.
+
+    >>> walls = pd.DataFrame({"global_id": ["w1", "w2"], "ifc_class": ["IfcWall", "IfcWall"],
+    ...                       "building_id": ["b1", "b1"], "material": ["Béton C25/30", "Mystery"],
+    ...                       "volume_m3": [10.0, 30.0]})
+    >>> grade = compute_embodied_carbon(walls, modules=("A1-A3",)).buildings.loc["b1"]
+    >>> grade["element_classes_present"], float(grade["element_class_share"])
+    ('walls, structure', 0.4)
+    >>> float(grade["matched_volume_share"]), grade["completeness"]
+    (0.25, 'shell')
     """
     modules = _check_modules(modules)
+    expected = check_options(expected_classes, min_matched_volume_share)
     _check_positive("study_period_years", study_period_years)
     _check_materials(materials)
     gfa = _floor_areas(buildings)
@@ -161,12 +205,20 @@ def compute_embodied_carbon(
         )
     ordered = [*_ORDERED_COLUMNS, *module_cols, "total_kgco2e"]
     rest = [c for c in rows.columns if c not in ordered]
+    rows = rows[ordered + rest]
+    grades = compute_completeness(
+        rows, elements, expected_classes=expected, min_matched_volume_share=float(min_matched_volume_share)
+    )
     return _build_result(
-        rows[ordered + rest],
+        rows,
         modules=modules,
         study_period_years=float(study_period_years),
         gfa=gfa,
         factors=table,
+        completeness=grades,
+        ratios=lambda per_m2: compute_estimate_ratio(
+            per_m2, buildings, reference_year=reference_year, intensities=intensities
+        ),
     )
 
 

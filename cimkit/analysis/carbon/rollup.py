@@ -9,11 +9,12 @@ sums the building totals up to parcels, zones and the city through id mappings.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from cimkit.analysis.carbon.completeness import COMPLETENESS_COLUMNS, LOW_RATIO
 from cimkit.analysis.carbon.mapping import find_unmatched_materials
 from cimkit.analysis.result import AnalysisResult
 
@@ -27,6 +28,10 @@ MODULES: dict[str, str] = {
     "B4": "b4_kgco2e",
     "C": "c_kgco2e",
 }
+
+
+#: per-building columns that are grades or ratios, not sums
+_NOT_SUMMED = frozenset({*COMPLETENESS_COLUMNS, "estimate_kgco2e_m2", "ifc_to_estimate_ratio"})
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -51,12 +56,22 @@ class EmbodiedResult(AnalysisResult):
     buildings
         Sums per building (index ``building_id``); when floor areas were given, ``gfa_m2``
         (m²) and ``<column>_per_m2`` values (kgCO2e/m² of gross floor area). Buildings of the
-        floor-area table without any element get NaN.
+        floor-area table without any element get NaN. How complete each sum is (see
+        :mod:`cimkit.analysis.carbon.completeness`): ``element_classes_present`` (e.g.
+        ``"walls, slabs, roof"``), ``element_classes_missing``, ``element_class_share``
+        (0-1), ``matched_volume_m3``, ``unmatched_volume_m3`` (m³; elements without any
+        material count as unmatched), ``matched_volume_share`` (0-1), ``matched_mass_share``
+        (0-1, NaN unless the mass of every modelled volume is known), ``completeness``
+        (``"complete"``, ``"partial"`` or ``"shell"``) and ``completeness_reason``; with a
+        ``use`` in the floor-area table, ``estimate_kgco2e_m2`` (the footprint estimate of
+        :func:`~cimkit.analysis.carbon.estimate_embodied_carbon` for the same building) and
+        ``ifc_to_estimate_ratio`` (``total_kgco2e_per_m2`` / ``estimate_kgco2e_m2``).
     zones
         Empty: an embodied result knows no zones (see :func:`aggregate_embodied_carbon` and
         :func:`~cimkit.analysis.carbon.assess`).
     city
-        Totals of the whole table (kgCO2e per module, ``volume_m3``, ``mass_kg``).
+        Totals of the whole table (kgCO2e per module, ``volume_m3``, ``mass_kg``), with
+        ``matched_volume_m3``, ``unmatched_volume_m3`` and ``matched_volume_share``.
     caveats
         What the numbers leave out (unmatched materials, biogenic carbon, module D).
     elements
@@ -66,8 +81,10 @@ class EmbodiedResult(AnalysisResult):
     materials
         Sums per emission factor row (``material_key``; NaN for unmatched materials).
     coverage
-        Per module: ``mass_share`` (0-1, share of the known mass with a value) and
-        ``rows_missing``.
+        Per module: ``volume_share`` (0-1, the modelled volume whose rows have a value, over
+        all the modelled volume, elements without material included), ``mass_share`` (0-1,
+        the same for the mass; NaN when some volume has no known density, since the share of
+        an unknown mass cannot be stated) and ``rows_missing``.
     unmatched
         Materials without an emission factor, with their volume (see
         :func:`~cimkit.analysis.carbon.find_unmatched_materials`).
@@ -127,8 +144,14 @@ def _build_result(
     study_period_years: float,
     gfa: pd.Series | None,
     factors: pd.DataFrame,
+    completeness: pd.DataFrame,
+    ratios: Callable[[pd.Series], pd.DataFrame],
 ) -> EmbodiedResult:
-    """Compute every frame of an :class:`EmbodiedResult` from its (element x material) rows."""
+    """Compute every frame of an :class:`EmbodiedResult` from its (element x material) rows.
+
+    ``completeness`` holds the grades per building; ``ratios`` turns the IFC sums per m² into
+    the footprint estimate per m² and their ratio.
+    """
     module_cols = [MODULES[m] for m in MODULES if m in modules]
     values = ["volume_m3", "mass_kg", *module_cols, "total_kgco2e"]
 
@@ -144,15 +167,25 @@ def _build_result(
             f"{len(unmatched)} material name(s) have no emission factor ({volume:,.1f} m³); "
             "they are reported in 'unmatched', not counted."
         )
+    building = _by_building(group(["building_id"]), gfa, [*module_cols, "total_kgco2e"])
+    building = building.join(completeness.reindex(building.index))
+    if "total_kgco2e_per_m2" in building.columns:
+        building = building.join(ratios(building["total_kgco2e_per_m2"]))
+    caveats.extend(_completeness_caveats(building))
+    city = rows[values].sum(min_count=1)
+    city["matched_volume_m3"] = float(completeness["matched_volume_m3"].sum())
+    city["unmatched_volume_m3"] = float(completeness["unmatched_volume_m3"].sum())
+    modelled = city["matched_volume_m3"] + city["unmatched_volume_m3"]
+    city["matched_volume_share"] = city["matched_volume_m3"] / modelled if modelled > 0 else float("nan")
     return EmbodiedResult(
         rows=rows,
-        buildings=_by_building(group(["building_id"]), gfa, [*module_cols, "total_kgco2e"]),
-        city=rows[values].sum(min_count=1),
+        buildings=building,
+        city=city,
         caveats=tuple(caveats),
         elements=context.join(group(["global_id"])),
         storeys=group(["building_id", "storey"]),
         materials=group(["material_key"]),
-        coverage=_coverage(rows, modules),
+        coverage=_coverage(rows, modules, float(completeness["unmatched_volume_m3"].sum())),
         unmatched=unmatched,
         missing_quantities=_missing_quantities(rows),
         modules=modules,
@@ -187,17 +220,56 @@ def _per_m2(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def _coverage(rows: pd.DataFrame, modules: Sequence[str]) -> pd.DataFrame:
-    """Per module: share of the known mass with a value, and the rows missing one."""
-    mass = rows["mass_kg"]
-    known = mass.notna() & (mass > 0)
-    total_mass = mass[known].sum()
+def _coverage(rows: pd.DataFrame, modules: Sequence[str], unmatched_volume_m3: float) -> pd.DataFrame:
+    """Per module: the share of the modelled volume (and mass) with a value, and the rows missing one.
+
+    The modelled volume is every material row's volume plus the volume of elements without any
+    material (those are in ``unmatched_volume_m3`` with the unmatched rows). The mass share is
+    NaN when some volume has no known mass: a share of an unknown total is not stated.
+    """
+    volume = pd.to_numeric(rows["volume_m3"], errors="coerce").fillna(0.0)
+    unmatched_rows = float(volume[~rows["has_factor"].astype(bool)].sum())
+    bare_volume = max(0.0, unmatched_volume_m3 - unmatched_rows)
+    total_volume = float(volume.sum()) + bare_volume
+    mass = pd.to_numeric(rows["mass_kg"], errors="coerce")
+    if "ifc_density_kg_m3" in rows.columns:
+        mass = mass.fillna(volume * pd.to_numeric(rows["ifc_density_kg_m3"], errors="coerce"))
+    mass_known = bool(not ((volume > 0) & mass.isna()).any()) and bare_volume == 0
+    total_mass = float(mass.sum())
     records = {}
     for module in modules:
         has = rows[MODULES[module]].notna()
-        share = float(mass[known & has].sum() / total_mass) if total_mass > 0 else float("nan")
-        records[module] = {"mass_share": share, "rows_missing": int((~has).sum())}
+        vshare = float(volume[has].sum() / total_volume) if total_volume > 0 else float("nan")
+        mshare = float(mass[has].sum() / total_mass) if mass_known and total_mass > 0 else float("nan")
+        records[module] = {"volume_share": vshare, "mass_share": mshare, "rows_missing": int((~has).sum())}
     return pd.DataFrame.from_dict(records, orient="index").rename_axis("module")
+
+
+def _completeness_caveats(building: pd.DataFrame) -> list[str]:
+    """Caveats naming the buildings that are not complete, and IFC sums far below the estimate."""
+    out: list[str] = []
+    if "completeness" not in building.columns:
+        return out
+    grades = building["completeness"]
+    for grade in ("shell", "partial"):
+        sel = building[grades == grade]
+        if len(sel):
+            named = "; ".join(f"{bid}: {reason}" for bid, reason in sel["completeness_reason"].iloc[:5].items())
+            named += "; ..." if len(sel) > 5 else ""
+            out.append(
+                f"{len(sel)} IFC building(s) are graded '{grade}' and their embodied carbon is a lower "
+                f"bound ({named})."
+            )
+    if "ifc_to_estimate_ratio" in building.columns:
+        low = building[building["ifc_to_estimate_ratio"] < LOW_RATIO]
+        if len(low):
+            shown = ", ".join(f"{bid} ({r:.2f})" for bid, r in low["ifc_to_estimate_ratio"].iloc[:5].items())
+            shown += ", ..." if len(low) > 5 else ""
+            out.append(
+                f"{len(low)} IFC building(s) sum to less than {LOW_RATIO:.0%} of the footprint estimate "
+                f"per m² ({shown}): the model probably misses parts of the building."
+            )
+    return out
 
 
 def _missing_quantities(rows: pd.DataFrame) -> pd.DataFrame:
@@ -257,7 +329,12 @@ def aggregate_embodied_carbon(
     """
     building = result.buildings
     columns = [*result.module_columns, "total_kgco2e"]
-    sums = [c for c in building.columns if not c.endswith("_per_m2")]
+    summed = {"matched_volume_m3", "unmatched_volume_m3"}
+    sums = [
+        c
+        for c in building.columns
+        if not c.endswith("_per_m2") and (c not in _NOT_SUMMED or c in summed)
+    ]
     levels: dict[str, pd.DataFrame | pd.Series] = {"buildings": building}
     for level, ids, name in (("parcels", parcel_ids, "parcel_id"), ("zones", zone_ids, "zone_id")):
         if ids is None:

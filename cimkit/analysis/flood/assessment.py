@@ -21,7 +21,7 @@ from cimkit.analysis.flood.risk import (
 )
 from cimkit.analysis.result import AnalysisResult
 from cimkit.data.flood import DamageCurves, load_damage_curves
-from cimkit.errors import InputError, LayerNotFoundError
+from cimkit.errors import CoverageWarning, InputError, LayerNotFoundError
 from cimkit.network.graph import Network
 from cimkit.raster import Raster
 
@@ -54,8 +54,10 @@ class FloodResult(AnalysisResult):
     parcels
         The same per cadastral parcel. Empty without a ``parcels`` layer.
     city
-        Town totals: ``buildings``, ``flooded_buildings_rpT``, ``damage_eur_rpT``, ``ead_eur``
-        and, with a road network, ``flooded_road_km_rpT``, ``closed_<mode>_edges_rpT`` and
+        Town totals: ``buildings``, ``flooded_buildings_rpT``, ``damage_eur_rpT``, ``ead_eur``,
+        ``buildings_without_depth`` (no depth in any scenario: outside the DEM or on NaN
+        cells), ``hand_undrained_share`` (method ``"hand"``: share of the DEM's cells with data
+        left without HAND) and, with a road network, ``flooded_road_km_rpT``, ``closed_<mode>_edges_rpT`` and
         ``closed_<mode>_road_km_rpT``.
     caveats
         What the numbers cannot know (method, damage values, assumed first-floor heights ...).
@@ -149,7 +151,7 @@ def _network_impact(
 def _damage_caveats(
     table: pd.DataFrame,
     curve_set: DamageCurves,
-    country: str,
+    chosen: Mapping[str, Any],
     default_first_floor_m: float,
     no_use: bool,
 ) -> list[str]:
@@ -158,10 +160,13 @@ def _damage_caveats(
         if curve_set.source == "damage_curves_jrc_europe.csv"
         else f"the depth-damage curves of {curve_set.source}"
     )
+    if chosen.get("gdp_per_capita_usd2010") is not None:
+        values = f"the JRC maximum damage formula with a given GDP per capita of {chosen['gdp_per_capita_usd2010']:,.0f} US$ 2010"
+    else:
+        values = f"the JRC maximum damage values for {chosen['country']} ({chosen['chosen']})"
     out = [
-        f"Damages use {source} and the JRC maximum damage values for {country} (Huizinga et al. "
-        "2017, doi:10.2760/16510), in EUR of 2010; only direct damage to buildings (structure "
-        "and contents) is counted."
+        f"Damages use {source} and {values} (Huizinga et al. 2017, doi:10.2760/16510), in EUR of "
+        "2010; only direct damage to buildings (structure and contents) is counted."
     ]
     assumed = int((table["first_floor_source"] == "default").sum())
     if assumed:
@@ -171,12 +176,46 @@ def _damage_caveats(
         )
     if no_use:
         out.append("The buildings have no use: every building is costed as residential.")
-    outside = int(table.filter(regex=r"^depth_m_rp").isna().all(axis=1).sum())
+    outside = _buildings_without_depth(table)
     if outside:
         out.append(
-            f"{outside} building(s) lie outside the DEM or on no data: no depth and no damage."
+            f"{outside} of {len(table)} building(s) lie outside the DEM or on no data (or, with "
+            "HAND, where no drainage is reached): no depth and no damage is counted for them."
         )
     return out
+
+
+def _buildings_without_depth(table: pd.DataFrame) -> int:
+    """Buildings whose depth is NaN in every scenario (outside the grid or on NaN cells)."""
+    depth = table.filter(regex=r"^depth_m_rp")
+    return int(depth.isna().all(axis=1).sum()) if depth.shape[1] else 0
+
+
+def _coverage(
+    table: pd.DataFrame, depths: Mapping[float, Raster], method: str
+) -> tuple[dict[str, float], list[str]]:
+    """City entries and caveats for what the flood grids leave unanswered; warns as it goes."""
+    city: dict[str, float] = {"buildings_without_depth": float(_buildings_without_depth(table))}
+    caveats: list[str] = []
+    missing = int(city["buildings_without_depth"])
+    if missing:
+        warnings.warn(
+            f"{missing} of {len(table)} building(s) ({missing / len(table):.1%}) get no flood depth (outside "
+            "the DEM, on no-data cells or, with HAND, on cells draining to no stream): their damage "
+            "is not counted. See result.city['buildings_without_depth'].",
+            CoverageWarning,
+            stacklevel=3,
+        )
+    first = next(iter(depths.values()), None)
+    if method == "hand" and first is not None and "undrained_share" in first.attrs:
+        share = float(first.attrs["undrained_share"])
+        city["hand_undrained_share"] = share
+        caveats.append(
+            f"HAND is undefined on {share:.1%} of the DEM's cells with data (their flow leaves the "
+            "grid before a stream): no depth is computed there; lower accumulation_threshold= or "
+            "pass streams= to cover them."
+        )
+    return city, caveats
 
 
 def _depth_caveats(method: str, inflow: Any) -> list[str]:
@@ -283,7 +322,8 @@ def assess(
     protection_return_period: float | None = None,
     rare_tail: bool | None = None,
     closure_depths_m: Mapping[str, float] | None = None,
-    country: str = "FR",
+    country: str | None = None,
+    gdp_per_capita_usd2010: float | None = None,
     curves: DamageCurves | str = "jrc_europe",
     default_first_floor_m: float = DEFAULT_FIRST_FLOOR_HEIGHT_M,
     depth_statistic: Literal["wet_mean", "mean", "max"] = "wet_mean",
@@ -319,7 +359,12 @@ def assess(
     closure_depths_m
         ``{mode: depth in m}`` above which a street closes (default car 0.3, bike and walk 0.2).
     country
-        ISO 3166 alpha-2 country of the maximum damages.
+        ISO 3166 alpha-2 country of the maximum damages. None: the country at the centre of the
+        model's buildings (:func:`~cimkit.data.countries.find_country_of_bbox`); a
+        :class:`~cimkit.errors.CountryError` when it is not found or has no GDP per capita in
+        ``gdp_per_capita_jrc.csv`` (then pass ``gdp_per_capita_usd2010=``).
+    gdp_per_capita_usd2010
+        GDP per capita (US$ 2010) for the JRC maximum damages, instead of the country's.
     curves
         ``"jrc_europe"``, a CSV path or :class:`~cimkit.data.flood.DamageCurves`.
     default_first_floor_m
@@ -354,7 +399,11 @@ def assess(
     buildings, dem = _model_inputs(model, method)
     depths = compute_flood_depths(dem, scenarios, method=method, inflow=inflow, streams=streams)
     curve_set = curves if isinstance(curves, DamageCurves) else load_damage_curves(curves)
-    options = {"country": country, "default_first_floor_m": default_first_floor_m}
+    options = {
+        "country": country,
+        "gdp_per_capita_usd2010": gdp_per_capita_usd2010,
+        "default_first_floor_m": default_first_floor_m,
+    }
     table = _damage_table(buildings, depths, dem, curve_set, depth_statistic, **options)
     rps = list(depths)
     labels = [format_return_period(rp) for rp in rps]
@@ -364,6 +413,9 @@ def assess(
         rps, damages, method=ead_method, protection_return_period=protection_return_period, rare_tail=rare_tail
     )
     city = _city_totals(table, labels)
+    coverage_city, coverage_caveats = _coverage(table, depths, method)
+    city.update(coverage_city)
+    chosen = dict(table.attrs.get("max_damage", {"country": country, "chosen": "given"}))
     edges, networks, closures = _empty_frame(), dict[float, Network](), None
     if "road" in model.networks:
         edges, networks, road_totals = _network_impact(model.network("road"), depths, closure_depths_m)
@@ -371,7 +423,8 @@ def assess(
         closures = dict(DEFAULT_CLOSURE_DEPTH_M if closure_depths_m is None else closure_depths_m)
     caveats = [
         *_depth_caveats(method, inflow),
-        *_damage_caveats(table, curve_set, country, default_first_floor_m, "use" not in buildings),
+        *coverage_caveats,
+        *_damage_caveats(table, curve_set, chosen, default_first_floor_m, "use" not in buildings),
         *_risk_caveats(rps, ead, closures),
     ]
     return FloodResult(

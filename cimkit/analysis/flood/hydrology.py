@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from typing import Any, Literal
 
 import numpy as np
 
-from cimkit.errors import GeographicCRSError, InputError, ValidationError
+from cimkit.errors import CoverageWarning, GeographicCRSError, InputError, ValidationError
 from cimkit.raster import Raster
 
 __all__ = [
@@ -45,6 +46,10 @@ _VALID_CODE[[0, 1, 2, 4, 8, 16, 32, 64, 128, 255]] = True
 
 #: Upstream area used when neither streams nor a threshold are given to :func:`compute_hand` (1 km²).
 DEFAULT_STREAM_AREA_M2 = 1.0e6
+
+#: :func:`compute_hand` warns (:class:`~cimkit.errors.CoverageWarning`) when more than this share
+#: of the DEM's cells with data get no HAND (their flow leaves the grid before any stream).
+HAND_UNDRAINED_WARNING_SHARE = 0.05
 
 
 def _check_raster(dem: Any, name: str = "dem") -> Raster:
@@ -78,6 +83,17 @@ def _record_step(out: Raster, source: Raster, action: str, detail: str, **params
     if record is not None:
         provenance.attach(out, record.copy().add_step(action, detail, **params))
     return out
+
+
+def _check_has_data(dem: Raster, what: str) -> None:
+    """Refuse a grid without one valid cell: every result on it would be NaN."""
+    if not dem.valid_mask().any():
+        raise InputError(
+            f"{what}: the DEM has no cell with data (all {dem.values.size} cells are no data, "
+            f"nodata={dem.nodata!r})",
+            hint="check the file's nodata value and that the DEM covers the area (read_dem(..., bbox=) "
+            "or the CRS may be wrong).",
+        )
 
 
 def _check_size(dem: Raster) -> None:
@@ -136,6 +152,7 @@ def fill_depressions(dem: Raster, *, flats: Literal["epsilon", "none"] = "epsilo
     ([2.0, 1.0, 1.0], 1)
     """
     _check_raster(dem)
+    _check_has_data(dem, "fill_depressions")
     if flats not in ("epsilon", "none"):
         raise ValidationError(f"'flats' must be one of epsilon, none; {flats!r} was given.")
     from cimkit.analysis.flood import _kernels
@@ -402,7 +419,15 @@ def compute_hand(
     -------
     Raster
         HAND in metres (float64); NaN on no data and on cells whose flow reaches the grid edge
-        without meeting a stream. ``attrs`` holds ``stream_cells`` and ``accumulation_threshold``.
+        without meeting a stream. ``attrs`` holds ``stream_cells``, ``accumulation_threshold``,
+        ``undrained_cells`` (cells with data but no HAND) and ``undrained_share`` (their share
+        of the cells with data). Above :data:`HAND_UNDRAINED_WARNING_SHARE` (5 %) a
+        :class:`~cimkit.errors.CoverageWarning` gives the share and how to lower it.
+
+    Raises
+    ------
+    InputError
+        When the DEM has no cell with data, or no stream cell is found.
 
     Examples
     --------
@@ -419,6 +444,7 @@ def compute_hand(
     """
     _check_raster(dem)
     _check_projected(dem, "compute_hand")
+    _check_has_data(dem, "compute_hand")
     from cimkit.analysis.flood import _kernels
 
     _check_size(dem)
@@ -445,6 +471,7 @@ def compute_hand(
     out.attrs["accumulation_threshold"] = (
         None if streams is not None or threshold is None else float(threshold)
     )
+    _hand_coverage(out, valid, streams, dem.cell_area)
     _record_step(
         out,
         dem,
@@ -452,8 +479,37 @@ def compute_hand(
         "HAND (Nobre et al. 2011) on the epsilon-filled DEM, D8",
         stream_cells=int(mask.sum()),
         accumulation_threshold=out.attrs["accumulation_threshold"],
+        undrained_cells=out.attrs["undrained_cells"],
+        undrained_share=out.attrs["undrained_share"],
     )
     return out
+
+
+def _hand_coverage(hand: Raster, valid: np.ndarray, streams: Any, cell_area: float) -> None:
+    """Count the cells with data but no HAND, store them in ``attrs`` and warn above the limit."""
+    cells = int(valid.sum())
+    undrained = int((np.isnan(hand.values) & valid).sum())
+    share = undrained / cells
+    hand.attrs["undrained_cells"] = undrained
+    hand.attrs["undrained_share"] = share
+    if share <= HAND_UNDRAINED_WARNING_SHARE:
+        return
+    threshold = hand.attrs["accumulation_threshold"]
+    if threshold is None:
+        how = "pass streams that reach every part of the DEM (e.g. the full river network)"
+    else:
+        area_km2 = threshold * cell_area / 1e6
+        how = (
+            f"streams are cells draining at least {threshold:g} cells ({area_km2:.2g} km²): lower "
+            f"accumulation_threshold= (e.g. {max(1.0, math.ceil(threshold / 10)):g}) or pass streams="
+        )
+    warnings.warn(
+        f"HAND is undefined (NaN) on {share:.1%} of the DEM's cells with data ({undrained} of {cells}): "
+        f"their flow leaves the grid before reaching a stream, so no depth is computed there; {how}. "
+        "The share is in hand.attrs['undrained_share'].",
+        CoverageWarning,
+        stacklevel=3,
+    )
 
 
 def compute_hand_depth(hand: Raster, water_level_m: float | Raster | np.ndarray) -> Raster:

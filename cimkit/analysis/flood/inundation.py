@@ -11,6 +11,7 @@ import pandas as pd
 
 from cimkit.analysis.flood.hydrology import (
     _burn_geometries,
+    _check_has_data,
     _check_raster,
     _record_step,
     compute_hand,
@@ -167,6 +168,7 @@ def compute_bathtub_depth(
     [[2.0, 1.5, 0.0, 1.0]]
     """
     _check_raster(dem)
+    _check_has_data(dem, "compute_bathtub_depth")
     if connectivity not in (4, 8):
         raise ValidationError(f"'connectivity' must be 4 or 8; {connectivity!r} was given.")
     level, scalar = _level_array(dem, water_level_m)

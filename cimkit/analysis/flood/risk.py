@@ -22,7 +22,7 @@ from cimkit.analysis.flood.vulnerability import (
     compute_max_damage_per_m2,
 )
 from cimkit.data.flood import DamageCurves, load_damage_curves
-from cimkit.errors import GeographicCRSError, InputError, ValidationError
+from cimkit.errors import CountryError, GeographicCRSError, InputError, ValidationError
 from cimkit.raster import Raster
 
 __all__ = [
@@ -142,12 +142,36 @@ def _scenario_columns(
     }
 
 
+def _damage_country(geoms: Any, country: str | None, gdp_per_capita_usd2010: float | None) -> dict[str, Any]:
+    """The country of the maximum damages: given, or found at the centre of the buildings."""
+    if gdp_per_capita_usd2010 is not None:
+        return {
+            "country": country,
+            "chosen": "gdp_per_capita_usd2010 given",
+            "gdp_per_capita_usd2010": float(gdp_per_capita_usd2010),
+        }
+    if country is not None:
+        return {"country": str(country).upper(), "chosen": "given"}
+    from cimkit.data.countries import find_country_of_bbox
+
+    found = find_country_of_bbox(geoms.total_bounds, crs=geoms.crs) if len(geoms) else None
+    if found is None:
+        raise CountryError(
+            "the maximum flood damages depend on the country and none was found at the buildings' "
+            "location (no CRS, or outside the bundled country extents)",
+            layer="buildings",
+            hint="pass country= (ISO code in gdp_per_capita_jrc.csv) or gdp_per_capita_usd2010=.",
+        )
+    return {"country": found, "chosen": "found at the centre of the buildings"}
+
+
 def compute_building_damage(
     buildings: Any,
     depths: Raster | Mapping[Any, Raster],
     *,
     curves: DamageCurves | str = "jrc_europe",
-    country: str = "FR",
+    country: str | None = None,
+    gdp_per_capita_usd2010: float | None = None,
     dem: Raster | None = None,
     default_first_floor_m: float = DEFAULT_FIRST_FLOOR_HEIGHT_M,
     depth_statistic: Literal["wet_mean", "mean", "max"] = "wet_mean",
@@ -173,7 +197,12 @@ def compute_building_damage(
         :data:`~cimkit.analysis.flood.vulnerability.USE_TO_JRC_CLASS` (no ``use`` column: every
         building residential, with a warning).
     country
-        ISO 3166 alpha-2 country of the maximum damages (default France).
+        ISO 3166 alpha-2 country of the maximum damages (its GDP per capita in
+        ``gdp_per_capita_jrc.csv``). None: the country at the centre of the buildings
+        (:func:`~cimkit.data.countries.find_country_of_bbox`); a
+        :class:`~cimkit.errors.CountryError` when none is found or it is not in the table.
+    gdp_per_capita_usd2010
+        GDP per capita (US$ 2010) to use instead of the country's (no country needed then).
     dem
         Terrain, needed to turn an IFC ``ground_floor_elevation_m`` into a first-floor height.
     default_first_floor_m
@@ -191,6 +220,8 @@ def compute_building_damage(
         ``depth_m_rpT`` (deepest water over the footprint, m), ``mean_depth_m_rpT``,
         ``flooded_share_rpT`` and ``damage_eur_rpT``. A single Raster without
         ``attrs["return_period"]`` gives columns without the ``_rpT`` suffix.
+        ``attrs["max_damage"]`` records the country (and how it was chosen) or the GDP per
+        capita given.
 
     Examples
     --------
@@ -206,7 +237,7 @@ def compute_building_damage(
     ...     {"use": ["residential"]}, geometry=[shapely.box(0, 0, 10, 10)], crs="EPSG:2154"
     ... )
     >>> depth = Raster(np.ones((2, 2)), Affine(5, 0, 0, 0, -5, 10), "EPSG:2154")
-    >>> out = compute_building_damage(buildings, {100: depth})
+    >>> out = compute_building_damage(buildings, {100: depth}, country="FR")
     >>> out.loc[0, ["footprint_m2", "depth_m_rp100", "damage_eur_rp100"]].astype(float).round().tolist()
     [100.0, 1.0, 31025.0]
     """
@@ -227,7 +258,11 @@ def compute_building_damage(
     out = pd.DataFrame(index=geoms.index)
     out["footprint_m2"] = geoms.area.astype("float64")
     out["jrc_class"] = jrc_class
-    out["max_damage_eur_m2"] = compute_max_damage_per_m2(use, country=country).to_numpy()
+    chosen = _damage_country(geoms, country, gdp_per_capita_usd2010)
+    out["max_damage_eur_m2"] = compute_max_damage_per_m2(
+        use, country=chosen["country"], gdp_per_capita_usd2010=gdp_per_capita_usd2010
+    ).to_numpy()
+    out.attrs["max_damage"] = chosen
     if dem is None:
         has_ifc = "ground_floor_elevation_m" in getattr(buildings, "columns", []) and bool(
             buildings["ground_floor_elevation_m"].notna().any()

@@ -13,24 +13,31 @@ is reported unknown (NA), never passed.
 
 Definitions used here (the regulation of each PLU is the authority; check the zone's text):
 
-- **Zone of a building**: the zone holding the largest share of the building's parcel
+- **Zone of a building**: the zone holding the largest share of the building's largest parcel
   (rules apply to the *terrain d'assiette*); a building on no parcel takes the zone holding
   the largest share of its own footprint.
+- **Land judged**: the building's parcel; for a building over several parcels (each holding at
+  least ``min_share`` of its footprint, 1 % by default) the union of those parcels, the *unité
+  foncière*, assumed contiguous and of one owner (``parcels``, ``n_parcels``,
+  ``straddle_share`` and ``zoning_note`` say so). When the parcels lie in zones with different
+  rules, have different owners (``owner_column``) or are more than ``limit_tolerance_m`` apart,
+  the building is marked ``check_manually`` and ``compliant`` is NA.
 - **Height**: ``height_m`` of the building against ``max_height_m``.
 - **CES** (*coefficient d'emprise au sol*, footprint ratio): footprint area of all buildings
-  inside the parcel (each building's area inside the parcel) / parcel area, against
+  inside the land judged (each building's area inside it) / its area, against
   ``max_footprint_ratio``.
 - **Parcel limits**: a part of the parcel boundary shared with another parcel (within
   ``limit_tolerance_m``) is a *side limit* (*limite séparative*); the rest faces the
   non-cadastred public domain and is the *road frontage* (French cadastre leaves public
   roads out of the parcels). With a ``roads`` layer, only the unshared boundary within
   ``road_max_distance_m`` of a road line is frontage; the rest counts as a side limit.
-- **Road setback**: distance from the footprint to the parcel's road frontage, against
-  ``min_setback_road_m``. Unknown when the parcel has no frontage.
+- **Road setback**: distance from the footprint to the road frontage of the land judged,
+  against ``min_setback_road_m``. Unknown when it has no frontage; each building's
+  ``frontage_source`` and ``road_setback_note`` say how its frontage was found.
 - **Side setback** ("H/2" rule): distance from the footprint to the side limits; required
   = max(``side_setback_height_ratio`` x height, ``min_setback_side_m``). Construction on the
   limit (allowed by many PLUs under conditions) is not modelled: it fails the check.
-- **Green ratio**: (parcel area - building footprints) / parcel area. This is an *upper
+- **Green ratio**: (land area - building footprints) / land area. This is an *upper
   bound* of the green share (paved areas are not known): a value below ``min_green_ratio``
   is a certain failure; a value above it passes "as far as footprints show".
 - **Use**: the building's use (column ``use_column``) in the zone's ``allowed_uses`` list.

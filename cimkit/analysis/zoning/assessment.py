@@ -46,22 +46,28 @@ class ZoningResult(AnalysisResult):
         road node to the footprint's centroid, m), ``water_pipe_id`` and
         ``water_pipe_distance_m`` (nearest water main to the footprint, m), then the columns of
         :func:`~cimkit.analysis.zoning.check_compliance` (``zone_id``, ``libelle``, measures,
-        limits, verdicts, ``n_failed``, ``n_unknown``, ``compliant``) and ``failed_rules`` (the
-        rules broken, comma-separated; empty when none).
+        limits, verdicts, ``n_failed``, ``n_unknown``, ``compliant``), what the building stands
+        on (``parcels``, ``n_parcels``, ``straddle_share``, ``check_manually``, ``zoning_note``:
+        a building over several parcels is judged on their union, or left to a manual check with
+        ``compliant`` NA), how its road frontage was found (``frontage_source``,
+        ``road_setback_note``) and ``failed_rules`` (the rules broken, comma-separated; empty
+        when none).
     parcels
         One row per parcel: the buildable capacity of
         :func:`~cimkit.analysis.zoning.compute_buildable_capacity`.
     zones
         One row per PLU zone (every zone of the model): ``libelle``, ``typezone``, ``area_m2``,
         ``parcels``, ``buildings``, ``compliant_buildings``, ``non_compliant_buildings``,
-        ``not_fully_checked_buildings`` (counts; a building counts in the zone of its parcel),
+        ``not_fully_checked_buildings``, ``check_manually_buildings`` (counts; a building counts
+        in the zone of its largest parcel),
         ``footprint_m2``, ``remaining_footprint_m2`` and ``additional_floor_area_m2`` (sums over
         the zone's parcels).
     city
         Town totals: ``buildings``, ``ifc_buildings`` (those whose ``source_kind`` is ``"ifc"``,
         see :func:`cimkit.merge_buildings`), ``compliant_buildings``, ``non_compliant_buildings``,
         ``not_fully_checked_buildings``, ``buildings_crossing_parcels``,
-        ``buildings_on_no_parcel``, ``parcels``, ``zones``, ``median_access_distance_m``,
+        ``buildings_on_several_parcels`` (the same count, parcels holding at least ``min_share``),
+        ``buildings_check_manually``, ``buildings_on_no_parcel``, ``parcels``, ``zones``, ``median_access_distance_m``,
         ``footprint_m2``, ``remaining_footprint_m2`` and ``additional_floor_area_m2``.
     caveats
         What the numbers cannot know (rules transcribed from the regulation, the green ratio's
@@ -79,9 +85,9 @@ class ZoningResult(AnalysisResult):
     parcels: pd.DataFrame = field(default_factory=_empty_frame)
 
 
-def _links(model: Any, buildings: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame) -> pd.DataFrame:
+def _links(model: Any, buildings: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame, min_share: float) -> pd.DataFrame:
     """Parcel, nearest road node and nearest water main of each building."""
-    to_parcel = link_buildings_to_parcels(buildings, parcels)
+    to_parcel = link_buildings_to_parcels(buildings, parcels, min_share=min_share)
     links = to_parcel[["parcel_id", "parcel_share", "crosses_parcels"]].copy()
     links["access_node"] = pd.Series(pd.NA, index=buildings.index, dtype="object")
     links["access_distance_m"] = np.nan
@@ -119,9 +125,10 @@ def _zone_summary(zones: gpd.GeoDataFrame, table: pd.DataFrame, capacity: pd.Dat
     flags = pd.DataFrame(
         {
             "buildings": 1,
-            "compliant_buildings": table["compliant"].astype("int64"),
-            "non_compliant_buildings": (~table["compliant"]).astype("int64"),
+            "compliant_buildings": table["compliant"].eq(True).fillna(False).astype("int64"),
+            "non_compliant_buildings": table["compliant"].eq(False).fillna(False).astype("int64"),
             "not_fully_checked_buildings": (table["n_unknown"] > 0).astype("int64"),
+            "check_manually_buildings": table["check_manually"].astype("int64"),
         },
         index=table.index,
     )
@@ -154,12 +161,35 @@ def _caveats(
     if roads is None:
         caveats.append(
             "Without a road layer, every part of a parcel boundary not shared with another parcel "
-            "counts as road frontage."
+            "counts as road frontage (a boundary on a private path, a railway or a river too); "
+            "each building's 'road_setback_note' says how its frontage was found."
         )
     else:
         caveats.append(
             f"Road frontages are the unshared parcel boundaries within {road_max_distance_m:g} m of "
-            f"{road_source}."
+            f"{road_source}; each building's 'road_setback_note' says how its frontage was found."
+        )
+    no_front = int((table["frontage_source"] == "none").sum())
+    if no_front:
+        caveats.append(
+            f"{no_front} building(s) stand on land with no road frontage found: their road setback is "
+            "unknown (a road layer that misses their street, or a parcel reached through another one)."
+        )
+    several = table["n_parcels"] > 1
+    judged = int((several & ~table["check_manually"]).sum())
+    if judged:
+        caveats.append(
+            f"{judged} building(s) stand on several parcels: their footprint ratio, setbacks and green "
+            "share are judged on the union of those parcels (the unité foncière), assumed to be "
+            "contiguous and to belong to one owner; 'zoning_note' names the parcels."
+        )
+    manual = table.index[table["check_manually"].to_numpy(dtype=bool)]
+    if len(manual):
+        shown = ", ".join(str(b) for b in manual[:10]) + (" ..." if len(manual) > 10 else "")
+        caveats.append(
+            f"{len(manual)} building(s) must be checked manually ({shown}): their parcels lie in zones "
+            "with different rules, have different owners or are not contiguous, so 'compliant' is "
+            "left unknown; 'zoning_note' gives the reason."
         )
     unknown = int((table["n_unknown"] > 0).sum())
     if unknown:
@@ -189,6 +219,8 @@ def assess(
     limit_tolerance_m: float = 0.5,
     road_max_distance_m: float = 20.0,
     tolerance_m: float = 0.01,
+    min_share: float = 0.01,
+    owner_column: str | None = "owner",
 ) -> ZoningResult:
     """Assess a city model against its PLU: links, compliance per building, capacity per parcel.
 
@@ -216,6 +248,12 @@ def assess(
         Largest distance (m) from a road line of a frontage.
     tolerance_m
         Measuring tolerance (m) of the height and setback checks.
+    min_share
+        A parcel counts as one a building stands on when it holds at least this share of its
+        footprint (0-1); a building on several is judged on their union.
+    owner_column
+        Column of the parcels holding the owner (used when present): a building whose parcels
+        have different owners is left to a manual check.
 
     Returns
     -------
@@ -237,7 +275,7 @@ def assess(
     >>> result = zoning.assess(load_sample_city(with_ifc=False))
     >>> result.city[["buildings", "compliant_buildings", "non_compliant_buildings"]].astype(int).tolist()
     [43, 41, 2]
-    >>> result.buildings.loc[~result.buildings["compliant"], ["libelle", "failed_rules"]]  # doctest: +NORMALIZE_WHITESPACE
+    >>> result.buildings.loc[result.buildings["compliant"].eq(False), ["libelle", "failed_rules"]]  # doctest: +NORMALIZE_WHITESPACE
                 libelle     failed_rules
     building_id
     BATI0005         UB           height
@@ -250,7 +288,7 @@ def assess(
     if roads is None and "road" in model.networks:
         roads = model.network("road").edges
         road_source = "the model's road network"
-    links = _links(model, buildings, parcels)
+    links = _links(model, buildings, parcels, min_share)
     compliance = check_compliance(
         buildings,
         parcels,
@@ -260,6 +298,8 @@ def assess(
         limit_tolerance_m=limit_tolerance_m,
         road_max_distance_m=road_max_distance_m,
         tolerance_m=tolerance_m,
+        min_share=min_share,
+        owner_column=owner_column,
     )
     table = links.join(compliance.drop(columns=["parcel_id"]))
     table["failed_rules"] = _failed_rules(compliance)
@@ -268,10 +308,12 @@ def assess(
     city = {
         "buildings": float(len(table)),
         "ifc_buildings": float((kinds == "ifc").sum()),
-        "compliant_buildings": float(table["compliant"].sum()),
-        "non_compliant_buildings": float((~table["compliant"]).sum()),
+        "compliant_buildings": float(table["compliant"].eq(True).fillna(False).sum()),
+        "non_compliant_buildings": float(table["compliant"].eq(False).fillna(False).sum()),
         "not_fully_checked_buildings": float((table["n_unknown"] > 0).sum()),
         "buildings_crossing_parcels": float(table["crosses_parcels"].sum()),
+        "buildings_on_several_parcels": float((table["n_parcels"] > 1).sum()),
+        "buildings_check_manually": float(table["check_manually"].sum()),
         "buildings_on_no_parcel": float(table["parcel_id"].isna().sum()),
         "parcels": float(len(parcels)),
         "zones": float(len(zones)),

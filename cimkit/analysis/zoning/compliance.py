@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import geopandas as gpd
@@ -42,7 +43,8 @@ from cimkit.analysis.linking import (
     link_buildings_to_zones,
     link_parcels_to_zones,
 )
-from cimkit.errors import InputError
+from cimkit.analysis.zoning._land_units import find_land_units, frontage_notes, unit_limits
+from cimkit.errors import CoverageWarning, InputError
 from cimkit.io.plu import RULE_COLUMNS
 
 __all__ = ["check_compliance", "compute_parcel_limits", "summarise_compliance"]
@@ -140,9 +142,8 @@ def compute_parcel_limits(
             i = a_sorted[s]
             side[i] = shapely.intersection(boundary[i], shapely.union_all(buf_sorted[s:e]))
     front = shapely.difference(boundary, shapely.buffer(side, 1e-6))
-    if roads is not None:
-        _check_crs(parcels, roads, metric=True)
-        road_zone = shapely.buffer(shapely.union_all(roads.geometry.to_numpy()), road_max_distance_m)
+    road_zone = _road_zone(parcels, roads, road_max_distance_m)
+    if road_zone is not None:
         not_road = shapely.difference(front, road_zone)
         front = shapely.intersection(front, road_zone)
         side = shapely.union(side, not_road)
@@ -152,6 +153,16 @@ def compute_parcel_limits(
         crs=parcels.crs,
     )
     return out.rename_geometry("frontage")
+
+
+def _road_zone(
+    parcels: gpd.GeoDataFrame, roads: gpd.GeoDataFrame | gpd.GeoSeries | None, road_max_distance_m: float
+) -> Any:
+    """Return the area within ``road_max_distance_m`` of the road lines (None without roads)."""
+    if roads is None:
+        return None
+    _check_crs(parcels, roads, metric=True)
+    return shapely.buffer(shapely.union_all(roads.geometry.to_numpy()), road_max_distance_m)
 
 
 def _distance(geoms: np.ndarray, lines: np.ndarray) -> np.ndarray:
@@ -169,10 +180,11 @@ def _verdict(passed: Any, measured: Any, limit: Any) -> pd.arrays.BooleanArray:
 
 def _locate(
     buildings: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Locate each building: (frame with ``parcel_id``, ``zone_id``, ``libelle``; its zone's rules).
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Locate each building on its largest parcel and in its zone.
 
-    The zone of a building is the zone of its parcel, else the zone under its own footprint.
+    Returns the frame with ``parcel_id``, ``zone_id``, ``libelle``; the rules of each building's
+    zone; the rules of every zone; the zone of every parcel. The zone of a building is the zone of its largest parcel, else the zone under its own footprint.
     """
     rules = _rule_columns(zones)
     link = link_buildings_to_parcels(buildings, parcels)
@@ -188,22 +200,58 @@ def _locate(
     rule_rows = rules.reindex(pd.Index(zone_ids, dtype=object))
     rule_rows.index = out.index
     out["libelle"] = zones["libelle"].reindex(zone_ids).to_numpy() if "libelle" in zones.columns else None
-    return out, rule_rows
+    return out, rule_rows, rules, p_zone[zone_col]
+
+
+def _check_height(out: pd.DataFrame, rule_rows: pd.DataFrame, buildings: gpd.GeoDataFrame, tolerance_m: float) -> None:
+    """Check ``height_m`` against the zone's height limit (within ``tolerance_m``), into ``out``."""
+    height = (
+        pd.to_numeric(buildings["height_m"], errors="coerce").to_numpy(dtype="float64")
+        if "height_m" in buildings.columns
+        else np.full(len(buildings), np.nan)
+    )
+    out["height_m"] = height
+    out["max_height_m"] = rule_rows["max_height_m"].to_numpy(dtype="float64")
+    out["height_ok"] = _verdict(height <= out["max_height_m"].to_numpy() + tolerance_m, height, out["max_height_m"])
+
+
+def _check_green(out: pd.DataFrame, rule_rows: pd.DataFrame) -> None:
+    """Green ratio: an upper bound (paved areas are not known), 1 - CES of the land judged, into ``out``."""
+    out["green_ratio_upper"] = 1.0 - out["ces"].to_numpy()
+    out["min_green_ratio"] = rule_rows["min_green_ratio"].to_numpy(dtype="float64")
+    out["green_ok"] = _verdict(
+        out["green_ratio_upper"].to_numpy() >= out["min_green_ratio"].to_numpy(),
+        out["green_ratio_upper"],
+        out["min_green_ratio"],
+    )
 
 
 def _check_ces(
-    out: pd.DataFrame, rule_rows: pd.DataFrame, buildings: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame
+    out: pd.DataFrame,
+    rule_rows: pd.DataFrame,
+    buildings: gpd.GeoDataFrame,
+    parcels: gpd.GeoDataFrame,
+    overlaps: pd.DataFrame,
+    units: pd.DataFrame,
 ) -> None:
-    """Compute footprint, parcel area, CES of the building's parcel and its verdict, into ``out``."""
+    """Compute footprint, land area, CES and its verdict, into ``out``.
+
+    The land is the building's parcel, or the union of its parcels (``units["unit"]``) when it
+    stands on several: CES = footprints inside those parcels / their total area.
+    """
     out["footprint_m2"] = shapely.area(buildings.geometry.to_numpy())
-    built = compute_overlap_shares(buildings, parcels).groupby("right_id")["overlap_m2"].sum()
+    built = overlaps.groupby("right_id")["overlap_m2"].sum().reindex(parcels.index).fillna(0.0)
     parcel_area = pd.Series(shapely.area(parcels.geometry.to_numpy()), index=parcels.index)
     pid = out["parcel_id"].to_numpy(dtype=object)
     has_parcel = ~pd.isna(pid)
     p_area = np.full(len(out), np.nan)
     p_built = np.full(len(out), np.nan)
     p_area[has_parcel] = parcel_area.reindex(pid[has_parcel]).to_numpy()
-    p_built[has_parcel] = built.reindex(pid[has_parcel]).fillna(0.0).to_numpy()
+    p_built[has_parcel] = built.reindex(pid[has_parcel]).to_numpy()
+    for i, group in enumerate(units["unit"].to_numpy()):
+        if group is not None:
+            p_area[i] = parcel_area.reindex(list(group)).sum()
+            p_built[i] = built.reindex(list(group)).sum()
     out["parcel_area_m2"] = p_area
     out["ces"] = p_built / p_area
     out["max_footprint_ratio"] = rule_rows["max_footprint_ratio"].to_numpy(dtype="float64")
@@ -217,25 +265,45 @@ def _check_setbacks(
     rule_rows: pd.DataFrame,
     buildings: gpd.GeoDataFrame,
     parcels: gpd.GeoDataFrame,
+    units: pd.DataFrame,
     limits: dict[str, Any],
     tolerance_m: float,
 ) -> None:
-    """Compute road and side setbacks (distances to the parcel's limits) and verdicts, into ``out``."""
+    """Compute road and side setbacks (distances to the land's limits), verdicts and frontage notes."""
     b_geoms = buildings.geometry.to_numpy()
     pid = out["parcel_id"].to_numpy(dtype=object)
     has_parcel = ~pd.isna(pid)
     road_d = np.full(len(out), np.nan)
     side_d = np.full(len(out), np.nan)
+    assumed = "road_layer" if limits["roads"] is not None else "unshared_boundary"
+    source = np.where(has_parcel, assumed, "no_parcel").astype(object)
     if has_parcel.any():
         lines = compute_parcel_limits(parcels, **limits)
         pos = parcels.index.get_indexer(pid[has_parcel])
-        road_d[has_parcel] = _distance(b_geoms[has_parcel], lines.geometry.to_numpy()[pos])
+        front = lines.geometry.to_numpy()[pos]
+        road_d[has_parcel] = _distance(b_geoms[has_parcel], front)
         side_d[has_parcel] = _distance(b_geoms[has_parcel], lines["side_limits"].to_numpy()[pos])
+        source[np.flatnonzero(has_parcel)[shapely.is_empty(front)]] = "none"
+    multi = units["unit"].notna().to_numpy()
+    if multi.any():
+        road_zone = _road_zone(parcels, limits["roads"], limits["road_max_distance_m"])
+        unit_geoms = pd.Series(units["unit_geometry"].to_numpy()[multi], index=units["unit"].to_numpy()[multi])
+        by_unit = unit_limits(unit_geoms, parcels, road_zone, limits["limit_tolerance_m"])
+        for i in np.flatnonzero(multi):
+            side, front = by_unit[units["unit"].iat[i]]
+            road_d[i] = np.nan if shapely.is_empty(front) else shapely.distance(b_geoms[i], front)
+            side_d[i] = np.nan if shapely.is_empty(side) else shapely.distance(b_geoms[i], side)
+            if shapely.is_empty(front):
+                source[i] = "none"
+            elif source[i] == "none":
+                source[i] = assumed
     out["road_setback_m"] = road_d
     out["road_setback_required_m"] = rule_rows["min_setback_road_m"].to_numpy(dtype="float64")
     out["road_setback_ok"] = _verdict(
         road_d >= out["road_setback_required_m"].to_numpy() - tolerance_m, road_d, out["road_setback_required_m"]
     )
+    out["frontage_source"] = source.astype(object)
+    out["road_setback_note"] = frontage_notes(source, limits["roads"] is not None, limits["road_max_distance_m"])
     height = out["height_m"].to_numpy(dtype="float64")
     ratio = rule_rows["side_setback_height_ratio"].to_numpy(dtype="float64")
     minimum = rule_rows["min_setback_side_m"].to_numpy(dtype="float64")
@@ -276,8 +344,19 @@ def check_compliance(
     limit_tolerance_m: float = 0.5,
     road_max_distance_m: float = 20.0,
     tolerance_m: float = 0.01,
+    min_share: float = 0.01,
+    owner_column: str | None = "owner",
 ) -> pd.DataFrame:
-    """Check each building against the PLU rules of its zone.
+    """Check each building against the PLU rules of its zone, on the land it really stands on.
+
+    A building on one parcel is judged on that parcel. A building over several parcels (each
+    holding at least ``min_share`` of its footprint) is judged on their union, the *unité
+    foncière* (contiguous parcels assumed to belong to one owner): footprint ratio (CES) over
+    the union's area, setbacks from the union's boundary, green share over the union; its
+    ``zoning_note`` says so. When those parcels lie in zones with different rules, carry
+    different values in ``owner_column`` or are not contiguous, the union cannot be judged:
+    the building is marked ``check_manually`` and its ``compliant`` is NA (a
+    :class:`~cimkit.errors.CoverageWarning` gives their number).
 
     Parameters
     ----------
@@ -299,6 +378,13 @@ def check_compliance(
         Measuring tolerance (m) of the height and setback checks: a setback passes when
         measured >= required - tolerance, a height when height <= limit + tolerance. Parcels
         published in longitude / latitude carry ~0.1 mm of rounding once projected.
+    min_share
+        A parcel counts as one the building stands on when it holds at least this share of the
+        footprint (0-1; default 1 %, so digitising slivers do not join parcels). Raise it to
+        judge buildings that overhang a neighbour slightly on their largest parcel alone.
+    owner_column
+        Column of ``parcels`` holding the owner; used only when present. Parcels of one
+        building with different (non-missing) owners send it to a manual check.
 
     Returns
     -------
@@ -310,12 +396,21 @@ def check_compliance(
         ``min_green_ratio``, ``use``/``allowed_uses``; verdicts ``height_ok``, ``ces_ok``,
         ``road_setback_ok``, ``side_setback_ok``, ``green_ok``, ``use_ok`` (nullable
         booleans: NA when the rule or the measure is missing); ``n_failed``, ``n_unknown``
-        and ``compliant`` (no known check failed).
+        and ``compliant`` (no known check failed; NA when ``check_manually``). What the
+        building stands on: ``parcels`` (';'-joined ids of the parcels holding at least
+        ``min_share`` of it, largest first), ``n_parcels``, ``straddle_share`` (share of the
+        footprint outside its largest parcel, 0-1), ``check_manually`` and ``zoning_note`` (""
+        on one parcel); for a building on several parcels ``parcel_area_m2``, ``ces`` and the
+        setbacks are those of the union. How its road frontage was found: ``frontage_source``
+        (``unshared_boundary``: no road layer, every unshared boundary assumed to face a road;
+        ``road_layer``: unshared boundary near a road line; ``none``: no frontage, road setback
+        unknown; ``no_parcel``) and ``road_setback_note`` (the same as a sentence).
 
     Raises
     ------
     InputError
-        ``tolerance_m`` is negative, or ``zones`` has no rule column.
+        ``tolerance_m`` is negative, ``min_share`` is outside [0, 1), or ``zones`` has no rule
+        column.
 
     Examples
     --------
@@ -335,34 +430,46 @@ def check_compliance(
     """
     if tolerance_m < 0:
         raise InputError(f"'tolerance_m' must be >= 0; {tolerance_m!r} was given")
+    if not 0 <= min_share < 1:
+        raise InputError(f"'min_share' must be in [0, 1); {min_share!r} was given")
     _check_crs(buildings, parcels, metric=True)
     _check_crs(buildings, zones, metric=True)
-    out, rule_rows = _locate(buildings, parcels, zones)
-    height = (
-        pd.to_numeric(buildings["height_m"], errors="coerce").to_numpy(dtype="float64")
-        if "height_m" in buildings.columns
-        else np.full(len(buildings), np.nan)
-    )
-    out["height_m"] = height
-    out["max_height_m"] = rule_rows["max_height_m"].to_numpy(dtype="float64")
-    out["height_ok"] = _verdict(height <= out["max_height_m"].to_numpy() + tolerance_m, height, out["max_height_m"])
-    _check_ces(out, rule_rows, buildings, parcels)
+    out, rule_rows, rules, zone_of_parcel = _locate(buildings, parcels, zones)
+    overlaps = compute_overlap_shares(buildings, parcels)
+    labels = zones["libelle"] if "libelle" in zones.columns else None
+    units = find_land_units(
+        buildings, parcels, zone_of_parcel, rules, zone_labels=labels, owner_column=owner_column,
+        min_share=min_share, limit_tolerance_m=limit_tolerance_m, overlaps=overlaps,
+    )  # fmt: skip
+    out[["parcels", "n_parcels", "straddle_share"]] = units[["parcels", "n_parcels", "straddle_share"]]
+    _check_height(out, rule_rows, buildings, tolerance_m)
+    _check_ces(out, rule_rows, buildings, parcels, overlaps, units)
     limits = {"roads": roads, "limit_tolerance_m": limit_tolerance_m, "road_max_distance_m": road_max_distance_m}
-    _check_setbacks(out, rule_rows, buildings, parcels, limits, tolerance_m)
-    # green ratio: an upper bound, paved areas are not known
-    out["green_ratio_upper"] = 1.0 - out["ces"].to_numpy()
-    out["min_green_ratio"] = rule_rows["min_green_ratio"].to_numpy(dtype="float64")
-    out["green_ok"] = _verdict(
-        out["green_ratio_upper"].to_numpy() >= out["min_green_ratio"].to_numpy(),
-        out["green_ratio_upper"],
-        out["min_green_ratio"],
-    )
+    _check_setbacks(out, rule_rows, buildings, parcels, units, limits, tolerance_m)
+    _check_green(out, rule_rows)
     _check_use(out, rule_rows, buildings, use_column)
+    _summarise_verdicts(out, units)
+    return out
+
+
+def _summarise_verdicts(out: pd.DataFrame, units: pd.DataFrame) -> None:
+    """Count failed and unknown checks, set ``compliant`` (NA when checked manually), warn, into ``out``."""
     verdicts = out[list(CHECKS)]
     out["n_failed"] = (verdicts == False).sum(axis=1).astype("int64")  # noqa: E712 - nullable booleans
     out["n_unknown"] = verdicts.isna().sum(axis=1).astype("int64")
-    out["compliant"] = out["n_failed"] == 0
-    return out
+    manual = units["check_manually"].to_numpy(dtype=bool)
+    out["compliant"] = pd.arrays.BooleanArray(out["n_failed"].to_numpy() == 0, manual)
+    out["check_manually"] = manual
+    out["zoning_note"] = units["zoning_note"]
+    if manual.any():
+        warnings.warn(
+            f"{int(manual.sum())} of {len(out)} buildings stand on several parcels that cannot be judged as one "
+            "unité foncière (zones with different rules, different owners or parcels not contiguous): their "
+            "'compliant' is NA and 'zoning_note' says why; check them manually, or raise 'min_share' to judge "
+            "small overhangs on the largest parcel alone.",
+            CoverageWarning,
+            stacklevel=3,
+        )
 
 
 def summarise_compliance(result: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ target CRS (recorded in the provenance).
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -19,13 +20,13 @@ import shapely
 
 from cimkit import provenance as _prov
 from cimkit._crs import reproject_with_provenance
+from cimkit.errors import QuantityWarning
 from cimkit.io.ifc._elements import class_key, normalise_use
+from cimkit.io.ifc._quantities import FLOOR_SLABS, building_quantities
 from cimkit.io.ifc.georeference import Georeference
 
 #: Element classes whose counts are always present as ``n_<class>`` columns.
 COUNT_CLASSES = ("wall", "slab", "window", "door", "space", "roof", "column", "beam")
-#: Slab predefined types that are floors (their areas and tops count as storey floors).
-_FLOOR_SLABS = (None, "FLOOR", "BASESLAB", "NOTDEFINED")
 
 _ELEMENT_COLUMNS = [
     "global_id",
@@ -39,10 +40,14 @@ _ELEMENT_COLUMNS = [
     "area_m2",
     "volume_source",
     "materials",
+    "predefined_type",
+    "load_bearing",
 ]
 _MATERIAL_COLUMNS = [
     "global_id",
     "ifc_class",
+    "predefined_type",
+    "load_bearing",
     "building_id",
     "storey",
     "material",
@@ -88,23 +93,20 @@ def _building_use(occupancy: Any, spaces: list[dict]) -> str | None:
     return best if share / total >= 0.8 else "mixed"
 
 
-def _ground_floor(storey_ids, storeys, elements_by_storey, records, geo) -> float:
-    """Return the absolute elevation (m) of the top of the ground-floor slab (NaN when unknown)."""
-    candidates = [
-        (storeys[s]["elevation_m"], s) for s in storey_ids if math.isfinite(storeys[s]["elevation_m"])
-    ]
-    if not candidates:
+def _ground_floor(ground: int | None, storeys, elements_by_storey, records, geo) -> float:
+    """Return the absolute elevation (m) of the top of the ground storey's floor slab (NaN when unknown)."""
+    if ground is None:
         return math.nan
-    above = [c for c in candidates if c[0] >= -0.05]
-    _, ground = min(above) if above else max(candidates)
     tops = [
         records[e["id"]]["zmax"]
         for e in elements_by_storey.get(ground, [])
-        if e["ifc_class"] == "IfcSlab" and e["predefined_type"] in _FLOOR_SLABS and e["id"] in records
+        if e["ifc_class"] == "IfcSlab" and e["predefined_type"] in FLOOR_SLABS and e["id"] in records
     ]
     if tops:
         return float(geo.elevation_m(max(tops)))
     z = storeys[ground]["z_m"]
+    if not math.isfinite(z):
+        z = storeys[ground]["elevation_m"]
     return float(geo.elevation_m(z)) if math.isfinite(z) else math.nan
 
 
@@ -141,6 +143,8 @@ def _element_rows(semantics: dict[str, Any], records: dict[int, dict], gid: dict
                 "area_m2": area,
                 "volume_source": vsource,
                 "materials": e["materials"],
+                "predefined_type": e["predefined_type"],
+                "load_bearing": e["load_bearing"],
             }
         )
     return rows
@@ -156,6 +160,8 @@ def _material_table(semantics: dict[str, Any], el_rows: list[dict[str, Any]]) ->
             {
                 "global_id": row["global_id"],
                 "ifc_class": row["ifc_class"],
+                "predefined_type": row["predefined_type"],
+                "load_bearing": row["load_bearing"],
                 "building_id": row["building_id"],
                 "storey": row["storey"],
                 "material": m["material"],
@@ -225,15 +231,20 @@ class _BuildingContext:
             if e["storey"] is not None:
                 self.elements_by_storey[e["storey"]].append(e)
         self.spaces_by_building: dict[Any, list] = defaultdict(list)
+        self.space_storeys: set = set()
+        self.space_storey_ids: dict[Any, list] = defaultdict(list)
         for s, row in zip(semantics["spaces"], space_rows):
             self.spaces_by_building[s["building"]].append(row)
+            self.space_storey_ids[s["building"]].append(s["storey"])
+            if s["storey"] is not None:
+                self.space_storeys.add(s["storey"])
 
 
 def _footprint(mine: list[dict], records: dict[int, dict], geo: Georeference, simplify_tolerance_m: float):
-    """Return (footprint on the map, local zmin, local zmax) of a building's elements."""
+    """Return the footprint on the map of a building's body elements."""
     footprints = _to_map_geoms([records[e["id"]]["footprint"] for e in mine], geo)
     if not len(footprints):
-        return shapely.Polygon(), math.nan, math.nan
+        return shapely.Polygon()
     footprint = shapely.union_all(footprints)
     # a 1 micrometre floor removes the collinear vertices left where element outlines meet
     tolerance = max(simplify_tolerance_m, 1e-6) / geo.map_unit_m
@@ -241,60 +252,55 @@ def _footprint(mine: list[dict], records: dict[int, dict], geo: Georeference, si
     footprint = shapely.make_valid(footprint)
     if footprint.geom_type == "GeometryCollection":
         footprint = shapely.union_all([g for g in footprint.geoms if g.geom_type.endswith("Polygon")])
-    zmin = min(records[e["id"]]["zmin"] for e in mine)
-    zmax = max(records[e["id"]]["zmax"] for e in mine)
-    return footprint, zmin, zmax
-
-
-def _gross_floor_area(b: dict, ctx: _BuildingContext, mine: list[dict], bspaces: list[dict]):
-    """Return (GFA m², source): quantities, else the spaces' areas, else the floor slabs' areas."""
-    storey_gfa = [ctx.storeys[s]["gfa_m2"] for s in b["storeys"]]
-    space_areas = [s["area_m2"] for s in bspaces if math.isfinite(s["area_m2"])]
-    slab_areas = [
-        ctx.records[e["id"]]["plan_area_m2"]
-        for e in mine
-        if e["ifc_class"] == "IfcSlab" and e["predefined_type"] in _FLOOR_SLABS
-    ]
-    if math.isfinite(b["qto_gfa_m2"]):
-        return b["qto_gfa_m2"], "qto"
-    if storey_gfa and all(math.isfinite(v) for v in storey_gfa):
-        return float(sum(storey_gfa)), "qto"
-    if space_areas:
-        return float(sum(space_areas)), "spaces"
-    if slab_areas:
-        return float(sum(slab_areas)), "slabs"
-    return math.nan, None
+    return footprint
 
 
 def _building_row(
     b: dict, ctx: _BuildingContext, geo: Georeference, simplify_tolerance_m: float
 ) -> tuple[dict[str, Any], Any]:
-    mine = [e for e in ctx.elements_by_building.get(b["id"], []) if e["id"] in ctx.records]
-    footprint, zmin, zmax = _footprint(mine, ctx.records, geo, simplify_tolerance_m)
+    body = [e for e in ctx.elements_by_building.get(b["id"], []) if e["id"] in ctx.records and e.get("body", True)]
+    footprint = _footprint(body, ctx.records, geo, simplify_tolerance_m)
     bspaces = ctx.spaces_by_building.get(b["id"], [])
-    gfa, gfa_source = _gross_floor_area(b, ctx, mine, bspaces)
-    height = zmax - zmin
+    q = building_quantities(
+        b,
+        body,
+        storeys=ctx.storeys,
+        by_storey=ctx.elements_by_storey,
+        space_storeys=ctx.space_storeys,
+        spaces=[(st, s["area_m2"]) for st, s in zip(ctx.space_storey_ids[b["id"]], bspaces) if math.isfinite(s["area_m2"])],
+        records=ctx.records,
+        geo=geo,
+    )
     space_volumes = [s["volume_m3"] for s in bspaces if math.isfinite(s["volume_m3"])]
     if math.isfinite(b["qto_volume_m3"]):
-        volume = b["qto_volume_m3"]
+        volume, volume_source = b["qto_volume_m3"], "qto"
     elif space_volumes:
-        volume = float(sum(space_volumes))
+        volume, volume_source = float(sum(space_volumes)), "spaces"
+    elif math.isfinite(q["height_m"]):
+        volume, volume_source = q["footprint_local_m2"] * q["height_m"], "footprint x height"
     else:
-        volume = float(footprint.area) * geo.map_unit_m**2 * height if math.isfinite(height) else math.nan
+        volume, volume_source = math.nan, None
     classes = [e["ifc_class"] for e in ctx.elements_by_building.get(b["id"], [])]
     classes += ["IfcSpace"] * len(bspaces)
     row = {
         "building_id": b["global_id"],
         "name": b["name"],
-        "height_m": height,
-        "base_elevation_m": float(geo.elevation_m(zmin)) if math.isfinite(zmin) else math.nan,
+        "height_m": q["height_m"],
+        "ground_elevation_m": q["ground_elevation_m"],
+        "ground_source": q["ground_source"],
+        "depth_below_ground_m": q["depth_below_ground_m"],
+        "base_elevation_m": q["ground_elevation_m"],
         "ground_floor_elevation_m": _ground_floor(
-            b["storeys"], ctx.storeys, ctx.elements_by_storey, ctx.records, geo
+            q["ground_storey"], ctx.storeys, ctx.elements_by_storey, ctx.records, geo
         ),
         "storeys": len(b["storeys"]),
-        "gfa_m2": gfa,
-        "gfa_source": gfa_source,
+        "storeys_above_ground": q["storeys_above_ground"],
+        "storeys_below_ground": q["storeys_below_ground"],
+        "gfa_m2": q["gfa_m2"],
+        "gfa_source": q["gfa_source"],
+        "nfa_m2": q["nfa_m2"],
         "volume_m3": volume,
+        "volume_source": volume_source,
         "use": _building_use(b["occupancy_type"], bspaces),
         "occupancy_type": b["occupancy_type"],
         "ifc_class": b["ifc_class"],
@@ -306,7 +312,9 @@ def _building_row(
 def _buildings_frame(rows: list[dict[str, Any]], *, geo: Georeference, schema: str, source: str) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
-        frame = pd.DataFrame(columns=["building_id", "name", "height_m", "storeys"])
+        frame = pd.DataFrame(
+            columns=["building_id", "name", "height_m", "storeys", "storeys_above_ground", "storeys_below_ground"]
+        )
     frame["georef_method"] = geo.method
     frame["georef_confidence"] = geo.confidence
     frame["schema"] = schema
@@ -314,17 +322,25 @@ def _buildings_frame(rows: list[dict[str, Any]], *, geo: Georeference, schema: s
     count_cols = sorted(c for c in frame.columns if c.startswith("n_"))
     for c in count_cols:
         frame[c] = frame[c].fillna(0).astype("int64")
-    frame["storeys"] = frame["storeys"].astype("int64")
+    for c in ("storeys", "storeys_above_ground", "storeys_below_ground"):
+        frame[c] = frame[c].fillna(0).astype("int64")
     ordered = [
         "building_id",
         "name",
         "height_m",
+        "ground_elevation_m",
+        "ground_source",
+        "depth_below_ground_m",
         "base_elevation_m",
         "ground_floor_elevation_m",
         "storeys",
+        "storeys_above_ground",
+        "storeys_below_ground",
         "gfa_m2",
         "gfa_source",
+        "nfa_m2",
         "volume_m3",
+        "volume_source",
         "use",
         "occupancy_type",
         "ifc_class",
@@ -335,6 +351,39 @@ def _buildings_frame(rows: list[dict[str, Any]], *, geo: Georeference, schema: s
         "source",
     ]
     return frame.reindex(columns=ordered).set_index("building_id")
+
+
+def _record_quantities(frame: pd.DataFrame, record: _prov.Provenance, source: str) -> None:
+    """Provenance step for the quantity rules, and a warning for each fallback used."""
+    n = len(frame)
+    gfa_counts = {str(k): int(v) for k, v in frame["gfa_source"].value_counts().items()}
+    ground_counts = {str(k): int(v) for k, v in frame["ground_source"].value_counts().items()}
+    record.add_step(
+        "building-quantities",
+        "height_m = top of the highest body element - ground_elevation_m (ground storey level); "
+        "gfa_m2 gross only (qto, slab outlines, or footprint x storeys_above_ground); nfa_m2 from spaces",
+        gfa_source=gfa_counts,
+        ground_source=ground_counts,
+    )
+    fallback = frame.index[frame["gfa_source"] == "footprint x storeys"]
+    if len(fallback):
+        detail = (
+            f"gfa_m2 of {len(fallback)} of {n} building(s) is footprint x storeys_above_ground: the file has no "
+            "GrossFloorArea quantity and no floor slabs ("
+            + ", ".join(map(str, fallback[:5]))
+            + "); set buildings['gfa_m2'] yourself from a surveyed area to override"
+        )
+        record.add_step("gfa-fallback", detail, buildings=[str(b) for b in fallback])
+        warnings.warn(f"{source}: {detail}", QuantityWarning, stacklevel=5)
+    lowest = frame.index[frame["ground_source"] == "lowest element"]
+    if len(lowest):
+        detail = (
+            f"ground_elevation_m of {len(lowest)} of {n} building(s) is the bottom of the lowest element: "
+            "the file has no storeys of known elevation, so height_m is the full height and "
+            "depth_below_ground_m is 0; set buildings['ground_elevation_m'] (and height_m) from a DEM to override"
+        )
+        record.add_step("ground-fallback", detail, buildings=[str(b) for b in lowest])
+        warnings.warn(f"{source}: {detail}", QuantityWarning, stacklevel=5)
 
 
 def _buildings(
@@ -359,6 +408,7 @@ def _buildings(
         rows.append(row)
         geoms.append(footprint)
     frame = _buildings_frame(rows, geo=geo, schema=schema, source=source)
+    _record_quantities(frame, record, source)
     if simplify_tolerance_m > 0:
         record.add_step("simplification", "Douglas-Peucker, topology preserved", tolerance_m=simplify_tolerance_m)
     gdf = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=geo.crs)

@@ -91,6 +91,8 @@ _IBC = {
 _IBC_CODE = re.compile(r"^\s*([ABEFHIMRSU])(-?\d(\.\d)?)?\s*$", re.IGNORECASE)
 
 _SKIP = ("IfcFeatureElement", "IfcVirtualElement", "IfcDistributionPort", "IfcAnnotation")
+#: Elements read (tables, carbon) that are not part of the building's body: never in its extents.
+_NOT_BODY = ("IfcGeographicElement",)
 _VOLUME_QTOS = ("NetVolume", "GrossVolume")
 _AREA_QTOS = (
     "NetSideArea",
@@ -283,11 +285,21 @@ def _storey_records(f: Any, qtos: dict[int, dict[str, float]], unit_scale: float
         storeys[storey.id()] = {
             "global_id": storey.GlobalId,
             "name": storey.Name,
+            "long_name": getattr(storey, "LongName", None),
             "elevation_m": float(elevation) * unit_scale if elevation is not None else z,
             "z_m": z,
             "gfa_m2": qtos.get(storey.id(), {}).get("GrossFloorArea", math.nan) * area_scale,
         }
     return storeys
+
+
+def _is_external(psets: dict[str, dict[str, Any]]) -> bool | None:
+    """``IsExternal`` of the element's ``Pset_<Class>Common`` (None when not stated)."""
+    for name, props in psets.items():
+        if name.startswith("Pset_") and name.endswith("Common") and "IsExternal" in props:
+            value = props["IsExternal"]
+            return bool(value) if isinstance(value, bool) else None
+    return None
 
 
 class _Locator:
@@ -352,6 +364,13 @@ def _element_records(
                 "ifc_class": el.is_a(),
                 "name": el.Name,
                 "predefined_type": getattr(el, "PredefinedType", None),
+                "body": not any(el.is_a(c) for c in _NOT_BODY),  # is_a is False for classes a schema lacks
+                "is_external": _is_external(psets.get(el.id(), {})),
+                # Pset_<Class>Common.LoadBearing (None when no property set states it)
+                "load_bearing": next(
+                    (p["LoadBearing"] for p in psets.get(el.id(), {}).values() if isinstance(p.get("LoadBearing"), bool)),
+                    None,
+                ),
                 "building": building,
                 "storey": storey,
                 "qto_volume_m3": next((q[k] * volume_scale for k in _VOLUME_QTOS if k in q), math.nan),

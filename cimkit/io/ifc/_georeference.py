@@ -91,8 +91,8 @@ def latlon_georeference(
     import pyproj
 
     warnings = [
-        "placed from IfcSite RefLatitude/RefLongitude only: approximate (IfcSite lat/lon is a point, "
-        "not a map conversion; buildingSMART GRF003)"
+        f"placed from IfcSite RefLatitude/RefLongitude only (lat {lat:.5f}, lon {lon:.5f}): approximate "
+        "(IfcSite lat/lon is a point, not a map conversion; buildingSMART GRF003)"
     ]
     target = crs
     if target is None or not target.is_projected:

@@ -9,6 +9,7 @@ process only assembles the tables and applies :meth:`Georeference.to_map`.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -18,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from cimkit import provenance as _prov
-from cimkit._crs import resolve_crs
-from cimkit.errors import ValidationError
+from cimkit._crs import crs_label, resolve_crs
+from cimkit._placement import check_object_placement
+from cimkit.errors import GeographicCRSError, ValidationError
 from cimkit.io.ifc import _assemble
 from cimkit.io.ifc._geometry import DEFAULT_GEOMETRY_LIBRARY
 from cimkit.io.ifc._header import check_file
@@ -127,8 +129,10 @@ def read_ifc(
     path
         An IFC-SPF file (IFC2X3, IFC4 or IFC4X3_ADD2).
     crs
-        Target CRS. ``None``: the file's CRS (for lat/lon-only files, the site's UTM zone,
-        with a warning). When it differs from the file's CRS, footprints are reprojected.
+        Target CRS, projected (a geographic CRS such as EPSG:4326 raises
+        :class:`~cimkit.errors.GeographicCRSError`: building quantities are metric). ``None``: the
+        file's CRS (for lat/lon-only files, the site's UTM zone, with a warning). When it differs
+        from the file's CRS, footprints are reprojected.
     origin
         ``(x, y[, z, rotation_deg])`` of the local origin in ``crs`` units (metres), rotation
         counter-clockwise in degrees: places a model that has no georeferencing (or overrides it).
@@ -156,6 +160,9 @@ def read_ifc(
     ------
     GeoreferenceError
         The file holds no georeferencing and no ``origin`` / ``crs`` was given.
+    PlacementError
+        The buildings fall outside the area of use of their CRS (for instance a model in Boston
+        read with ``crs="EPSG:2056"``): accept with ``cimkit.set_options(placement="accept")``.
     FileFormatError, UnsupportedSchemaError, ReaderCrashError
         Malformed or truncated file, unsupported schema, crashed or timed-out parser.
 
@@ -226,6 +233,12 @@ def read_ifc_model(
     _check_read_options(lod, simplify_tolerance_m, processes)
     schema = check_file(path)
     target = resolve_crs(crs, path=path)
+    if target is not None and not target.is_projected:
+        raise GeographicCRSError(
+            f"crs={crs_label(target)} is not a projected CRS; IFC models are read on a metric map",
+            path=os.fspath(path),
+            hint="pass a projected CRS (the local UTM zone or national grid), or crs=None for the file's own",
+        )
     meshes = bool(meshes or per_element_meshes)
     spath = os.fspath(path)
     kernel = geometry_library or DEFAULT_GEOMETRY_LIBRARY
@@ -258,7 +271,28 @@ def read_ifc_model(
         per_element_meshes=per_element_meshes,
         record=record,
     )
+    check_object_placement(tables["buildings"], path=spath, layer="buildings", record=record, note=_placed_at(geo))
     return IfcModel(**tables, georeference=geo, provenance=record, schema=schema)
+
+
+def _placed_at(geo: Georeference) -> str | None:
+    """Where the file's own georeferencing puts its origin, as a sentence for placement errors."""
+    if geo.crs is None or geo.eastings is None or geo.northings is None:
+        return None
+    import pyproj
+
+    advice = "read it with crs=None (the file's own CRS) or a CRS whose area of use covers that place"
+    if geo.method == "IfcSite-latlon" and geo.warnings:
+        return f"the file is {geo.warnings[0].split(':')[0]}: {advice}"
+    try:
+        to_lonlat = pyproj.Transformer.from_crs(geo.crs, "EPSG:4326", always_xy=True)
+        lon, lat = to_lonlat.transform(geo.eastings, geo.northings)
+        back = to_lonlat.transform(lon, lat, direction="INVERSE")
+    except pyproj.exceptions.ProjError:
+        return None
+    if not (abs(lon) <= 180 and abs(lat) <= 90) or math.dist(back, (geo.eastings, geo.northings)) > 1.0:
+        return None  # outside the domain where the CRS can be inverted: no trustworthy place
+    return f"the file places its origin at lon {lon:.4f}, lat {lat:.4f} ({geo.method}): {advice}"
 
 
 def _check_read_options(lod: Any, simplify_tolerance_m: Any, processes: Any) -> None:
