@@ -57,8 +57,10 @@ REPEAT = 1
 
 
 def timed(fn, repeat: int | None = None):
-    """Result and best wall time of ``repeat`` runs (the minimum is the least disturbed by
-    other processes on a shared machine)."""
+    """Return the result and best wall time of ``repeat`` runs.
+
+    The minimum is the least disturbed by other processes on a shared machine.
+    """
     best = float("inf")
     for _ in range(REPEAT if repeat is None else repeat):
         t = time.perf_counter()

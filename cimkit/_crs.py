@@ -433,7 +433,11 @@ def reproject_with_provenance(
     else:
         out = obj.to_crs(target)  # type: ignore[attr-defined]
         record.add_step(
-            "reproject", f"{source} -> {destination}", source_crs=source, target_crs=destination, library="pyproj"
+            "reproject",
+            f"{source} -> {destination}",
+            source_crs=source,
+            target_crs=destination,
+            library="pyproj",
         )
     provenance.attach(out, record)
     logger.info("%s reprojected from %s to %s", layer or _where(path) or "data", source, destination)

@@ -1,4 +1,4 @@
-"""Placement checks: is a layer where its CRS, and the model, say it should be?
+"""Placement checks: a layer must lie where its CRS, and the model, say it should be.
 
 A CRS is a promise about *where* coordinates lie. Data in the wrong CRS, in local (schematic)
 coordinates, or from another city still reprojects without error, and every analysis then
@@ -143,7 +143,7 @@ def _to_lonlat(crs: CRS) -> Transformer:
 
 
 def _lonlat_bounds(bounds: Bounds, crs: CRS) -> Bounds | None:
-    """The extent as longitude / latitude (densified edges), or None when it has no place on Earth."""
+    """Return the extent as longitude / latitude (densified edges), or None when none is reliable."""
     if crs.is_geographic:
         return bounds
     transformer = _to_lonlat(crs)
@@ -154,7 +154,9 @@ def _lonlat_bounds(bounds: Bounds, crs: CRS) -> Bounds | None:
         back = np.column_stack(transformer.transform(lon, lat, direction="INVERSE"))
     except (ProjError, ValueError):
         return None
-    if not np.all(np.abs(back - corners) <= 1.0):  # far outside the projection's domain: no trustworthy lon/lat
+    if not np.all(
+        np.abs(back - corners) <= 1.0
+    ):  # far outside the projection's domain: no trustworthy lon/lat
         return None
     return tuple(float(v) for v in out) if all(math.isfinite(v) for v in out) else None  # type: ignore[return-value]
 
@@ -183,7 +185,7 @@ def _area_text(crs: CRS) -> tuple[str, Bounds | None]:
 
 
 def _causes(bounds: Bounds, crs: CRS, area: Bounds | None) -> tuple[str, list[str]]:
-    """The failed check's name and the likely causes, most likely first."""
+    """Return the failed check's name and the likely causes, most likely first."""
     minx, miny, maxx, maxy = bounds
     causes: list[str] = []
     check = "area_of_use"
@@ -229,6 +231,26 @@ def _problem_area_of_use(
 
 def _distance_m(bounds: Bounds, model_bounds: Bounds) -> float:
     return float(shapely.box(*bounds).distance(shapely.box(*model_bounds)))
+
+
+def _problem_distance(
+    box: Bounds, model_bounds: Sequence[float], crs: CRS, max_distance_m: float | None
+) -> tuple[str, str, str, Bounds | None] | None:
+    """Return (check, message, hint, lonlat) when ``box`` lies too far from the model's extent."""
+    limit = float(get_options()["placement_max_distance_m"] if max_distance_m is None else max_distance_m)
+    model_box = tuple(float(v) for v in model_bounds)
+    distance = _distance_m(box, model_box)  # type: ignore[arg-type]
+    if distance <= limit:
+        return None
+    message = (
+        f"the extent {_fmt(box)} lies {distance / 1000:,.0f} km from the model's extent "
+        f"{_fmt(model_box)} in {crs_label(crs)} (the limit is {limit / 1000:g} km)"
+    )
+    hint = (
+        "likely cause: a layer of another place, or a wrong CRS?; raise the limit with "
+        "cimkit.set_options(placement_max_distance_m=...) for a model this large"
+    )
+    return "distance_to_model", message, hint, _lonlat_bounds(box, crs)
 
 
 def _resolve_placement(placement: Placement | None) -> Placement:
@@ -315,20 +337,9 @@ def check_placement(
         problems.append(found)
     target = resolve_crs(model_crs, path=path, layer=layer) or resolved
     if model_bounds is not None and not problems:
-        limit = float(get_options()["placement_max_distance_m"] if max_distance_m is None else max_distance_m)
-        model_box = tuple(float(v) for v in model_bounds)
-        distance = _distance_m(box, model_box)  # type: ignore[arg-type]
-        if distance > limit:
-            problems.append(
-                (
-                    "distance_to_model",
-                    f"the extent {_fmt(box)} lies {distance / 1000:,.0f} km from the model's extent "
-                    f"{_fmt(model_box)} in {crs_label(target)} (the limit is {limit / 1000:g} km)",
-                    "likely cause: a layer of another place, or a wrong CRS?; raise the limit with "
-                    "cimkit.set_options(placement_max_distance_m=...) for a model this large",
-                    _lonlat_bounds(box, target),  # type: ignore[arg-type]
-                )
-            )
+        far = _problem_distance(box, model_bounds, target, max_distance_m)  # type: ignore[arg-type]
+        if far is not None:
+            problems.append(far)
     accepted = []
     for check, message, cause, lonlat in problems:
         hint = f"{note}; {cause}" if note else cause

@@ -417,7 +417,9 @@ class CityModel:
         return _summary.format_text(self.name, self._crs, self.bounds, self._rows())
 
     def _repr_html_(self) -> str:
-        return _summary.format_html(self.name, self._crs, self.bounds, self._rows(), checks=_summary.count_checks(self))
+        return _summary.format_html(
+            self.name, self._crs, self.bounds, self._rows(), checks=_summary.count_checks(self)
+        )
 
     def quality(self) -> pd.DataFrame:
         """Check every layer: one row per check per layer (``layer, check, status, value, message``).

@@ -75,7 +75,7 @@ def _public_modules() -> list[str]:
             parts = parts[:-1]
         if any(p.startswith("_") for p in parts[1:]) or any(p in PRIVATE_PARTS for p in parts[1:]):
             continue
-        if parts[-1] in ("generator",) or "datasets" in parts[1:2] and parts[-1] != "datasets":
+        if parts[-1] == "generator" or ("datasets" in parts[1:2] and parts[-1] != "datasets"):
             # generated-data authoring: sample-city internals, public only through cimkit.datasets
             continue
         modules.append(".".join(parts))
@@ -372,3 +372,29 @@ def test_demo_is_a_thin_caller_of_public_functions():
     assert private == [], f"the demo imports non-public names: {private}"
     helpers = [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("_")]
     assert helpers == [], f"the demo has private helpers (move them into the library): {helpers}"
+
+
+# ---------------------------------------------------------------------------------------------
+# every public callable, and every public method of a public class, shows an example
+
+
+def _public_methods(cls) -> list[tuple[str, object]]:
+    methods: list[tuple[str, object]] = []
+    for name, member in vars(cls).items():
+        if name.startswith("_") or isinstance(member, property):
+            continue
+        func = getattr(member, "__func__", member)  # staticmethod / classmethod
+        if inspect.isfunction(func):
+            methods.append((f"{cls.__module__}.{cls.__qualname__}.{name}", func))
+    return methods
+
+
+def test_every_public_callable_and_method_has_an_example():
+    missing = []
+    for qualname, obj in _public_callables():
+        targets = [(qualname, obj)]
+        if inspect.isclass(obj):
+            targets += _public_methods(obj)
+        missing += [name for name, target in targets if ">>>" not in (inspect.getdoc(target) or "")]
+    message = "public callables or methods whose docstring has no '>>>' example:\n" + "\n".join(missing)
+    assert missing == [], message

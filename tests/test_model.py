@@ -325,7 +325,12 @@ def test_store_layout_and_model_is_thin(tmp_path):
         "cimkit_provenance",
     }
     with sqlite3.connect(path) as db:
-        raster_tables = [r[0] for r in db.execute("SELECT table_name FROM gpkg_contents WHERE data_type = '2d-gridded-coverage'")]
+        raster_tables = [
+            r[0]
+            for r in db.execute(
+                "SELECT table_name FROM gpkg_contents WHERE data_type = '2d-gridded-coverage'"
+            )
+        ]
         meta = json.loads(db.execute("SELECT value FROM cimkit_metadata").fetchone()[0])
         records = [r[0] for r in db.execute("SELECT layer FROM cimkit_provenance")]
     assert raster_tables == ["dem"]
@@ -345,7 +350,9 @@ def test_store_layout_and_model_is_thin(tmp_path):
     # layering: the store does not import the model; the model holds no GeoPackage code
     package = Path(cimkit.__file__).parent
     store_imports = {
-        node.module for node in ast.walk(ast.parse((package / "io" / "gpkg.py").read_text())) if isinstance(node, ast.ImportFrom)
+        node.module
+        for node in ast.walk(ast.parse((package / "io" / "gpkg.py").read_text()))
+        if isinstance(node, ast.ImportFrom)
     }
     assert "cimkit.model" not in store_imports
     model_source = (package / "model.py").read_text()
@@ -403,4 +410,11 @@ def test_provenance_table_columns():
     assert list(table.columns) == list(prov.SUMMARY_COLUMNS)
     assert table.loc["buildings", "n_source_files"] == 0 and table.loc["buildings", "reader"] == "test"
     assert table.loc["network_road", "n_steps"] == 0
-    assert table.index.tolist() == ["buildings", "parcels", "zone_rules", "unnamed_index", "network_road", "dem"]
+    assert table.index.tolist() == [
+        "buildings",
+        "parcels",
+        "zone_rules",
+        "unnamed_index",
+        "network_road",
+        "dem",
+    ]

@@ -54,7 +54,9 @@ def test_sample_city_dem_nodata_share_matches_numpy(sample):
 def test_sample_city_rows(sample):
     model, table = sample
     footprints = gpd.read_file(sample_city_path() / "footprints.geojson")
-    assert table.loc[("buildings", "height_missing"), "value"] == int(footprints["height_m"].isna().sum()) == 3
+    assert (
+        table.loc[("buildings", "height_missing"), "value"] == int(footprints["height_m"].isna().sum()) == 3
+    )
     assert table.loc[("buildings", "height_implausible"), "status"] == "ok"  # 4.2 to 15 m
     assert table.loc[("buildings", "duplicated_ids"), "status"] == "ok"
     assert table.loc[("buildings", "invalid_geometries"), "value"] == 0
@@ -76,7 +78,12 @@ def _broken_model() -> CityModel:
     square = shapely.box(X0 + 20, Y0, X0 + 30, Y0 + 10)
     buildings = gpd.GeoDataFrame(
         {"height_m": [9.0, 0.5, 12.0, np.nan]},
-        geometry=[bowtie, square, shapely.box(X0 + 40, Y0, X0 + 41, Y0 + 1), shapely.box(X0 + 50, Y0, X0 + 60, Y0 + 10)],
+        geometry=[
+            bowtie,
+            square,
+            shapely.box(X0 + 40, Y0, X0 + 41, Y0 + 1),
+            shapely.box(X0 + 50, Y0, X0 + 60, Y0 + 10),
+        ],
         index=pd.Index(["b1", "b2", "b2", "b4"], name="building_id"),
         crs=2154,
     )
@@ -104,7 +111,10 @@ def test_a_broken_model_shows_the_right_rows():
     assert table.loc[("buildings", "height_implausible"), ["status", "value"]].tolist() == ["warning", 1]
     assert table.loc[("buildings", "height_missing"), ["status", "value"]].tolist() == ["warning", 1]
     # the 1 m² box is too small; the bowtie's area (0 by the shoelace formula) too
-    assert table.loc[("buildings", "footprint_area_implausible"), ["status", "value"]].tolist() == ["warning", 2]
+    assert table.loc[("buildings", "footprint_area_implausible"), ["status", "value"]].tolist() == [
+        "warning",
+        2,
+    ]
     assert table.loc[("network_road", "components"), ["status", "value"]].tolist() == ["warning", 2]
     assert table.loc[("network_road", "zero_length_edges"), ["status", "value"]].tolist() == ["error", 1]
     assert table.loc[("dem", "dem_nodata_share"), "value"] == pytest.approx(1 / 6)  # the NaN cell
@@ -113,6 +123,24 @@ def test_a_broken_model_shows_the_right_rows():
     # built in memory: no source file, no licence
     assert table.loc[("buildings", "provenance_source"), "status"] == "warning"
     assert table.loc[("buildings", "provenance_licence"), "status"] == "warning"
+
+
+def test_quantity_fallbacks_are_counted():
+    model = _broken_model()
+    buildings = model.buildings.copy()
+    buildings["gfa_source"] = ["qto", "footprint x storeys", "slabs", "footprint x storeys"]
+    buildings["ground_source"] = ["storey", "storey", "lowest element", None]
+    model.add_layer("buildings", buildings)
+    row = model.quality().set_index(["layer", "check"]).loc[("buildings", "quantity_fallbacks")]
+    assert (row["status"], row["value"]) == ("warning", 3)
+    assert row["message"].startswith("2 floor areas estimated as footprint x storeys; 1 ground levels")
+    assert (
+        _broken_model()
+        .quality()
+        .set_index(["layer", "check"])
+        .loc[("buildings", "quantity_fallbacks"), "status"]
+        == "not_checked"
+    )
 
 
 def test_thresholds_follow_the_options():
@@ -131,7 +159,10 @@ def test_far_layer_and_georeference_confidence():
     model = _broken_model()
     far = gpd.GeoDataFrame(
         {"georef_confidence": ["low", "high"]},
-        geometry=[shapely.box(X0 + 80_000, Y0, X0 + 80_010, Y0 + 10), shapely.box(X0 + 80_020, Y0, X0 + 80_030, Y0 + 10)],
+        geometry=[
+            shapely.box(X0 + 80_000, Y0, X0 + 80_010, Y0 + 10),
+            shapely.box(X0 + 80_020, Y0, X0 + 80_030, Y0 + 10),
+        ],
         crs=2154,
     )
     with warnings.catch_warnings():
@@ -141,7 +172,10 @@ def test_far_layer_and_georeference_confidence():
     row = table.loc[("buildings", "distance_to_model")]
     assert row["status"] == "warning" and row["value"] == pytest.approx(80_000 - 600, abs=1)
     assert table.loc[("buildings", "placement_accepted"), "status"] == "warning"
-    assert table.loc[("buildings", "ifc_georeference"), ["status", "value"]].tolist() == ["warning", "1 high, 1 low"]
+    assert table.loc[("buildings", "ifc_georeference"), ["status", "value"]].tolist() == [
+        "warning",
+        "1 high, 1 low",
+    ]
 
 
 def test_html_repr_counts_statuses():
@@ -168,3 +202,66 @@ def test_city_report_lists_the_rows_that_are_not_ok(sample):
     ok_messages = table.loc[table["status"] == "ok", "message"]
     assert "every one of 32,400 cells has data" not in text  # an ok row is not listed
     assert not any(m in text for m in ok_messages if m.startswith("one connected component"))
+
+
+# ----------------------------------------------------------------------------- real data
+@pytest.mark.shared_data
+def test_real_dem_nodata_share_and_range(shared_data):
+    model = CityModel("EPSG:32613")  # UTM 13N: the SRTM tile of Boulder, Colorado, warped into it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dem = cimkit.read_dem(
+            shared_data / "dem_srtm_boulder_co" / "srtmgl3_boulder_co.asc", source_crs="EPSG:4326"
+        )
+        model.set_dem(dem)
+    values = model.dem.values.astype("float64")
+    missing = np.isnan(values) | (values == model.dem.nodata if model.dem.nodata is not None else False)
+    table = model.quality().set_index(["layer", "check"])
+    row = table.loc[("dem", "dem_nodata_share")]
+    assert row["status"] == "warning"  # the warp leaves the corners of the UTM grid empty
+    assert row["value"] == pytest.approx(float(missing.mean()))
+    assert 0.005 < row["value"] < 0.05
+    good = values[~missing]
+    assert table.loc[("dem", "dem_value_range"), "status"] == "ok"  # Front Range: about 1,950 to 3,285 m
+    assert f"{good.min():.2f} to {good.max():.2f} m" in table.loc[("dem", "dem_value_range"), "message"]
+    assert table.loc[("dem", "area_of_use"), "status"] == "ok"
+
+
+@pytest.mark.shared_data
+def test_real_prague_layers(shared_data):
+    import networkx as nx
+
+    path = shared_data / "prague_bubenec" / "bubenec.gpkg"
+    model = CityModel("EPSG:5514")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.add_layer("buildings", cimkit.read_buildings(path, layer="buildings"))
+        model.add_layer("parcels", cimkit.read_parcels(path, layer="plots"))
+        model.add_network(cimkit.read_network(path, layer="streets", kind="road"))
+    table = model.quality().set_index(["layer", "check"])
+    raw = gpd.read_file(path, layer="plots")
+    assert table.loc[("parcels", "invalid_geometries"), "value"] == int((~raw.is_valid).sum())
+    assert table.loc[("parcels", "duplicated_ids"), "status"] == "ok"
+    graph = model.network("road").to_networkx()
+    assert table.loc[("network_road", "components"), "value"] == nx.number_connected_components(graph)
+    assert table.loc[("network_road", "dangles"), "value"] == sum(1 for _, d in graph.degree() if d == 1)
+    assert table.loc[("buildings", "height_missing"), "status"] == "not_checked"  # the layer has no height
+    for name in ("buildings", "parcels", "network_road"):
+        assert table.loc[(name, "area_of_use"), "status"] == "ok"
+        assert table.loc[(name, "distance_to_model"), "status"] == "ok"
+        assert table.loc[(name, "provenance_source"), "status"] == "ok"
+        assert table.loc[(name, "provenance_licence"), "status"] == "warning"  # none given
+
+
+@pytest.mark.shared_data
+def test_real_delft_low_buildings_are_flagged(shared_data):
+    model = CityModel("EPSG:28992")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.add_layer("buildings", cimkit.read_cityjson(shared_data / "cityjson_delft" / "delft.city.json"))
+    heights = model.buildings["height_m"]
+    low = int((heights < 2.0).sum())
+    assert low > 0 and not (heights > 300).any()  # some of the 160 CityJSON buildings are below 2 m
+    row = model.quality().set_index(["layer", "check"]).loc[("buildings", "height_implausible")]
+    assert (row["status"], row["value"]) == ("warning", low)
+    assert row["message"].startswith(f"{low} of 160 buildings are outside 2 to 300 m tall")

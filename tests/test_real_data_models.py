@@ -10,6 +10,7 @@ import warnings
 import pytest
 
 import cimkit
+from cimkit.errors import PlacementWarning
 from cimkit.model import CityModel, read_model
 
 pytestmark = pytest.mark.shared_data
@@ -79,10 +80,14 @@ def test_helsinki_osm(shared_data, tmp_path):
     [("Net1", 9, 1, 1, 12, 1), ("Net3", 92, 2, 3, 117, 2), ("Anytown", 22, 1, 2, 43, 3)],
 )
 def test_epanet(shared_data, tmp_path, name, junctions, reservoirs, tanks, pipes, pumps):
-    # schematic coordinates: placed (assigned, not reprojected) in a local metric CRS
-    net = cimkit.read_network(shared_data / "epanet_networks" / f"{name}.inp", kind="water", crs="EPSG:2154")
-    model = CityModel("EPSG:2154")
-    model.add_network(net)
+    # schematic coordinates kept as they are in a metric CRS: the placement check refuses them
+    # (local coordinates) unless accepted explicitly, as here, where the test is about the counts
+    with cimkit.set_options(placement="accept"), pytest.warns(PlacementWarning, match="local coordinates"):
+        path = shared_data / "epanet_networks" / f"{name}.inp"
+        net = cimkit.read_network(path, kind="water", crs="EPSG:2154")
+        model = CityModel("EPSG:2154")
+        model.add_network(net)
+    assert "accept_placement" in [step.action for step in model.provenance_record("water").steps]
     counts = net.nodes["node_type"].value_counts()
     assert (counts.get("junction"), counts.get("reservoir"), counts.get("tank")) == (
         junctions,

@@ -170,7 +170,12 @@ def match_footprints(
             {"ifc_id": a_ids[only_a], "footprint_id": None, "iou": best_iou_a[only_a], "status": "ifc_only"}
         ),
         pd.DataFrame(
-            {"ifc_id": None, "footprint_id": b_ids[only_b], "iou": best_iou_b[only_b], "status": "footprint_only"}
+            {
+                "ifc_id": None,
+                "footprint_id": b_ids[only_b],
+                "iou": best_iou_b[only_b],
+                "status": "footprint_only",
+            }
         ),
     ]
     frames = [f for f in frames if len(f)]
@@ -198,7 +203,9 @@ def _as_buildings(layer: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     return out
 
 
-def _merged_record(layers: dict[str, gpd.GeoDataFrame], counts: dict[str, int], min_iou: float) -> prov.Provenance:
+def _merged_record(
+    layers: dict[str, gpd.GeoDataFrame], counts: dict[str, int], min_iou: float
+) -> prov.Provenance:
     """Build the merged record: the first layer's (or a new one), every file, a ``merge_buildings`` step."""
     records = {name: prov.get(layer) for name, layer in layers.items()}
     first = next((r for r in records.values() if r is not None), None)

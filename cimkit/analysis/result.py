@@ -48,7 +48,7 @@ class AnalysisResult:
     ...     city=pd.Series({"flooded_buildings": 1}),
     ...     caveats=("depths are bathtub estimates",),
     ... )
-    >>> result.city["flooded_buildings"], result.zones.empty, len(result.caveats)
+    >>> int(result.city["flooded_buildings"]), result.zones.empty, len(result.caveats)
     (1, True, 1)
     """
 

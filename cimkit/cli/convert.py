@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from cimkit._atomic import atomic_path
+from cimkit._placement import check_object_placement
 from cimkit._progress import track
-from cimkit.errors import CimkitIOError, ValidationError
+from cimkit.errors import CimkitIOError, PlacementError, ValidationError
 from cimkit.provenance import compute_sha256
 
 __all__ = ["ConvertReport", "convert_file", "discover_inputs", "run_convert"]
@@ -44,7 +45,9 @@ class ConvertReport:
     records
         One dict per input file, in the order they finished: ``input``, ``output``,
         ``format``, ``crs``, ``sha256``, ``status`` (``"ok"``, ``"skipped"`` or ``"failed"``),
-        ``seconds``, and ``layers`` (rows per layer) or ``error_type`` / ``error``.
+        ``seconds``, and ``layers`` (rows per layer) or ``error_type`` / ``error`` (a file whose
+        layer fails a placement check also has ``check``, the check's name, and ``hint``, its
+        likely cause).
     """
 
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -165,6 +168,8 @@ def convert_file(
             error=str(err).splitlines()[0][:500],
             traceback=traceback.format_exc(limit=3),
         )
+        if isinstance(err, PlacementError):  # the reason, whole: the message may be cut above
+            record.update(check=err.check, hint=err.hint)
     record["seconds"] = round(time.perf_counter() - started, 3)
     return record
 
@@ -184,15 +189,25 @@ def _read_any(src: Path, *, crs: str | None, timeout_s: float | None) -> dict[st
 
     if suffix == ".parquet":
         frame = gpd.read_parquet(src)
-        return {src.stem: frame.to_crs(crs) if crs else frame}
+        return {src.stem: _placed(frame, crs, src, src.stem)}
     path = f"zip://{src}" if suffix == ".zip" else str(src)
     out = {}
     for name, _ in pyogrio.list_layers(path):
         frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True)
-        if crs and isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
-            frame = frame.to_crs(crs)
+        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
+            frame = _placed(frame, crs, src, str(name))
         out[str(name)] = frame
     return out
+
+
+def _placed(frame: Any, crs: str | None, src: Path, layer: str) -> Any:
+    """Check a layer's placement in its CRS and, reprojected, in ``crs`` (PlacementError fails the file)."""
+    check_object_placement(frame, path=src, layer=layer)
+    if not crs:
+        return frame
+    moved = frame.to_crs(crs)
+    check_object_placement(moved, path=src, layer=layer)
+    return moved
 
 
 def _write_layers(layers: dict[str, Any], dest: Path, output_format: str) -> None:
@@ -247,9 +262,10 @@ def _run_local(
     while pending:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {
-                pool.submit(
-                    convert_file, s, d, output_format=output_format, crs=crs, timeout_s=timeout_s
-                ): (s, d)
+                pool.submit(convert_file, s, d, output_format=output_format, crs=crs, timeout_s=timeout_s): (
+                    s,
+                    d,
+                )
                 for s, d in pending
             }
             pending = []

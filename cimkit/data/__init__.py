@@ -15,7 +15,7 @@ __all__ = ["get_table_path"]
 
 
 def get_table_path(name: str) -> Path:
-    """The path of the bundled reference table ``name`` (a file name in ``cimkit/data``).
+    """Return the path of the bundled reference table ``name`` (a file name in ``cimkit/data``).
 
     Examples
     --------

@@ -53,6 +53,7 @@ _TEXT_DEFAULTS = {
     "notes": "",
 }
 
+
 # ----------------------------------------------------------------------------- reading
 def _read_csv(path: str | os.PathLike[str], what: str, **kwargs: object) -> pd.DataFrame:
     """Read a UTF-8 CSV table, with typed errors naming the file."""
@@ -102,7 +103,11 @@ def _factor_keys(table: pd.DataFrame, path: str | None) -> pd.DataFrame:
             )
         df = df.reset_index()
     _require(
-        df, REQUIRED_COLUMNS, "emission factor table", path, f"the required columns are {', '.join(REQUIRED_COLUMNS)}"
+        df,
+        REQUIRED_COLUMNS,
+        "emission factor table",
+        path,
+        f"the required columns are {', '.join(REQUIRED_COLUMNS)}",
     )
     df = df.reset_index(drop=True)
     df["material"] = df["material"].astype(str).str.strip()
@@ -187,7 +192,9 @@ def _check_factor_rows(df: pd.DataFrame, path: str | None) -> None:
     for unit in DECLARED_UNITS:
         col = f"a1a3_kgco2e_per_{unit}"
         wrong = (df["declared_unit"] == unit) & has_factor & df[col].isna()
-        checks.append((wrong, f"declared_unit is {unit!r} but {col} is empty", f"fill {col} or change declared_unit"))
+        checks.append(
+            (wrong, f"declared_unit is {unit!r} but {col} is empty", f"fill {col} or change declared_unit")
+        )
     for mask, message, hint in checks:
         row = _first(mask)
         if row is not None:

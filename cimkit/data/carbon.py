@@ -187,8 +187,6 @@ def validate_factors(table: pd.DataFrame, *, path: str | None = None) -> pd.Data
     return out
 
 
-
-
 # ----------------------------------------------------------------------------- keyword rules
 def load_rules(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """Load the material keyword rules, sorted by priority.
@@ -472,7 +470,9 @@ def validate_energy_use_intensity(table: pd.DataFrame, *, path: str | None = Non
     (42.0, '')
     """
     need = ("use", "period", "carrier", "kwh_per_m2_year")
-    _require(table, need, "energy use intensity table", path, f"the columns are {', '.join(need)} (and source)")
+    _require(
+        table, need, "energy use intensity table", path, f"the columns are {', '.join(need)} (and source)"
+    )
     out = table.copy()
     values = pd.to_numeric(out["kwh_per_m2_year"], errors="coerce")
     bad = _first(values.isna() | (values < 0))

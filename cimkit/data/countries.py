@@ -123,7 +123,10 @@ def find_country(lon: float, lat: float, *, warn: bool = True) -> str | None:
         return None
     table = _extents()
     inside = (
-        (table["min_lon"] <= lon) & (lon <= table["max_lon"]) & (table["min_lat"] <= lat) & (lat <= table["max_lat"])
+        (table["min_lon"] <= lon)
+        & (lon <= table["max_lon"])
+        & (table["min_lat"] <= lat)
+        & (lat <= table["max_lat"])
     )
     hits = table[inside].sort_values("area_deg2")
     if hits.empty:

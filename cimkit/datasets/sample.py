@@ -221,7 +221,9 @@ def _read_ifc_models(paths: list[Path]) -> tuple[gpd.GeoDataFrame, dict[str, pd.
             record.source_files += rec.source_files
             record.steps += [s for s in rec.steps if s not in record.steps]
     if record is None:
-        record = prov.Provenance(reader="cimkit.read_ifc_model", versions=prov.get_library_versions("ifcopenshell"))
+        record = prov.Provenance(
+            reader="cimkit.read_ifc_model", versions=prov.get_library_versions("ifcopenshell")
+        )
     buildings = gpd.GeoDataFrame(pd.concat([r.buildings for r in results]), crs=SAMPLE_CRS)
     tables = {
         "elements": pd.concat([r.elements for r in results]),

@@ -252,6 +252,27 @@ def _building_row(
     return row, footprint, skipped
 
 
+_EMPTY_COLUMNS = [
+    "building_id",
+    "cityobject_type",
+    "lod",
+    "n_parts",
+    "ground_elevation_m",
+    "ground_source",
+    "base_elevation_m",
+    "height_m",
+]
+
+
+def _record_ground(gdf: gpd.GeoDataFrame, record: provenance.Provenance) -> None:
+    record.add_step(
+        "ground_level",
+        "height_m = highest vertex - ground_elevation_m (lowest GroundSurface vertex of the Building, "
+        "else its lowest vertex; its largest part when the Building has no geometry of its own)",
+        ground_source={str(k): int(v) for k, v in gdf["ground_source"].value_counts().items()},
+    )
+
+
 def read_cityjson(
     path: str | os.PathLike[str],
     *,
@@ -341,20 +362,7 @@ def read_cityjson(
             f"{os.fspath(path)}: {skipped_instances} GeometryInstance(s) (templates) ignored", stacklevel=2
         )
         record.add_step("skip_templates", "GeometryInstance geometries are not read", count=skipped_instances)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        frame = pd.DataFrame(
-            columns=[
-                "building_id",
-                "cityobject_type",
-                "lod",
-                "n_parts",
-                "ground_elevation_m",
-                "ground_source",
-                "base_elevation_m",
-                "height_m",
-            ]
-        )
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=_EMPTY_COLUMNS)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=file_crs), crs=file_crs)
     gdf = gdf.set_index("building_id")
     gdf["footprint_m2"] = shapely.area(gdf.geometry.to_numpy())
@@ -368,12 +376,7 @@ def read_cityjson(
     record.add_step(
         "select_buildings", "Building objects, BuildingParts merged into their parent", count=len(gdf)
     )
-    record.add_step(
-        "ground_level",
-        "height_m = highest vertex - ground_elevation_m (lowest GroundSurface vertex of the Building, "
-        "else its lowest vertex; its largest part when the Building has no geometry of its own)",
-        ground_source={str(k): int(v) for k, v in gdf["ground_source"].value_counts().items()},
-    )
+    _record_ground(gdf, record)
     accepted = check_object_placement(gdf, path=path, layer="buildings", record=record)
     projected = reproject_with_provenance(gdf, crs, record=record, path=path)
     if projected is not gdf and not accepted:  # also where the target CRS says it should be

@@ -221,7 +221,9 @@ def _units(sections: _Sections, path: Path) -> _Units:
     )
 
 
-def _node_records(sections: _Sections, units: _Units, path: Path) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def _node_records(
+    sections: _Sections, units: _Units, path: Path
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Junctions, reservoirs and tanks in file order, and their position by EPANET id."""
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -237,7 +239,11 @@ def _node_records(sections: _Sections, units: _Units, path: Path) -> tuple[list[
         demand = _number(row, 2, "base demand", path, default=0.0)
         add_node(
             row,
-            {"node_type": "junction", "elevation_m": _number(row, 1, "elevation", path) * to_m, "demand": demand},
+            {
+                "node_type": "junction",
+                "elevation_m": _number(row, 1, "elevation", path) * to_m,
+                "demand": demand,
+            },
         )
     for row in sections.get("RESERVOIRS"):
         _need(row, 2, "reservoir", path)
@@ -279,7 +285,12 @@ def _link_records(
         name = _unique_id(row, link_seen, "link", "pipes, pumps and valves", path)
         link_seen[name] = len(links)
         links.append(
-            {"epanet_id": name, "u": _node_ref(row, 1, seen, path), "v": _node_ref(row, 2, seen, path), **record}
+            {
+                "epanet_id": name,
+                "u": _node_ref(row, 1, seen, path),
+                "v": _node_ref(row, 2, seen, path),
+                **record,
+            }
         )
 
     for row in sections.get("PIPES"):
@@ -300,7 +311,12 @@ def _link_records(
         _need(row, 3, "pump", path)
         add_link(
             row,
-            {"link_type": "pump", "length_m": 0.0, "status": "open", "pump_parameters": " ".join(row.fields[3:])},
+            {
+                "link_type": "pump",
+                "length_m": 0.0,
+                "status": "open",
+                "pump_parameters": " ".join(row.fields[3:]),
+            },
         )
     for row in sections.get("VALVES"):
         _need(row, 6, "valve", path)
@@ -512,9 +528,7 @@ def read_epanet(
     xy = _coordinates(sections, records, seen, path)
     vertices = _link_vertices(sections, link_seen, path)
     if origin is not None:
-        place = _origin_transform(origin, target, path)
-        xy = place(xy)
-        vertices = {k: [tuple(p) for p in place(np.asarray(v, dtype=float))] for k, v in vertices.items()}
+        xy, vertices = _origin_transform(origin, target, path)(xy, vertices)
     nodes = _nodes_frame(records, xy, units, target)
     edges = _links_frame(links, xy, vertices, target)
     for table in (nodes, edges):
@@ -553,7 +567,7 @@ def read_epanet(
 
 
 def _origin_transform(origin: Sequence[float], crs: Any, path: Path) -> Any:
-    """The function moving local (x, y) to the map by ``origin=(x, y[, z, rotation_deg])``."""
+    """Return the function moving local (x, y) to the map by ``origin=(x, y[, z, rotation_deg])``."""
     if crs is None:
         raise GeoreferenceError("origin= was given without crs=", path=path, hint="pass crs= too")
     values = [float(v) for v in origin]
@@ -568,9 +582,13 @@ def _origin_transform(origin: Sequence[float], crs: Any, path: Path) -> Any:
     r = math.radians(values[3]) if len(values) == 4 else 0.0
     cos, sin = math.cos(r), math.sin(r)
 
-    def place(xy: np.ndarray) -> np.ndarray:
+    def move(xy: np.ndarray) -> np.ndarray:
         x, y = xy[:, 0], xy[:, 1]
         return np.column_stack([x0 + cos * x - sin * y, y0 + sin * x + cos * y])
+
+    def place(xy: np.ndarray, vertices: dict[str, list[tuple[float, float]]]) -> tuple[np.ndarray, dict]:
+        moved = {k: list(map(tuple, move(np.asarray(v, dtype=float)).tolist())) for k, v in vertices.items()}
+        return move(xy), moved
 
     return place
 

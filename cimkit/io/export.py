@@ -103,7 +103,9 @@ def _lod1_geometry(geom: Any, base: float, height: float, vertices: _Vertices) -
         ]
         for ring in rings:  # walls: outward normals for CCW exteriors and CW holes alike
             for (x0, y0), (x1, y1) in zip(ring, np.roll(ring, -1, axis=0)):
-                surfaces.append([[vid(x0, y0, bottom), vid(x1, y1, bottom), vid(x1, y1, top), vid(x0, y0, top)]])
+                surfaces.append(
+                    [[vid(x0, y0, bottom), vid(x1, y1, bottom), vid(x1, y1, top), vid(x0, y0, top)]]
+                )
         shells.append(surfaces)
     if len(shells) == 1:
         return [{"type": "Solid", "lod": "1", "boundaries": shells}]

@@ -451,9 +451,9 @@ def _decode_column(frame: pd.DataFrame, col: str, dtype: str, kind: str | None, 
     elif kind == "json":
         frame[col] = series.map(lambda v: json.loads(v) if isinstance(v, str) else None).astype(object)
     elif kind == "date":
-        frame[col] = series.map(lambda v: datetime.date.fromisoformat(v) if isinstance(v, str) else None).astype(
-            object
-        )
+        frame[col] = series.map(
+            lambda v: datetime.date.fromisoformat(v) if isinstance(v, str) else None
+        ).astype(object)
     elif kind == "object":
         frame[col] = series.astype(object).where(series.notna(), None)
     elif str(series.dtype) != dtype:

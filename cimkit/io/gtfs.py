@@ -49,26 +49,15 @@ logger = logging.getLogger(__name__)
 
 #: Required columns of each table (GTFS schedule reference; conditionally required fields
 #: that cimkit does not use are left out).
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 REQUIRED: dict[str, tuple[str, ...]] = {
     "stops": ("stop_id", "stop_lat", "stop_lon"),
     "routes": ("route_id",),
     "trips": ("route_id", "service_id", "trip_id"),
     "stop_times": ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"),
-    "calendar": (
-        "service_id",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "start_date",
-        "end_date",
-    ),
+    "calendar": ("service_id", *_WEEKDAYS, "start_date", "end_date"),
     "calendar_dates": ("service_id", "date", "exception_type"),
 }
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(eq=False)
@@ -132,17 +121,64 @@ class GtfsFeed:
         )
 
     def stops_gdf(self) -> gpd.GeoDataFrame:
-        """Return the stops as points (EPSG:4326), indexed by ``stop_id``."""
+        r"""Return the stops as points (EPSG:4326), indexed by ``stop_id``.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            The ``stops`` columns and one point (``stop_lon``, ``stop_lat``) per stop.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> tables = {"stops": "stop_id,stop_lat,stop_lon\nGARE,48.600,2.300\nECOLE,48.610,2.310",
+        ...           "routes": "route_id\nL1", "trips": "route_id,service_id,trip_id\nL1,SEMAINE,T1",
+        ...           "stop_times": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        ...           "T1,08:00:00,08:00:00,GARE,1\nT1,08:12:00,08:12:00,ECOLE,2",
+        ...           "calendar_dates": "service_id,date,exception_type\nSEMAINE,20240305,1"}
+        >>> _ = [(folder / f"{name}.txt").write_text(text + "\n") for name, text in tables.items()]
+        >>> stops = read_gtfs(folder).stops_gdf()
+        >>> stops.index.tolist(), stops.crs.to_epsg(), stops.geometry.iloc[1].coords[0]
+        (['GARE', 'ECOLE'], 4326, (2.31, 48.61))
+        """
         s = self.stops.set_index("stop_id", drop=False)
         s.index.name = "stop_id"
         geom = gpd.points_from_xy(s["stop_lon"], s["stop_lat"], crs="EPSG:4326")
         return gpd.GeoDataFrame(s, geometry=geom, crs="EPSG:4326")
 
     def service_ids(self, date: Any) -> frozenset[str]:
-        """Return the service ids running on ``date``.
+        r"""Return the service ids running on ``date``.
 
         The calendar rows whose weekday flag and date range hold the date, then the
         ``calendar_dates`` exceptions of that day (1 = added, 2 = removed).
+
+        Parameters
+        ----------
+        date
+            A date, ``"YYYY-MM-DD"`` or ``"YYYYMMDD"`` (see :func:`normalise_date`).
+
+        Returns
+        -------
+        frozenset of str
+
+        Examples
+        --------
+        A weekday service, cancelled on Wednesday 1 May and replaced by a holiday service:
+
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> tables = {"stops": "stop_id,stop_lat,stop_lon\nGARE,48.6,2.3", "routes": "route_id\nL1",
+        ...           "trips": "route_id,service_id,trip_id\nL1,SEMAINE,T1\nL1,FETE,T2",
+        ...           "stop_times": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        ...           "T1,08:00:00,08:00:00,GARE,1\nT2,10:00:00,10:00:00,GARE,1",
+        ...           "calendar": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
+        ...           "start_date,end_date\nSEMAINE,1,1,1,1,1,0,0,20240101,20241231",
+        ...           "calendar_dates": "service_id,date,exception_type\nSEMAINE,20240501,2\nFETE,20240501,1"}
+        >>> _ = [(folder / f"{name}.txt").write_text(text + "\n") for name, text in tables.items()]
+        >>> feed = read_gtfs(folder)
+        >>> [sorted(feed.service_ids(day)) for day in ("2024-04-30", "20240501", "2024-05-04")]
+        [['SEMAINE'], ['FETE'], []]
         """
         day = normalise_date(date)
         cal = self.calendar
@@ -158,7 +194,34 @@ class GtfsFeed:
         return frozenset(ids)
 
     def trips_on(self, date: Any) -> pd.DataFrame:
-        """Trips whose service runs on ``date``."""
+        r"""Trips whose service runs on ``date``.
+
+        Parameters
+        ----------
+        date
+            A date, ``"YYYY-MM-DD"`` or ``"YYYYMMDD"`` (see :meth:`service_ids`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of ``trips`` whose ``service_id`` runs that day.
+
+        Examples
+        --------
+        A school trip on Tuesday 5 March, a market trip on Saturday 9 March:
+
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> tables = {"stops": "stop_id,stop_lat,stop_lon\nGARE,48.6,2.3", "routes": "route_id\nL1",
+        ...           "trips": "route_id,service_id,trip_id\nL1,SEMAINE,ECOLE-0800\nL1,SAMEDI,MARCHE-0900",
+        ...           "stop_times": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        ...           "ECOLE-0800,08:00:00,08:00:00,GARE,1\nMARCHE-0900,09:00:00,09:00:00,GARE,1",
+        ...           "calendar_dates": "service_id,date,exception_type\nSEMAINE,20240305,1\nSAMEDI,20240309,1"}
+        >>> _ = [(folder / f"{name}.txt").write_text(text + "\n") for name, text in tables.items()]
+        >>> feed = read_gtfs(folder)
+        >>> [feed.trips_on(day)["trip_id"].tolist() for day in ("20240305", "20240309", "20240310")]
+        [['ECOLE-0800'], ['MARCHE-0900'], []]
+        """
         ids = self.service_ids(date)
         return self.trips[self.trips["service_id"].isin(ids)]
 
@@ -423,10 +486,15 @@ def _prepare_stop_times(
     st["departure_s"] = _parse_gtfs_time(st["departure_time"], path=path)
     for col in ("pickup_type", "drop_off_type"):
         if col in st.columns:
-            st[col] = pd.to_numeric(st[col].str.strip().replace("", "0"), errors="coerce").fillna(0).astype("int64")
+            st[col] = (
+                pd.to_numeric(st[col].str.strip().replace("", "0"), errors="coerce").fillna(0).astype("int64")
+            )
         else:
             st[col] = 0
-    for col, table, known in (("trip_id", "trips.txt", trips["trip_id"]), ("stop_id", "stops.txt", stops["stop_id"])):
+    for col, table, known in (
+        ("trip_id", "trips.txt", trips["trip_id"]),
+        ("stop_id", "stops.txt", stops["stop_id"]),
+    ):
         unknown = ~st[col].isin(known)
         if unknown.any():
             row = int(np.flatnonzero(unknown.to_numpy())[0])
@@ -450,7 +518,9 @@ def _prepare_calendars(calendar: pd.DataFrame, cdates: pd.DataFrame, path: Path)
     for col in ("start_date", "end_date"):
         calendar[col] = _dates(calendar, col, path=path, layer="calendar.txt")
     cdates["date"] = _dates(cdates, "date", path=path, layer="calendar_dates.txt")
-    cdates["exception_type"] = _numbers(cdates, "exception_type", path=path, layer="calendar_dates.txt", kind="int")
+    cdates["exception_type"] = _numbers(
+        cdates, "exception_type", path=path, layer="calendar_dates.txt", kind="int"
+    )
 
 
 def read_gtfs(path: str | os.PathLike[str], *, date: Any = None) -> GtfsFeed:
@@ -509,7 +579,9 @@ def read_gtfs(path: str | os.PathLike[str], *, date: Any = None) -> GtfsFeed:
     _prepare_stops(stops, src_path)
     _first_duplicate(trips, "trip_id", path=src_path, layer="trips.txt")
     st, n_filled = _prepare_stop_times(tables["stop_times"], stops, trips, src_path)
-    record.add_step("read", "GTFS tables read", stops=len(stops), routes=len(tables["routes"]), trips=len(trips))
+    record.add_step(
+        "read", "GTFS tables read", stops=len(stops), routes=len(tables["routes"]), trips=len(trips)
+    )
     if n_filled:
         record.add_step("interpolate", "empty stop times interpolated along trips", count=n_filled)
     _prepare_calendars(tables["calendar"], tables["calendar_dates"], src_path)

@@ -153,7 +153,9 @@ class _Nodes:
 
     def new(self, xyz: np.ndarray, label: str) -> int:
         self.xyz.append(xyz)
-        self.rows.append({"global_id": None, "ifc_class": label, "name": None, "tag": None, "predefined_type": None})
+        self.rows.append(
+            {"global_id": None, "ifc_class": label, "name": None, "tag": None, "predefined_type": None}
+        )
         return len(self.rows) - 1
 
     def nearest(self, xyz: np.ndarray) -> int:
@@ -194,7 +196,9 @@ def _segment_ends(segment: Any, scale: float) -> tuple[list[tuple[np.ndarray, An
     if len(ends) != 2:
         axis = _axis_ends(segment, scale)
         if axis is None:
-            logger.warning("%s %s has neither two ports nor an axis; skipped", segment.is_a(), segment.GlobalId)
+            logger.warning(
+                "%s %s has neither two ports nor an axis; skipped", segment.is_a(), segment.GlobalId
+            )
             return None
         ends = [(axis[0], None), (axis[1], None)]
     known = all(p is not None for _, p in ends) and {p.FlowDirection for _, p in ends} == {"SINK", "SOURCE"}
@@ -281,7 +285,9 @@ def read_ifc_network(
     kind
         ``water``, ``sewer`` (pipe segments) or ``power`` (cable segments).
     crs
-        CRS assigned to the coordinates (no reprojection); None leaves the network local.
+        CRS assigned to the coordinates (no reprojection); None leaves the network local. The
+        coordinates must lie inside the CRS's area of use, else
+        :class:`~cimkit.errors.PlacementError` (accept with ``cimkit.set_options(placement="accept")``).
     match_distance_m
         Largest 2-D distance in metres between a segment end without a connected port and the
         node element it is attached to.
@@ -337,9 +343,9 @@ def read_ifc_network(
     >>> folder = tempfile.TemporaryDirectory()
     >>> path = Path(folder.name) / "drains.ifc"
     >>> f.write(str(path))
-    >>> network = read_ifc_network(path, kind="water", crs="EPSG:2154")
+    >>> network = read_ifc_network(path, kind="water")  # local coordinates: no CRS assigned
     >>> network
-    <Network water: 3 nodes, 2 edges, 0.07 km (EPSG:2154)>
+    <Network water: 3 nodes, 2 edges, 0.07 km (no CRS)>
     >>> network.edges[["name", "length_m", "connected_by"]].values.tolist()
     [['AB', 29.0, 'geometry'], ['BC', 39.0, 'geometry']]
     >>> network.nodes["degree"].tolist()
@@ -349,7 +355,9 @@ def read_ifc_network(
     import ifcopenshell.util.unit as unit
 
     if kind not in _SEGMENTS:
-        raise ValidationError(f"'kind' must be one of water, sewer, power for an IFC file; {kind!r} was given.")
+        raise ValidationError(
+            f"'kind' must be one of water, sewer, power for an IFC file; {kind!r} was given."
+        )
     path = Path(path)
     target = resolve_crs(crs, path=path)
     model = _open(path)

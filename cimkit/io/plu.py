@@ -218,7 +218,9 @@ def read_zone_rules(source: PathLike | pd.DataFrame) -> pd.DataFrame:
         table["allowed_uses"] = None
     # a blank cell is "no rule" (None), never the text "nan"
     table["allowed_uses"] = [
-        None if pd.isna(u) else ";".join(p.strip().lower() for p in re.split(r"[;,|]", str(u)) if p.strip()) or None
+        None
+        if pd.isna(u)
+        else ";".join(p.strip().lower() for p in re.split(r"[;,|]", str(u)) if p.strip()) or None
         for u in table["allowed_uses"].tolist()
     ]
     return table.set_index("libelle")

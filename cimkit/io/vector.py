@@ -86,6 +86,12 @@ def read_parcels(
         NaN without a ``contenance`` column) and ``contenance_flag`` (True where
         ``|ratio - 1| > area_tolerance``).
 
+    Raises
+    ------
+    PlacementError
+        The layer lies outside the area of use of its CRS or of ``crs`` (every vector reader
+        checks this; accept with ``cimkit.set_options(placement="accept")``).
+
     Examples
     --------
     The sample city's parcels are published in EPSG:4326; one of them declares a *contenance*

@@ -303,9 +303,7 @@ class Network:
         >>> float(net.edges.loc[0, "length_m"]), twin.kind
         (100.0, 'road')
         """
-        out = Network(
-            self.nodes.copy(), self.edges.copy(), kind=self.kind, report=copy.deepcopy(self.report)
-        )
+        out = Network(self.nodes.copy(), self.edges.copy(), kind=self.kind, report=copy.deepcopy(self.report))
         out.attrs = copy.deepcopy(self.attrs)
         return out
 

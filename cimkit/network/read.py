@@ -195,7 +195,9 @@ def read_network(
     )
 
 
-def _read_lines(path: Path, *, kind: str, layer: str | None) -> tuple[gpd.GeoDataFrame, provenance.Provenance, str]:
+def _read_lines(
+    path: Path, *, kind: str, layer: str | None
+) -> tuple[gpd.GeoDataFrame, provenance.Provenance, str]:
     """Read the lines of an OSM extract or a vector file, with their provenance record."""
     from cimkit.io.osm import OSM_SUFFIXES, read_osm_lines
 

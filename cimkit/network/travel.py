@@ -192,7 +192,7 @@ def _base_class(road_class: Any) -> str:
 
 
 def _country_of(edges: pd.DataFrame) -> str | None:
-    """The country at the centre of a GeoDataFrame's extent; None without geometry or CRS."""
+    """Find the country at the centre of a GeoDataFrame's extent; None without geometry or CRS."""
     crs = getattr(edges, "crs", None)
     if crs is None or "geometry" not in edges.columns or len(edges) == 0:
         return None
@@ -232,7 +232,12 @@ def _car_defaults(
     """Car speed by road class: the national defaults overridden by ``car_kmh``."""
     if car_kmh is not None and not isinstance(car_kmh, Mapping):
         defaults: dict[str, float] = dict(DEFAULT_CAR_KMH)
-        info: dict[str, Any] = {"country": None, "chosen": "car_kmh= for every class", "table": None, "source": None}
+        info: dict[str, Any] = {
+            "country": None,
+            "chosen": "car_kmh= for every class",
+            "table": None,
+            "source": None,
+        }
         given: Mapping[Any, Any] = dict.fromkeys(DEFAULT_CAR_KMH, car_kmh)
     else:
         defaults, info = _national_defaults(edges, country)
@@ -242,7 +247,9 @@ def _car_defaults(
             raise ValidationError(f"car speed for class {key!r} must be > 0 km/h; {speed!r} was given.")
         defaults[str(key)] = float(speed)
     if given:
-        info["overridden_by_car_kmh"] = sorted(str(k) for k in given) if isinstance(car_kmh, Mapping) else "all"
+        info["overridden_by_car_kmh"] = (
+            sorted(str(k) for k in given) if isinstance(car_kmh, Mapping) else "all"
+        )
     return defaults, info
 
 

@@ -132,14 +132,20 @@ def _zoning_section(model: CityModel, report: Report, result: Any) -> None:
         if "libelle" in failing:
             table.insert(1, "zone", failing["libelle"])
         report.table(table, "Buildings that break a PLU rule")
-    manual = buildings.loc[buildings["check_manually"]] if "check_manually" in buildings else buildings.iloc[:0]
+    manual = (
+        buildings.loc[buildings["check_manually"]] if "check_manually" in buildings else buildings.iloc[:0]
+    )
     if len(manual):
         report.text(
             f"{len(manual)} buildings stand on several parcels that cannot be judged as one plot (zones with "
             "different rules, different owners or parcels apart): their compliance must be checked manually."
         )
         table = pd.DataFrame(
-            {"name": _names(model, manual.index), "parcels": manual["parcels"], "reason": manual["zoning_note"]}
+            {
+                "name": _names(model, manual.index),
+                "parcels": manual["parcels"],
+                "reason": manual["zoning_note"],
+            }
         )
         report.table(table, "Buildings to check manually")
     if "additional_floor_area_m2" in city:
@@ -202,8 +208,8 @@ def _carbon_section(model: CityModel, report: Report, result: Any) -> None:
     if int(city.get("ifc_buildings", 0)) and "completeness" in table.columns:
         grades = table.loc[~table["embodied_estimated"].astype(bool), "completeness"].value_counts()
         report.note(
-            "Completeness of the IFC models (walls, floors, roof, load-bearing structure, foundations, and at "
-            f"least 90 % of the material volume matched to a factor): {int(grades.get('complete', 0))} complete, "
+            "Completeness of the IFC models (by default walls, floors, roof, load-bearing structure, foundations, "
+            f"and at least 90 % of the material volume matched to a factor; see the caveats): {int(grades.get('complete', 0))} complete, "
             f"{int(grades.get('partial', 0))} partial, {int(grades.get('shell', 0))} shell; "
             f"{city.get('matched_volume_share', float('nan')):.0%} of their material volume has a factor. "
             "The embodied carbon of a partial or shell model is a lower bound, and it gets no RE2020 verdict."
@@ -232,10 +238,21 @@ def _carbon_section(model: CityModel, report: Report, result: Any) -> None:
             "floor area (m²)": table["gfa_m2"],
             "embodied (tCO2e)": table["embodied_kgco2e"] / 1000,
             "embodied (kgCO2e/m²)": table["embodied_kgco2e_per_m2"],
-            f"operational, {result.study_period_years:g} years (tCO2e)": table["operational_b6_kgco2e"] / 1000,
-            "how": np.where(table["embodied_estimated"], "upper bound (floor area x RE2020 cap)", "IFC quantities"),
-            "completeness": table.get("completeness", pd.Series(np.nan, index=table.index)),
-            "IFC / estimate": table.get("ifc_to_estimate_ratio", pd.Series(np.nan, index=table.index)),
+            f"operational, {result.study_period_years:g} years (tCO2e)": table["operational_b6_kgco2e"]
+            / 1000,
+            "how": np.where(
+                table["embodied_estimated"], "upper bound (floor area x RE2020 cap)", "IFC quantities"
+            ),
+            "completeness": [
+                f"{grade} ({share:.0%} matched)" if isinstance(grade, str) and pd.notna(share) else grade
+                for grade, share in zip(
+                    table.get("completeness", pd.Series(None, index=table.index, dtype=object)),
+                    table.get("matched_volume_share", pd.Series(np.nan, index=table.index)),
+                )
+            ],
+            "IFC / estimate": table.get("ifc_to_estimate_ratio", pd.Series(np.nan, index=table.index)).map(
+                lambda r: f"{r:.0%}" if pd.notna(r) else None
+            ),
         }
     ).sort_values("embodied (tCO2e)", ascending=False)
     report.table(
@@ -244,8 +261,14 @@ def _carbon_section(model: CityModel, report: Report, result: Any) -> None:
         "IFC sum per m² over the footprint estimate per m² — for IFC buildings)",
     )
     if not result.zones.empty:
-        zones = result.zones[["embodied_ifc_kgco2e", "embodied_estimate_kgco2e", "operational_b6_kgco2e"]] / 1000
-        zones.columns = ["embodied from IFC (tCO2e)", "upper bound, footprints (tCO2e)", "operational (tCO2e)"]
+        zones = (
+            result.zones[["embodied_ifc_kgco2e", "embodied_estimate_kgco2e", "operational_b6_kgco2e"]] / 1000
+        )
+        zones.columns = [
+            "embodied from IFC (tCO2e)",
+            "upper bound, footprints (tCO2e)",
+            "operational (tCO2e)",
+        ]
         report.table(_zone_labels(model, zones), "Carbon per PLU zone")
     _caveats(report, result)
 
@@ -255,7 +278,9 @@ def _access_section(model: CityModel, report: Report, result: Any) -> None:
     report.section("Access on foot: the 15-minute town")
     medians = {c.removesuffix("_min_median"): city[c] for c in city.index if c.endswith("_min_median")}
     listed = ", ".join(
-        f"{v:.0f} min from a {k.replace('_', ' ')}" if np.isfinite(v) else f"out of reach of a {k.replace('_', ' ')}"
+        f"{v:.0f} min from a {k.replace('_', ' ')}"
+        if np.isfinite(v)
+        else f"out of reach of a {k.replace('_', ' ')}"
         for k, v in list(medians.items())[:6]
     )
     report.text(
@@ -300,7 +325,9 @@ def _quality_section(model: CityModel, report: Report) -> None:
         shown = flagged[["layer", "check", "status", "message"]].copy()
         shown["check"] = shown["check"].str.replace("_", " ")
         shown["status"] = shown["status"].str.replace("_", " ")
-        report.table(shown.set_index("layer"), "What the checks found (errors first; every check: model.quality())")
+        report.table(
+            shown.set_index("layer"), "What the checks found (errors first; every check: model.quality())"
+        )
     report.note(
         "These checks find what can be measured in the data. They cannot tell whether a rules table matches the "
         "text of the regulation, how high a ground floor really is, or what a building really consumes."
@@ -320,7 +347,9 @@ def _sources_section(model: CityModel, report: Report) -> None:
     withheld = [k for k in ("water", "sewer", "power") if k not in model.networks]
     if withheld:
         report.note(
-            "Sensitive networks (" + ", ".join(withheld) + ") are withheld from this public report: the layout "
+            "Sensitive networks ("
+            + ", ".join(withheld)
+            + ") are withheld from this public report: the layout "
             "of critical infrastructure is not published."
         )
 
@@ -341,15 +370,31 @@ def _maps_section(model: CityModel, report: Report, folder: Path, *, flood: Any,
     figures = []
     if flood is not None:
         figures.append(
-            ("ead_eur", "cividis", "Expected annual flood damage per building", "EUR per year", True,
-             "Buildings coloured by their expected annual flood damage; grey: no damage.", "map_flood.png")
+            (
+                "ead_eur",
+                "cividis",
+                "Expected annual flood damage per building",
+                "EUR per year",
+                True,
+                "Buildings coloured by their expected annual flood damage; grey: no damage.",
+                "map_flood.png",
+            )
         )
     if access is not None:
         figures.append(
-            ("score_15min", "viridis", "15-minute score on foot", "share of service groups within 15 min", False,
-             "Buildings coloured by the share of services reachable on foot within 15 minutes.", "map_15min.png")
+            (
+                "score_15min",
+                "viridis",
+                "15-minute score on foot",
+                "share of service groups within 15 min",
+                False,
+                "Buildings coloured by the share of services reachable on foot within 15 minutes.",
+                "map_15min.png",
+            )
         )
     for column, cmap, title, legend, zero_as_none, alt, name in figures:
-        ax = plot_city(view, column=column, cmap=cmap, title=title, legend_label=legend, zero_as_none=zero_as_none)
+        ax = plot_city(
+            view, column=column, cmap=cmap, title=title, legend_label=legend, zero_as_none=zero_as_none
+        )
         report.figure(ax.figure, alt=alt, caption=title + ".", path=folder / name)
         plt.close(ax.figure)

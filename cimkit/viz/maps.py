@@ -104,9 +104,7 @@ def plot_city(
             model.network(kind).edges.plot(
                 ax=ax, color="#444444" if road else "#1f78b4", linewidth=1.6 if road else 0.8
             )
-    _draw_buildings(
-        ax, model, column=column, cmap=cmap, legend_label=legend_label, zero_as_none=zero_as_none
-    )
+    _draw_buildings(ax, model, column=column, cmap=cmap, legend_label=legend_label, zero_as_none=zero_as_none)
     _scale_bar(ax)
     _north_arrow(ax)
     ax.set_title(title or model.name, fontsize=15)
@@ -128,7 +126,9 @@ def _draw_zones(ax: Any, model: CityModel) -> None:
     )
     if "libelle" in zones.columns:
         for label, point in zip(zones["libelle"], zones.representative_point()):
-            ax.annotate(str(label), (point.x, point.y), ha="center", fontsize=11, color="#4d3d1d", weight="bold")
+            ax.annotate(
+                str(label), (point.x, point.y), ha="center", fontsize=11, color="#4d3d1d", weight="bold"
+            )
 
 
 def _draw_buildings(

@@ -98,6 +98,21 @@ class Report:
         -------
         Report
             The report itself, for chaining.
+
+        Examples
+        --------
+        >>> report = Report("Heat").section("Streets").text("Most streets are shaded.")
+        >>> print(report.section("Parks").text("Two parks stay cool.").to_markdown())
+        # Heat
+        <BLANKLINE>
+        ## Streets
+        <BLANKLINE>
+        Most streets are shaded.
+        <BLANKLINE>
+        ## Parks
+        <BLANKLINE>
+        Two parks stay cool.
+        <BLANKLINE>
         """
         self.sections.append(_Section(title))
         return self
@@ -119,6 +134,17 @@ class Report:
         -------
         Report
             The report itself, for chaining.
+
+        Examples
+        --------
+        Without a section, text goes to a "Results" section; HTML special characters are
+        escaped:
+
+        >>> report = Report("Noise").text("Night levels < 55 dB on most streets.")
+        >>> report.to_markdown().splitlines()
+        ['# Noise', '', '## Results', '', 'Night levels < 55 dB on most streets.']
+        >>> "<p>Night levels &lt; 55 dB on most streets.</p>" in report.to_html()
+        True
         """
         self._current().blocks.append(("text", paragraph))
         return self
@@ -135,6 +161,14 @@ class Report:
         -------
         Report
             The report itself, for chaining.
+
+        Examples
+        --------
+        >>> report = Report("Solar").note("Roof slopes are estimated from building heights.")
+        >>> report.to_markdown().splitlines()[-1]
+        '> Roof slopes are estimated from building heights.'
+        >>> "<p class='note'>Roof slopes" in report.to_html()
+        True
         """
         self._current().blocks.append(("note", paragraph))
         return self
@@ -156,6 +190,29 @@ class Report:
         -------
         Report
             The report itself, for chaining.
+
+        Examples
+        --------
+        A named index becomes the first column; a missing value shows as a dash:
+
+        >>> import pandas as pd
+        >>> areas = pd.DataFrame({"area_m2": [1234.4, float("nan")]},
+        ...                      index=pd.Index(["A", "B"], name="building_id"))
+        >>> report = Report("Buildings").table(areas, "Floor area", floatfmt="{:,.0f}")
+        >>> print(report.to_markdown())
+        # Buildings
+        <BLANKLINE>
+        ## Results
+        <BLANKLINE>
+        **Floor area**
+        <BLANKLINE>
+        | building_id | area_m2 |
+        |---|---|
+        | A | 1,234 |
+        | B | – |
+        <BLANKLINE>
+        >>> "<caption>Floor area</caption>" in report.to_html()
+        True
         """
         self._current().blocks.append(("table", (frame, caption, floatfmt)))
         return self
@@ -181,6 +238,24 @@ class Report:
         -------
         Report
             The report itself, for chaining.
+
+        Examples
+        --------
+        A small bar chart (a bare matplotlib ``Figure`` draws with Agg, no window), also written
+        as a PNG that the Markdown links to:
+
+        >>> import pathlib, tempfile
+        >>> from matplotlib.figure import Figure
+        >>> fig = Figure(figsize=(2, 1.5))
+        >>> _ = fig.subplots().bar(["A", "B"], [120.5, 0.0])
+        >>> png = pathlib.Path(tempfile.mkdtemp()) / "damage.png"
+        >>> report = Report("Flood risk").figure(fig, "Bars: A loses 120.5 EUR a year, B nothing.",
+        ...                                      "Expected annual damage", path=png)
+        >>> page = report.to_html()
+        >>> "<img src='data:image/png;base64," in page, "alt='Bars: A loses 120.5 EUR" in page
+        (True, True)
+        >>> report.to_markdown().splitlines()[4:7], png.exists()
+        (['![Bars: A loses 120.5 EUR a year, B nothing.](damage.png)', '', '*Expected annual damage*'], True)
         """
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
@@ -202,6 +277,14 @@ class Report:
         str
             The page: large type, high contrast, ordered headings, captions on tables and
             text alternatives on figures (embedded as PNG data).
+
+        Examples
+        --------
+        >>> page = Report("Trees & shade", intro="Where trees cool the streets.").to_html()
+        >>> page.startswith("<!doctype html><html lang='en'>")
+        True
+        >>> page[page.index("<h1>"):]
+        '<h1>Trees &amp; shade</h1><p>Where trees cool the streets.</p></main></body></html>'
         """
         esc = html.escape
         parts = [
@@ -240,6 +323,19 @@ class Report:
         -------
         str
             The Markdown text; figures are linked by file name when written with a ``path``.
+
+        Examples
+        --------
+        >>> report = Report("Accessibility", intro="Walking times to schools.")
+        >>> print(report.section("Schools").note("Walking speed 4.8 km/h.").to_markdown())
+        # Accessibility
+        <BLANKLINE>
+        Walking times to schools.
+        <BLANKLINE>
+        ## Schools
+        <BLANKLINE>
+        > Walking speed 4.8 km/h.
+        <BLANKLINE>
         """
         lines = [f"# {self.title}", ""]
         if self.intro:
@@ -273,6 +369,16 @@ class Report:
         -------
         tuple of pathlib.Path
             The HTML and the Markdown file.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> html_path, md_path = Report("Flood risk").text("One building floods.").write(folder, stem="flood")
+        >>> html_path.name, md_path.name
+        ('flood.html', 'flood.md')
+        >>> md_path.read_text(encoding="utf-8").splitlines()[-1]
+        'One building floods.'
         """
         folder = Path(folder)
         html_path, md_path = folder / f"{stem}.html", folder / f"{stem}.md"

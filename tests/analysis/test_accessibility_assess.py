@@ -155,11 +155,15 @@ def test_assess_equals_the_metric_functions():
     model = _model()
     with pytest.warns(CoverageWarning, match="No POI of the categories bus_stop, childcare, doctor"):
         result = assess(model)
-    with pytest.warns(CoverageWarning, match=r"group\(s\) health, shopping, leisure, transport \(4 origins\)"):
+    with pytest.warns(
+        CoverageWarning, match=r"group\(s\) health, shopping, leisure, transport \(4 origins\)"
+    ):
         score = compute_fifteen_minute_score(model.network("road"), model.buildings, model.pois)
     pd.testing.assert_frame_equal(result.buildings[score.columns], score)
     # categories absent from the POIs count as unreachable, and the caveats say so
-    assert set(DEFAULT_CATEGORIES) <= {c[: -len("_min")] for c in result.buildings.columns if c.endswith("_min")}
+    assert set(DEFAULT_CATEGORIES) <= {
+        c[: -len("_min")] for c in result.buildings.columns if c.endswith("_min")
+    }
     assert result.buildings["doctor_min"].isna().all()
     assert any("doctor" in caveat for caveat in result.caveats)
 

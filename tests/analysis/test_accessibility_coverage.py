@@ -45,7 +45,12 @@ def _network() -> Network:
 
 
 def _model() -> CityModel:
-    centres = {"hA": (X0, Y0 - 8), "hB": (X0 + 1100, Y0 - 8), "hFar": (X0 + 200, Y0 - 408), "work": (X0 + 100, Y0 - 8)}
+    centres = {
+        "hA": (X0, Y0 - 8),
+        "hB": (X0 + 1100, Y0 - 8),
+        "hFar": (X0 + 200, Y0 - 408),
+        "work": (X0 + 100, Y0 - 8),
+    }
     buildings = gpd.GeoDataFrame(
         {"use": ["residential", "residential", "residential", "office"]},
         geometry=[shapely.box(x - 2, y - 2, x + 2, y + 2) for x, y in centres.values()],

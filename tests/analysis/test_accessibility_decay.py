@@ -52,7 +52,14 @@ def test_gaussian():
 
 def test_unreachable_weighs_zero_and_parameters_are_checked():
     D = DecayFunction
-    for f in (D.negative_exponential(0.1), D.power(1), D.linear(5), D.logistic(10, 1), D.gaussian(5), D.binary(5)):
+    for f in (
+        D.negative_exponential(0.1),
+        D.power(1),
+        D.linear(5),
+        D.logistic(10, 1),
+        D.gaussian(5),
+        D.binary(5),
+    ):
         assert f([np.nan])[0] == 0.0
     with pytest.raises(ValidationError):
         D.linear(0)

@@ -99,7 +99,9 @@ def test_tiny_door_to_door_by_hand(tiny):
     )
     origins = pd.concat([homes, square])
     dests = _pts(DESTS).to_crs("EPSG:4326")  # any CRS: reprojected to crs=
-    m = compute_transit_travel_times(tiny, origins, dests, date="2024-03-05", departure_time="07:55", crs=TINY_CRS)
+    m = compute_transit_travel_times(
+        tiny, origins, dests, date="2024-03-05", departure_time="07:55", crs=TINY_CRS
+    )
     assert list(m.index) == ["o1", "sq"] and list(m.columns) == ["d1", "d2", "d3"]
     # d1: walk 396 m to A (297 s) -> 08:00 T1 -> B 08:10 -> footpath D 08:12:30 -> T2 08:15 ->
     #     E 08:25 -> walk 400 m (300 s) -> 08:30 = 35 min (pure walk 5 682 m = 71.02 min)
@@ -173,9 +175,13 @@ def test_tiny_network_walking(tiny):
 def test_tiny_bad_arguments(tiny):
     homes = _pts(ORIGINS)
     with pytest.raises(ValidationError, match="departure time"):
-        compute_transit_travel_times(tiny, homes, homes, date="2024-03-05", departure_time="8h00", crs=TINY_CRS)
+        compute_transit_travel_times(
+            tiny, homes, homes, date="2024-03-05", departure_time="8h00", crs=TINY_CRS
+        )
     with pytest.raises(ValidationError, match="geographic"):
-        compute_transit_travel_times(tiny, homes, homes, date="2024-03-05", departure_time="08:00", crs="EPSG:4326")
+        compute_transit_travel_times(
+            tiny, homes, homes, date="2024-03-05", departure_time="08:00", crs="EPSG:4326"
+        )
     with pytest.raises(MissingCRSError):
         compute_transit_travel_times(tiny, homes.set_crs(None, allow_override=True), homes, date="2024-03-05",
                              departure_time="08:00", crs=TINY_CRS)  # fmt: skip
@@ -315,7 +321,9 @@ def test_cairns_door_to_door_equals_connection_scan(cairns):
         index=pd.Index([f"p{k}" for k in range(25)], name="id"), geometry=shapely.points(xy), crs=tt.crs
     )
     origins, dests = pts.iloc[:5], pts.iloc[5:]
-    got = compute_transit_travel_times(feed, origins, dests, date=DATE, departure_time="07:30", max_transfers=30)
+    got = compute_transit_travel_times(
+        feed, origins, dests, date=DATE, departure_time="07:30", max_transfers=30
+    )
     # reference: access to stops within 800 m, Connection Scan, egress from trip arrivals, or walk
     t0 = hms(7, 30)
     d_os = cdist(xy[:5], tt.xy)
@@ -332,9 +340,13 @@ def test_cairns_door_to_door_equals_connection_scan(cairns):
     np.testing.assert_allclose(got.to_numpy(), ref, rtol=0, atol=1e-6)
     assert (got.to_numpy() < walk / 60.0 - 1e-9).sum() >= 10  # transit helps on many pairs
     # a departure window is the mean of its single departures
-    win = compute_transit_travel_times(feed, origins, dests, date=DATE, departure_time="07:30", time_window_min=3)
+    win = compute_transit_travel_times(
+        feed, origins, dests, date=DATE, departure_time="07:30", time_window_min=3
+    )
     singles = [
-        compute_transit_travel_times(feed, origins, dests, date=DATE, departure_time=f"07:{30 + m}").to_numpy()
+        compute_transit_travel_times(
+            feed, origins, dests, date=DATE, departure_time=f"07:{30 + m}"
+        ).to_numpy()
         for m in range(3)
     ]
     np.testing.assert_allclose(win.to_numpy(), np.mean(singles, axis=0), atol=1e-9)

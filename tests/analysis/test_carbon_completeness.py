@@ -17,7 +17,7 @@ import pytest
 
 from cimkit.analysis.carbon import assess, compute_embodied_carbon
 from cimkit.analysis.carbon.completeness import classify_elements
-from cimkit.errors import ValidationError
+from cimkit.errors import CoverageWarning, ValidationError
 from cimkit.model import CityModel
 
 ifcopenshell = pytest.importorskip("ifcopenshell")
@@ -63,8 +63,18 @@ def _walls_only(source: Path, target: Path) -> Path:
     import ifcopenshell.api
 
     f = ifcopenshell.open(str(source))
-    for ifc_class in ("IfcSlab", "IfcRoof", "IfcBeam", "IfcColumn", "IfcMember", "IfcStair", "IfcRailing",
-                      "IfcWindow", "IfcDoor", "IfcFooting"):
+    for ifc_class in (
+        "IfcSlab",
+        "IfcRoof",
+        "IfcBeam",
+        "IfcColumn",
+        "IfcMember",
+        "IfcStair",
+        "IfcRailing",
+        "IfcWindow",
+        "IfcDoor",
+        "IfcFooting",
+    ):
         for element in list(f.by_type(ifc_class)):
             ifcopenshell.api.run("root.remove_product", f, product=element)
     f.write(str(target))
@@ -153,7 +163,8 @@ def test_mostly_unmatched_volume_is_not_reported_as_covered():
             "volume_m3": [34.0, 33.0, 33.0],
         }
     )
-    result = compute_embodied_carbon(table, modules=("A1-A3",))
+    with pytest.warns(CoverageWarning, match=r"66\.0 of 100\.0 m³ of modelled volume \(66%\).*shell: 1"):
+        result = compute_embodied_carbon(table, modules=("A1-A3",))
     assert result.coverage.loc["A1-A3", "volume_share"] == pytest.approx(0.34)
     assert math.isnan(result.coverage.loc["A1-A3", "mass_share"])  # not 1.0: the mass is unknown
     row = result.buildings.loc["b1"]
@@ -164,13 +175,24 @@ def test_mostly_unmatched_volume_is_not_reported_as_covered():
     # with an IFC density for the unknown material the mass share is stated
     dense = compute_embodied_carbon(table.assign(density_kg_m3=[2400.0, 1000.0, 1000.0]), modules=("A1-A3",))
     assert dense.coverage.loc["A1-A3", "mass_share"] == pytest.approx(34 * 2400 / (34 * 2400 + 66 * 1000))
-    assert dense.buildings.loc["b1", "matched_mass_share"] == pytest.approx(34 * 2400 / (34 * 2400 + 66 * 1000))
+    assert dense.buildings.loc["b1", "matched_mass_share"] == pytest.approx(
+        34 * 2400 / (34 * 2400 + 66 * 1000)
+    )
 
 
 def test_classification_rules():
     table = pd.DataFrame(
         {
-            "ifc_class": ["IfcWall", "IfcWall", "IfcSlab", "IfcSlab", "IfcSlab", "IfcFooting", "IfcMember", "IfcRoof"],
+            "ifc_class": [
+                "IfcWall",
+                "IfcWall",
+                "IfcSlab",
+                "IfcSlab",
+                "IfcSlab",
+                "IfcFooting",
+                "IfcMember",
+                "IfcRoof",
+            ],
             "predefined_type": [None, None, "FLOOR", "BASESLAB", "ROOF", None, None, "FLAT_ROOF"],
             "load_bearing": [True, False, None, None, None, None, True, None],
         }
@@ -213,4 +235,55 @@ def test_sample_city_ifc_classes(sample_city_dir):
     row = result.buildings.iloc[0]
     assert row["element_classes_present"] == "walls, slabs, roof, structure"
     assert row["element_classes_missing"] == "foundations"
+    assert row["completeness"] == "partial"
+
+
+def test_city_report_shows_completeness_next_to_each_number():
+    from cimkit.analysis import carbon
+    from cimkit.datasets import load_sample_city
+    from cimkit.viz import build_city_report
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = load_sample_city(with_ifc=True)
+        result = carbon.assess(model, period="new_low_energy")
+        text = build_city_report(model, carbon=result).to_markdown()
+    section = text.split("## Carbon footprint")[1].split("\n## ")[0]
+    b = result.buildings
+    ifc = b[b["embodied_source"] == "ifc"]
+    assert len(ifc) == 11 and (ifc["completeness"] == "partial").all()
+    assert "0 complete, 11 partial, 0 shell" in section
+    # every RE2020 row of the report is withheld, with its reason
+    withheld = ifc[ifc["re2020_verdict"] == "not assessable"]
+    assert len(withheld) == int(result.city["re2020_not_assessable"]) == 9
+    assert section.count("| not assessable | IFC model partial: no foundations") == len(withheld)
+    # each IFC building's row carries its grade, matched share and ratio to the estimate
+    for _, row in ifc.iterrows():
+        ratio = row["ifc_to_estimate_ratio"]  # – for the shop: no published intensity for retail
+        cells = f"| partial ({row['matched_volume_share']:.0%} matched) | {'–' if pd.isna(ratio) else f'{ratio:.0%}'} |"
+        assert cells in section
+
+
+def test_duplex_classes_and_elements_without_material(shared_data):
+    path = shared_data / "ifc_duplex_apartment/duplex.ifc"
+    read = _read(path, "EPSG:26916")  # Chicago, UTM 16N
+    # ifcopenshell: walls, FLOOR slabs, an IfcRoof, 8 beams and 7 strip footings
+    f = ifcopenshell.open(str(path))
+    assert len(f.by_type("IfcFooting")) == 7 and len(f.by_type("IfcBeam")) == 8
+    assert _classes_with_ifcopenshell(path) == ["walls", "slabs", "roof", "structure", "foundations"]
+    result = compute_embodied_carbon(
+        read.materials, elements=read.elements, buildings=read.buildings, modules=("A1-A3",)
+    )
+    row = result.buildings.iloc[0]
+    assert row["element_classes_present"] == "walls, slabs, roof, structure, foundations"
+    # elements without any material (slabs, footings, doors ...) count as unmatched volume;
+    # furniture without material does not (outside the scope of the sum)
+    mats, elements = read.materials, read.elements
+    bare = elements[
+        ~elements.index.isin(mats["global_id"]) & (elements["ifc_class"] != "IfcFurnishingElement")
+    ]
+    matched = result.rows.loc[result.rows["has_factor"], "volume_m3"].sum()
+    share = matched / (mats["volume_m3"].sum() + bare["volume_m3"].fillna(0).sum())
+    assert row["matched_volume_share"] == pytest.approx(share)
+    assert bare.groupby("ifc_class")["volume_m3"].sum()["IfcSlab"] > 50  # 60.7 m3 of slabs with no material
     assert row["completeness"] == "partial"

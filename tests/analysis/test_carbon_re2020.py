@@ -23,14 +23,19 @@ def test_ic_construction_thresholds_by_period(building_type):
         for year in (start, start + 2):  # first and last year of the 3-year period
             assert get_re2020_thresholds(building_type, year)["construction_max_kgco2e_m2"] == value
     assert (
-        get_re2020_thresholds(building_type, 2040)["construction_max_kgco2e_m2"] == IC_CONSTRUCTION[building_type][2031]
+        get_re2020_thresholds(building_type, 2040)["construction_max_kgco2e_m2"]
+        == IC_CONSTRUCTION[building_type][2031]
     )
 
 
 def test_ic_energie_thresholds_and_heat_network_variants():
     assert get_re2020_thresholds("maison_individuelle", 2022)["energy_max_kgco2e_m2"] == 160
-    assert get_re2020_thresholds("maison_individuelle", 2027, heat_network=True)["energy_max_kgco2e_m2"] == 200
-    assert get_re2020_thresholds("maison_individuelle", 2028, heat_network=True)["energy_max_kgco2e_m2"] == 160
+    assert (
+        get_re2020_thresholds("maison_individuelle", 2027, heat_network=True)["energy_max_kgco2e_m2"] == 200
+    )
+    assert (
+        get_re2020_thresholds("maison_individuelle", 2028, heat_network=True)["energy_max_kgco2e_m2"] == 160
+    )
     assert get_re2020_thresholds("logement_collectif", 2024)["energy_max_kgco2e_m2"] == 560
     assert get_re2020_thresholds("logement_collectif", 2025)["energy_max_kgco2e_m2"] == 260
     assert get_re2020_thresholds("logement_collectif", 2026, heat_network=True)["energy_max_kgco2e_m2"] == 320

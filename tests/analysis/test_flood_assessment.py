@@ -39,51 +39,71 @@ def _toy_town(*, with_road: bool = True) -> CityModel:
     model = CityModel(CRS)
     z = np.tile(np.arange(10) * 0.5, (6, 1))
     model.set_dem(Raster(z, Affine(10, 0, X0, 0, -10, Y0 + 60), CRS))
-    model.add_layer("river", _place(gpd.GeoDataFrame(geometry=[shapely.LineString([(5, 59), (5, 1)])], crs=CRS)))
+    model.add_layer(
+        "river", _place(gpd.GeoDataFrame(geometry=[shapely.LineString([(5, 59), (5, 1)])], crs=CRS))
+    )
     model.add_layer(
         "buildings",
-        _place(gpd.GeoDataFrame(
-            {"use": ["residential", "retail", "residential"]},
-            geometry=[shapely.box(10, 10, 20, 20), shapely.box(30, 30, 40, 40), shapely.box(80, 10, 90, 20)],
-            index=pd.Index(["low", "mid", "high"], name="building_id"),
-            crs=CRS,
-        )),
+        _place(
+            gpd.GeoDataFrame(
+                {"use": ["residential", "retail", "residential"]},
+                geometry=[
+                    shapely.box(10, 10, 20, 20),
+                    shapely.box(30, 30, 40, 40),
+                    shapely.box(80, 10, 90, 20),
+                ],
+                index=pd.Index(["low", "mid", "high"], name="building_id"),
+                crs=CRS,
+            )
+        ),
     )
     model.add_layer(
         "parcels",
-        _place(gpd.GeoDataFrame(
-            geometry=[
-                shapely.box(0, 0, 25, 60),
-                shapely.box(25, 0, 50, 60),
-                shapely.box(50, 0, 100, 60),
-                shapely.box(100, 0, 120, 60),  # no building on it
-            ],
-            index=pd.Index(["P1", "P2", "P3", "P4"], name="parcel_id"),
-            crs=CRS,
-        )),
+        _place(
+            gpd.GeoDataFrame(
+                geometry=[
+                    shapely.box(0, 0, 25, 60),
+                    shapely.box(25, 0, 50, 60),
+                    shapely.box(50, 0, 100, 60),
+                    shapely.box(100, 0, 120, 60),  # no building on it
+                ],
+                index=pd.Index(["P1", "P2", "P3", "P4"], name="parcel_id"),
+                crs=CRS,
+            )
+        ),
     )
     model.add_layer(
         "zones",
-        _place(gpd.GeoDataFrame(
-            {"libelle": ["Ua", "N", "A"]},
-            geometry=[shapely.box(0, 0, 50, 60), shapely.box(50, 0, 100, 60), shapely.box(100, 0, 200, 60)],
-            index=pd.Index(["Ua", "N", "A"], name="zone_id"),
-            crs=CRS,
-        )),
+        _place(
+            gpd.GeoDataFrame(
+                {"libelle": ["Ua", "N", "A"]},
+                geometry=[
+                    shapely.box(0, 0, 50, 60),
+                    shapely.box(50, 0, 100, 60),
+                    shapely.box(100, 0, 200, 60),
+                ],
+                index=pd.Index(["Ua", "N", "A"], name="zone_id"),
+                crs=CRS,
+            )
+        ),
     )
     if with_road:
         # a street along y = 35 from x = 0 to 100 (the 0 m .. 4.5 m cells), walk and car times
-        nodes = _place(gpd.GeoDataFrame(
-            geometry=[shapely.Point(0, 35), shapely.Point(100, 35)],
-            index=pd.Index([1, 2], name="node_id", dtype="int64"),
-            crs=CRS,
-        ))
-        edges = _place(gpd.GeoDataFrame(
-            {"u": [1], "v": [2], "walk_time_min": [1.25], "car_time_min": [0.2]},
-            geometry=[shapely.LineString([(0, 35), (100, 35)])],
-            index=pd.Index([7], name="edge_id", dtype="int64"),
-            crs=CRS,
-        ))
+        nodes = _place(
+            gpd.GeoDataFrame(
+                geometry=[shapely.Point(0, 35), shapely.Point(100, 35)],
+                index=pd.Index([1, 2], name="node_id", dtype="int64"),
+                crs=CRS,
+            )
+        )
+        edges = _place(
+            gpd.GeoDataFrame(
+                {"u": [1], "v": [2], "walk_time_min": [1.25], "car_time_min": [0.2]},
+                geometry=[shapely.LineString([(0, 35), (100, 35)])],
+                index=pd.Index([7], name="edge_id", dtype="int64"),
+                crs=CRS,
+            )
+        )
         model.add_network(Network(nodes, edges, kind="road"))
     return model
 
@@ -98,7 +118,9 @@ def test_assess_on_a_toy_town():
     assert res.edges.loc[7, "flooded_length_m_rp10"] == pytest.approx(20.0)
     assert res.edges.loc[7, "max_depth_m_rp100"] == pytest.approx(2.0)
     assert res.edges.loc[7, "flooded_length_m_rp100"] == pytest.approx(40.0)
-    assert bool(res.edges.loc[7, "closed_car_rp10"]) and np.isnan(res.networks[10].edges.loc[7, "car_time_min"])
+    assert bool(res.edges.loc[7, "closed_car_rp10"]) and np.isnan(
+        res.networks[10].edges.loc[7, "car_time_min"]
+    )
     pd.testing.assert_frame_equal(model.network("road").edges, road_before)  # the model is untouched
     b = res.buildings
     assert list(b.index) == ["low", "mid", "high"]
@@ -226,7 +248,9 @@ def test_sample_city(sample_city_dir):
     depth100 = res.depths[100]
     flooded = b.index[b["depth_m_rp100"] > 0]
     lowest = compute_building_depths(footprints.loc[flooded], Raster(-dem.masked(), dem.transform, dem.crs))
-    np.testing.assert_allclose(b.loc[flooded, "depth_m_rp100"], scenarios[100] + lowest["max_depth_m"], atol=1e-4)
+    np.testing.assert_allclose(
+        b.loc[flooded, "depth_m_rp100"], scenarios[100] + lowest["max_depth_m"], atol=1e-4
+    )
     # the closed gravel pit (sample city README): a plain bathtub floods cells and at least one
     # building (the shed in the pit) that the bathtub connected to the river leaves dry
     plain = compute_bathtub_depth(dem, scenarios[100], connected=False)
@@ -289,7 +313,9 @@ def test_assess_states_what_it_leaves_unanswered():
     assert np.isnan(res.buildings.loc["beyond", "depth_m_rp100"])
     assert any("1 of 4 building(s) lie outside the DEM" in c for c in res.caveats)
     # the damage values are those of the country found at the model's place (FR), and said so
-    assert any("JRC maximum damage values for FR (found at the centre of the buildings)" in c for c in res.caveats)
+    assert any(
+        "JRC maximum damage values for FR (found at the centre of the buildings)" in c for c in res.caveats
+    )
     # HAND from the river: the cells draining to the grid edge without meeting it are counted
     by_hand = assess(model, {10: 1.0}, method="hand", streams=model["river"])
     hand_nan = np.isnan(by_hand.depths[10].values)

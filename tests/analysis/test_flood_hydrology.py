@@ -336,7 +336,9 @@ def test_hand_coverage_on_srtm_boulder_is_reported_and_counted_independently(sha
     assert h.attrs["undrained_share"] == pytest.approx(expected_share, abs=1e-12)
     assert 0.01 < expected_share < 0.05  # border basins under 1 km² (measured 714 of 38,007 cells, 1.9 %)
     # a coarser drainage (10 km² upstream) leaves more of the DEM without HAND: warned with the share
-    with pytest.warns(CoverageWarning, match=r"HAND is undefined \(NaN\) on \d+\.\d% .*accumulation_threshold="):
+    with pytest.warns(
+        CoverageWarning, match=r"HAND is undefined \(NaN\) on \d+\.\d% .*accumulation_threshold="
+    ):
         coarse = compute_hand(dem, accumulation_threshold=10 * threshold)
     assert coarse.attrs["undrained_share"] > 0.05  # measured 3,227 cells, 8.5 %
     assert coarse.attrs["undrained_share"] == pytest.approx(

@@ -113,7 +113,9 @@ def test_flood_scenarios_levels_stages_and_external_depths():
     # HAND water heights: the same as compute_hand_depth on compute_hand()
     stream = river_mask(dem)
     by_hand = compute_flood_depths(dem, {50: 1.0}, method="hand", streams=stream)[50]
-    np.testing.assert_array_equal(by_hand.values, compute_hand_depth(compute_hand(dem, streams=stream), 1.0).values)
+    np.testing.assert_array_equal(
+        by_hand.values, compute_hand_depth(compute_hand(dem, streams=stream), 1.0).values
+    )
     with pytest.raises(InputError, match="depth Raster"):
         compute_flood_depths(dem, {10: 2.0}, method="depth")
     # a Series indexed by return period (as read from a CSV) gives the same grids, keyed by float

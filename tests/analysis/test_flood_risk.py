@@ -134,15 +134,23 @@ def test_building_damage_without_use_warns():
 def test_building_damage_country_comes_from_the_location_never_france_silently():
     # the same house and flood placed in Lambert-93 near Paris, then in UTM 10N at Oakland (CA)
     house = shapely.box(0, 10, 10, 20)
-    paris = gpd.GeoDataFrame({"use": ["residential"]}, geometry=[house], crs="EPSG:2154").translate(651_000, 6_847_000)
+    paris = gpd.GeoDataFrame({"use": ["residential"]}, geometry=[house], crs="EPSG:2154").translate(
+        651_000, 6_847_000
+    )
     paris = gpd.GeoDataFrame({"use": ["residential"]}, geometry=paris, crs="EPSG:2154")
     grid = Raster(np.ones((4, 4)), Affine(5, 0, 651_000, 0, -5, 6_847_020), "EPSG:2154")
     found = compute_building_damage(paris, {100: grid})
     assert found.attrs["max_damage"] == {"country": "FR", "chosen": "found at the centre of the buildings"}
-    assert found.loc[0, "max_damage_eur_m2"] == pytest.approx(compute_max_damage_per_m2("residential", country="FR"))
-    oakland = gpd.GeoDataFrame({"use": ["residential"]}, geometry=[shapely.box(564_000, 4_184_000, 564_010, 4_184_010)], crs="EPSG:26910")
+    assert found.loc[0, "max_damage_eur_m2"] == pytest.approx(
+        compute_max_damage_per_m2("residential", country="FR")
+    )
+    oakland = gpd.GeoDataFrame(
+        {"use": ["residential"]},
+        geometry=[shapely.box(564_000, 4_184_000, 564_010, 4_184_010)],
+        crs="EPSG:26910",
+    )
     grid_us = Raster(np.ones((4, 4)), Affine(5, 0, 564_000, 0, -5, 4_184_020), "EPSG:26910")
-    with pytest.raises(CountryError, match="'US'.*gdp_per_capita_usd2010"):
+    with pytest.raises(CountryError, match=r"'US'.*gdp_per_capita_usd2010"):
         compute_building_damage(oakland, {100: grid_us})
     user = compute_building_damage(oakland, {100: grid_us}, gdp_per_capita_usd2010=48_000)
     # 24.078 x 48000^0.3852 x 0.6 x 0.6 x 1.5 (residential structure + contents), by hand

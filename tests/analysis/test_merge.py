@@ -54,7 +54,9 @@ def sources():
     c2 = box(0.5,0,10.5,10) duplicates i1 (IoU 95/105 = 0.905): dropped
     f3 = box(100,0,110,10): footprint only
     """
-    ifc = gdf([shapely.box(0, 0, 10, 10), shapely.box(50, 0, 60, 10)], ["i1", "i2"], "building_id", name=["a", "b"])
+    ifc = gdf(
+        [shapely.box(0, 0, 10, 10), shapely.box(50, 0, 60, 10)], ["i1", "i2"], "building_id", name=["a", "b"]
+    )
     cityjson = gdf(
         [shapely.box(20, 0, 30, 10), shapely.box(0.5, 0, 10.5, 10)], ["c1", "c2"], "building_id", lod=[2, 2]
     )
@@ -64,7 +66,11 @@ def sources():
         "id",
         height_m=[6.0, 9.0, 3.0],
     )
-    for layer, reader in ((ifc, "cimkit.read_ifc"), (cityjson, "cimkit.read_cityjson"), (footprints, "cimkit.read_buildings")):
+    for layer, reader in (
+        (ifc, "cimkit.read_ifc"),
+        (cityjson, "cimkit.read_cityjson"),
+        (footprints, "cimkit.read_buildings"),
+    ):
         record = provenance.Provenance(reader=reader, source_files=[provenance.SourceFile(f"{reader}.src")])
         provenance.attach(layer, record)
     return ifc, cityjson, footprints

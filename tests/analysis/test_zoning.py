@@ -105,7 +105,9 @@ def test_check_compliance_hand_computed(scene):
     assert result["n_parcels"].tolist() == [1, 1, 1, 2]
     np.testing.assert_allclose(result["straddle_share"], [0, 0, 0, 1 / 3], atol=1e-12)
     assert not result["check_manually"].any()
-    assert result.loc["B4", "zoning_note"].startswith("stands on 2 parcels (P1;P2), 33% of its footprint outside")
+    assert result.loc["B4", "zoning_note"].startswith(
+        "stands on 2 parcels (P1;P2), 33% of its footprint outside"
+    )
     assert "judged on their union (unité foncière" in result.loc["B4", "zoning_note"]
     assert (result.loc[["B1", "B2", "B3"], "zoning_note"] == "").all()
     assert list(result["ces_ok"]) == [True, False, True, True]
@@ -118,7 +120,9 @@ def test_check_compliance_hand_computed(scene):
     np.testing.assert_allclose(result["road_setback_m"], [6, 3, 5, 18], atol=1e-6)
     # no road layer: every unshared boundary is assumed to face a road, stated per building
     assert (result["frontage_source"] == "unshared_boundary").all()
-    assert result.loc["B1", "road_setback_note"].startswith("road frontage assumed: the parcel boundary not shared")
+    assert result.loc["B1", "road_setback_note"].startswith(
+        "road frontage assumed: the parcel boundary not shared"
+    )
     assert list(result["road_setback_ok"]) == [True, False, True, True]
 
     # side setback: B1 min(west 4, east 6, north 10) = 4, required max(0.5x8, 3) = 4 -> ok;
@@ -245,7 +249,11 @@ def test_assess_hand_computed_scene(scene):
     np.testing.assert_allclose(result.parcels["additional_floor_area_m2"], [1200, 252, 0, 660])
     zone = result.zones.loc[7]
     assert (zone["libelle"], zone["parcels"], zone["buildings"]) == ("UA", 4, 4)
-    assert (zone["compliant_buildings"], zone["non_compliant_buildings"], zone["not_fully_checked_buildings"]) == (
+    assert (
+        zone["compliant_buildings"],
+        zone["non_compliant_buildings"],
+        zone["not_fully_checked_buildings"],
+    ) == (
         2,
         2,
         1,
@@ -305,7 +313,11 @@ def test_assess_sample_city():
         "BATI0005": {"libelle": "UB", "failed_rules": "height"},
         "BATI0030": {"libelle": "UA", "failed_rules": "footprint ratio"},
     }
-    assert result.city[["buildings", "compliant_buildings", "non_compliant_buildings"]].tolist() == [43, 41, 2]
+    assert result.city[["buildings", "compliant_buildings", "non_compliant_buildings"]].tolist() == [
+        43,
+        41,
+        2,
+    ]
     assert result.city["ifc_buildings"] == 0  # every building is a cadastre footprint here
     # access node and water main: brute force over every node and every pipe
     nodes = model.network("road").nodes
@@ -315,14 +327,21 @@ def test_assess_sample_city():
     assert (b["access_node"].to_numpy() == nodes.index.to_numpy()[d_nodes.argmin(axis=1)]).all()
     assert result.city["median_access_distance_m"] == pytest.approx(np.median(d_nodes.min(axis=1)))
     pipes = model.network("water").edges
-    d_pipes = shapely.distance(model.buildings.geometry.to_numpy()[:, None], pipes.geometry.to_numpy()[None, :])
+    d_pipes = shapely.distance(
+        model.buildings.geometry.to_numpy()[:, None], pipes.geometry.to_numpy()[None, :]
+    )
     np.testing.assert_allclose(b["water_pipe_distance_m"], d_pipes.min(axis=1))
     # per-zone sums equal the parcels' capacity grouped by zone; the city total is their sum
     by_zone = result.parcels.groupby("zone_id")["additional_floor_area_m2"].sum()
     np.testing.assert_allclose(result.zones["additional_floor_area_m2"].reindex(by_zone.index), by_zone)
-    assert result.city["additional_floor_area_m2"] == pytest.approx(result.parcels["additional_floor_area_m2"].sum())
+    assert result.city["additional_floor_area_m2"] == pytest.approx(
+        result.parcels["additional_floor_area_m2"].sum()
+    )
     assert result.zones["buildings"].sum() == 43
-    assert result.zones.set_index("libelle").loc["UB", ["buildings", "non_compliant_buildings"]].tolist() == [18, 1]
+    assert result.zones.set_index("libelle").loc["UB", ["buildings", "non_compliant_buildings"]].tolist() == [
+        18,
+        1,
+    ]
     # AL0007 (UA, CES max 0.70) is full
     assert result.parcels.loc["91999000AL0007", "remaining_footprint_m2"] == 0.0
 
@@ -339,7 +358,9 @@ def test_assess_sample_city_with_ifc():
         model = load_sample_city()
     result = assess(model)
     city = result.city
-    assert city[["buildings", "ifc_buildings", "compliant_buildings", "non_compliant_buildings"]].tolist() == [
+    assert city[
+        ["buildings", "ifc_buildings", "compliant_buildings", "non_compliant_buildings"]
+    ].tolist() == [
         43,
         11,
         41,

@@ -143,7 +143,9 @@ def test_parcels_with_different_owners_are_checked_manually(three_parcels):
         renamed = parcels.rename(columns={"owner": "proprietaire"})
         assert not check_compliance(buildings, renamed, zones).loc["S", "check_manually"]
     with pytest.warns(CoverageWarning):
-        assert check_compliance(buildings, renamed, zones, owner_column="proprietaire").loc["S", "check_manually"]
+        assert check_compliance(buildings, renamed, zones, owner_column="proprietaire").loc[
+            "S", "check_manually"
+        ]
 
 
 def test_parcels_apart_are_checked_manually():
@@ -169,16 +171,33 @@ def test_frontage_is_stated_per_building(three_parcels):
     buildings, parcels, zones = three_parcels
     # a parcel N behind A, B and C, reached by no road: its only unshared boundary is far north
     parcels = pd.concat(
-        [parcels, gpd.GeoDataFrame({"owner": ["Dupont"]}, geometry=[box(0, 30, 50, 60)], index=pd.Index(["N"], name="parcel_id"), crs=CRS)]
+        [
+            parcels,
+            gpd.GeoDataFrame(
+                {"owner": ["Dupont"]},
+                geometry=[box(0, 30, 50, 60)],
+                index=pd.Index(["N"], name="parcel_id"),
+                crs=CRS,
+            ),
+        ]
     )
     far = gpd.GeoDataFrame(
-        {"height_m": [3.0, 3.0]}, geometry=[box(20, 40, 30, 50), box(80, 80, 85, 85)], index=pd.Index(["BN", "F"], name="building_id"), crs=CRS
+        {"height_m": [3.0, 3.0]},
+        geometry=[box(20, 40, 30, 50), box(80, 80, 85, 85)],
+        index=pd.Index(["BN", "F"], name="building_id"),
+        crs=CRS,
     )
     buildings = pd.concat([buildings, far])
     zones = zones.set_geometry([box(-10, -10, 100, 100)], crs=CRS)
     road = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 - 5, Y0 - 4), (X0 + 55, Y0 - 4)])], crs=CRS)
     result = check_compliance(buildings, parcels, zones, roads=road, road_max_distance_m=8.0)
-    assert result["frontage_source"].tolist() == ["road_layer", "road_layer", "road_layer", "none", "no_parcel"]
+    assert result["frontage_source"].tolist() == [
+        "road_layer",
+        "road_layer",
+        "road_layer",
+        "none",
+        "no_parcel",
+    ]
     assert result.loc["BN", "road_setback_note"] == (
         "no road frontage: no unshared parcel boundary within 8 m of a road line, road setback unknown"
     )
@@ -191,7 +210,9 @@ def test_frontage_is_stated_per_building(three_parcels):
     # without roads the assumption is stated instead
     plain = check_compliance(buildings, parcels, zones)
     assert plain.loc["BN", "frontage_source"] == "unshared_boundary"
-    assert plain.loc["BN", "road_setback_note"].startswith("road frontage assumed: the parcel boundary not shared")
+    assert plain.loc["BN", "road_setback_note"].startswith(
+        "road frontage assumed: the parcel boundary not shared"
+    )
     assert plain.loc["BN", "road_setback_m"] == pytest.approx(10.0)  # north edge y=60
 
 
@@ -250,8 +271,16 @@ def test_bubenec_buildings_straddling_plots(shared_data):
     split = float(plots.loc[first].geometry.centroid.x.mean())
     west = plots.geometry.centroid.x < split
     zones = gpd.GeoDataFrame(
-        {"zone_id": [1, 2], "libelle": ["UA", "UB"], "max_height_m": [25.0, 25.0], "max_footprint_ratio": [0.6, 0.4]},
-        geometry=[shapely.union_all(plots.geometry[west].to_numpy()), shapely.union_all(plots.geometry[~west].to_numpy())],
+        {
+            "zone_id": [1, 2],
+            "libelle": ["UA", "UB"],
+            "max_height_m": [25.0, 25.0],
+            "max_footprint_ratio": [0.6, 0.4],
+        },
+        geometry=[
+            shapely.union_all(plots.geometry[west].to_numpy()),
+            shapely.union_all(plots.geometry[~west].to_numpy()),
+        ],
         crs=32633,
     ).set_index("zone_id")
     zone_of = pd.Series(np.where(west, 1, 2), index=plots.index)
@@ -265,7 +294,9 @@ def test_bubenec_buildings_straddling_plots(shared_data):
     # the plots overlap one another by digitising slivers: shares agree within 1e-4 (as in test_linking)
     np.testing.assert_allclose(result["straddle_share"], straddle_expected, atol=1e-4)
     for b in several:
-        assert set(result.loc[b, "parcels"].split(";")) == set(significant.loc[significant["building_id"] == b, "parcel_id"])
+        assert set(result.loc[b, "parcels"].split(";")) == set(
+            significant.loc[significant["building_id"] == b, "parcel_id"]
+        )
     # which of them stand on plots of both zones
     mixed = {
         b
@@ -278,7 +309,11 @@ def test_bubenec_buildings_straddling_plots(shared_data):
         for b in several
         if shapely.get_num_geometries(
             shapely.buffer(
-                shapely.union_all(plots.loc[significant.loc[significant["building_id"] == b, "parcel_id"]].geometry.to_numpy()),
+                shapely.union_all(
+                    plots.loc[
+                        significant.loc[significant["building_id"] == b, "parcel_id"]
+                    ].geometry.to_numpy()
+                ),
                 0.25,
             )
         )

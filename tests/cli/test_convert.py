@@ -17,9 +17,9 @@ from cimkit.cli.main import main
 def inputs(tmp_path):
     src = tmp_path / "in"
     (src / "sub").mkdir(parents=True)
-    gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=[box(0, 0, 1, 1), box(2, 0, 3, 1)], crs=4326).to_file(
-        src / "parcels.geojson"
-    )
+    # in Essonne (lon/lat), inside Lambert-93's area of use: converting them passes the placement check
+    parcels = [box(2.30, 48.70, 2.301, 48.701), box(2.302, 48.70, 2.303, 48.701)]
+    gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=parcels, crs=4326).to_file(src / "parcels.geojson")
     gpd.GeoDataFrame({"category": ["school"]}, geometry=[Point(2.3, 48.7)], crs=4326).to_file(
         src / "sub" / "pois.geojson"
     )
@@ -45,7 +45,9 @@ def test_batch_continues_past_bad_file_and_resumes(inputs, tmp_path, capsys):
     again = run_convert([inputs], out, output_format="gpkg", crs="EPSG:2154")
     assert (again.converted, again.failed, again.skipped) == (0, 1, 2)
     # a changed input is converted again
-    gpd.GeoDataFrame({"id": ["c"]}, geometry=[box(0, 0, 2, 2)], crs=4326).to_file(inputs / "parcels.geojson")
+    gpd.GeoDataFrame({"id": ["c"]}, geometry=[box(2.30, 48.70, 2.302, 48.702)], crs=4326).to_file(
+        inputs / "parcels.geojson"
+    )
     third = run_convert([inputs], out, output_format="gpkg", crs="EPSG:2154")
     assert third.converted == 1 and third.skipped == 1
     assert len(pyogrio.read_dataframe(out / "parcels.geojson.gpkg")) == 1
@@ -70,6 +72,8 @@ def test_dask_cluster_path(inputs, tmp_path):
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        report = run_convert([inputs], tmp_path / "dask", output_format="gpkg", scheduler=cluster.scheduler_address)
+        report = run_convert(
+            [inputs], tmp_path / "dask", output_format="gpkg", scheduler=cluster.scheduler_address
+        )
     assert (report.converted, report.failed) == (2, 1)
     assert len(pyogrio.read_dataframe(tmp_path / "dask" / "parcels.geojson.gpkg")) == 2

@@ -30,7 +30,9 @@ def probe(monkeypatch):
         logging.getLogger("otherlib").info("third-party chatter")
         with warnings.catch_warnings():
             warnings.simplefilter("always")
-            warnings.warn("streets.geojson: topology repaired: 2 line end(s) snapped", UserWarning, stacklevel=1)
+            warnings.warn(
+                "streets.geojson: topology repaired: 2 line end(s) snapped", UserWarning, stacklevel=1
+            )
             warnings.warn("this will change", FutureWarning, stacklevel=1)
         return 0
 
@@ -107,9 +109,8 @@ def test_convert_logs_and_shows_progress(tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("a", "b"):
-        gpd.GeoDataFrame({"id": [name]}, geometry=[box(0, 0, 1, 1)], crs=2154).to_file(
-            folder / f"{name}.geojson"
-        )
+        square = box(652_000, 6_861_000, 652_001, 6_861_001)  # in Paris: passes the placement check
+        gpd.GeoDataFrame({"id": [name]}, geometry=[square], crs=2154).to_file(folder / f"{name}.geojson")
     (folder / "broken.geojson").write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
     assert cli.main(["-v", "--progress", "convert", str(folder), "--to", str(tmp_path / "out")]) == 1
     captured = capsys.readouterr()

@@ -67,7 +67,9 @@ def _office(
         if storeys:
             storey = ifcopenshell.api.root.create_entity(f, ifc_class="IfcBuildingStorey", name=level_name)
             storey.Elevation = z
-            storey.ObjectPlacement = F._placement(f, (0, 0, z), unit=1.0, relative_to=building.ObjectPlacement)
+            storey.ObjectPlacement = F._placement(
+                f, (0, 0, z), unit=1.0, relative_to=building.ObjectPlacement
+            )
             ifcopenshell.api.aggregate.assign_object(f, relating_object=building, products=[storey])
             containers.append((storey, 0.0, level_name))
         else:
@@ -85,7 +87,15 @@ def _office(
             _product(f, body, "IfcWall", f"Wall {side} {level_name}", container, outline, z, height)
         if slabs:
             _product(
-                f, body, "IfcSlab", f"Floor {level_name}", container, OUTLINE, z, 0.25, predefined_type="FLOOR"
+                f,
+                body,
+                "IfcSlab",
+                f"Floor {level_name}",
+                container,
+                OUTLINE,
+                z,
+                0.25,
+                predefined_type="FLOOR",
             )
         if spaces and level_name != "Basement":
             room = [(t, t), (20.0 - t, t), (20.0 - t, 12.0 - t), (t, 12.0 - t)]  # 19.4 x 11.4 = 221.16 m2
@@ -197,3 +207,38 @@ def test_ground_storey_rule(levels, expected):
 def test_ground_storey_without_elevations():
     assert ground_storey([], {}) is None
     assert ground_storey([1], {1: {"name": "x", "long_name": None, "elevation_m": np.nan}}) is None
+
+
+@pytest.mark.parametrize("name", ["maison_jaures_21.ifc", "commerce_grande_rue.ifc"])
+def test_sample_city_buildings(name):
+    import ifcopenshell
+    import ifcopenshell.geom
+    import ifcopenshell.util.placement
+    import ifcopenshell.util.unit
+    import pandas as pd
+
+    from cimkit.datasets import sample_city_path
+
+    path = sample_city_path() / "buildings" / name
+    if not path.is_file():
+        pytest.skip("the sample city has not been generated")
+    meta = pd.read_csv(path.parent / "index.csv").set_index("file").loc[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        row = read_ifc_model(path, sandbox=False).buildings.iloc[0]
+    # independently: the ground storey "RDC" placement height and the top of every physical element
+    f = ifcopenshell.open(str(path))
+    scale = ifcopenshell.util.unit.calculate_unit_scale(f)
+    rdc = next(s for s in f.by_type("IfcBuildingStorey") if s.Name == "RDC")
+    ground_z = ifcopenshell.util.placement.get_local_placement(rdc.ObjectPlacement)[2, 3] * scale
+    settings = ifcopenshell.geom.settings()
+    settings.set("use-world-coords", True)
+    tops = []
+    for el in f.by_type("IfcElement"):
+        if el.is_a("IfcOpeningElement") or el.Representation is None:
+            continue
+        verts = np.asarray(ifcopenshell.geom.create_shape(settings, el).geometry.verts).reshape(-1, 3)
+        tops.append(verts[:, 2].max())
+    assert row.height_m == pytest.approx(max(tops) - ground_z, abs=1e-6)
+    assert (row.storeys_above_ground, row.storeys_below_ground) == (int(meta.storeys), 0)
+    assert row.gfa_source == "qto" and row.nfa_m2 < row.gfa_m2

@@ -261,5 +261,5 @@ def test_origin_overrides_file_georeferencing_with_warning(tmp_path):
     F.map_conversion(f, epsg=2154, eastings=651000, northings=6861000)
     F.write(f, path)
     with pytest.warns(IfcGeoreferenceWarning, match="overridden"):
-        gdf = read_ifc(path, crs="EPSG:2154", origin=(1000.0, 2000.0), sandbox=False)
-    _corners_match(gdf.iloc[0].geometry, F.expected_corners(1000.0, 2000.0, 0))
+        gdf = read_ifc(path, crs="EPSG:2154", origin=(653000.0, 6862000.0), sandbox=False)
+    _corners_match(gdf.iloc[0].geometry, F.expected_corners(653000.0, 6862000.0, 0))

@@ -150,7 +150,7 @@ def test_duplex(duplex, shared_data):
     assert row.schema == "IFC2X3" and row.georef_method == "IfcSite-latlon"
     assert model.buildings.crs.to_epsg() == 32616  # Chicago, 87.6 W: UTM zone 16N
     assert any("approximate" in w for w in caught)
-    f, verts, triangles = _raw_mesh(shared_data / DUPLEX)
+    f, _, triangles = _raw_mesh(shared_data / DUPLEX)
     assert row.storeys == len(f.by_type("IfcBuildingStorey")) == 4
     # height, hand check: the ground storey is "Level 1" (elevation 0; the others are T/FDN -1.25,
     # Level 2 3.1, Roof 6.0); the top of the physical elements is 6.635 m (a roof-level window), the

@@ -331,7 +331,7 @@ def _speed_step(net):
 
 
 def test_helsinki_takes_finnish_default_speeds(helsinki):
-    path, net = helsinki
+    _, net = helsinki
     params = _speed_step(net)
     assert params["country"] == "FI" and params["table"] == "road_speeds.csv"
     assert "Tieliikennelaki" in params["source"]
@@ -342,7 +342,9 @@ def test_helsinki_takes_finnish_default_speeds(helsinki):
     assert params["edges_with_default_speed"] == int(untagged.sum()) > 100
     expected = e.loc[untagged, "road_class"].map({"living_street": 20.0, "service": 20.0, "track": 20.0})
     assert (e.loc[untagged, "speed_kmh"] == expected.fillna(50.0)).all()
-    assert (e.loc[untagged, "road_class"] == "unclassified").sum() == 2  # measured: 2 unclassified, 314 service
+    assert (
+        e.loc[untagged, "road_class"] == "unclassified"
+    ).sum() == 2  # measured: 2 unclassified, 314 service
     # a posted number still wins over the national default
     posted = e["maxspeed"].astype("object").map(lambda v: isinstance(v, str) and v.strip().isdigit())
     posted &= e["speed_kmh"].notna()  # pedestrian streets keep no car speed, posted or not

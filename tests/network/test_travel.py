@@ -135,7 +135,9 @@ def test_france_keeps_the_french_values_and_explicit_choices_win():
     assert out.attrs["car_speed_defaults"]["country"] == "FR"
     # country= overrides the location, car_kmh= overrides the table
     de = compute_edge_travel_times(edges, country="DE")
-    assert de["speed_kmh"].tolist() == [50.0, 50.0, 130.0] and "StVO" in de.attrs["car_speed_defaults"]["source"]
+    assert (
+        de["speed_kmh"].tolist() == [50.0, 50.0, 130.0] and "StVO" in de.attrs["car_speed_defaults"]["source"]
+    )
     fi = compute_edge_travel_times(edges, country="FI")
     assert fi["speed_kmh"].tolist() == [50.0, 50.0, 120.0]
     es = compute_edge_travel_times(edges, country="ES")  # RD 970/2020: 30 on one-lane streets

@@ -153,7 +153,12 @@ def _day_trips(feed: GtfsFeed, day: dt.date) -> pd.DataFrame:
 
 
 def _footpaths(
-    xy: np.ndarray, stops: gpd.GeoDataFrame, *, transfer_distance_m: float, speed: float, network: Network | None
+    xy: np.ndarray,
+    stops: gpd.GeoDataFrame,
+    *,
+    transfer_distance_m: float,
+    speed: float,
+    network: Network | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(xy)
     if network is None:

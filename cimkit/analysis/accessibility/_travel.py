@@ -29,7 +29,9 @@ Directed = Literal["auto", "both", "forward"]
 DEFAULT_WALK_KMH = 4.8  # walking speed: 15 min ≈ 1.2 km
 
 
-def access_nodes(network: Network, features: Any, *, walk_kmh: float | None = DEFAULT_WALK_KMH) -> pd.DataFrame:
+def access_nodes(
+    network: Network, features: Any, *, walk_kmh: float | None = DEFAULT_WALK_KMH
+) -> pd.DataFrame:
     """Access node of each feature and the access time to it.
 
     Parameters

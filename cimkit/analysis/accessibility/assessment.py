@@ -254,7 +254,11 @@ def _coverage(
             f"No POI of the categories {', '.join(missing)}: every home counts as not reaching them "
             "(times NaN, the groups not reached in the score)."
         )
-    cut = {c: counts[f"homes_unreachable_{c}"] for c in cats if c not in missing and counts[f"homes_unreachable_{c}"]}
+    cut = {
+        c: counts[f"homes_unreachable_{c}"]
+        for c in cats
+        if c not in missing and counts[f"homes_unreachable_{c}"]
+    }
     if cut:
         listed = ", ".join(f"{n} reach no {c}" for c, n in cut.items())
         messages.append(
@@ -262,8 +266,10 @@ def _coverage(
             "to one, or the POI is off the network): their times are NaN, they count as not reached in "
             "the score and as infinitely far in the medians."
         )
-    for what, n, of in (("homes", counts["homes_far_from_network"], len(homes)),
-                        ("POIs", counts["pois_far_from_network"], len(pois))):
+    for what, n, of in (
+        ("homes", counts["homes_far_from_network"], len(homes)),
+        ("POIs", counts["pois_far_from_network"], len(pois)),
+    ):
         if n:
             messages.append(
                 f"{n} of {of} {what} lie more than {limit:g} m (straight line) from their nearest street "
@@ -364,7 +370,14 @@ def assess(
     flooded = loss = None
     if closed_network is not None:
         flooded = _building_metrics(
-            closed_network, buildings, pois, groups, weights, max_time_min=max_time_min, weight=weight, walk_kmh=walk_kmh
+            closed_network,
+            buildings,
+            pois,
+            groups,
+            weights,
+            max_time_min=max_time_min,
+            weight=weight,
+            walk_kmh=walk_kmh,
         )
         loss = _loss(base, flooded)
         caveats.append(

@@ -417,7 +417,9 @@ def compute_two_step_fca(
         ratio = np.where(catch > 0, s / catch, 0.0)
     unreached = (catch <= 0) & (s > 0)
     if unreached.any():
-        logger.info("2SFCA: %d supply site(s) reach no demand; their supply is not allocated", unreached.sum())
+        logger.info(
+            "2SFCA: %d supply site(s) reach no demand; their supply is not allocated", unreached.sum()
+        )
     return pd.Series(w @ ratio, index=m.index, name="supply_ratio")
 
 

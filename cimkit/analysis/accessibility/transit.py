@@ -67,6 +67,7 @@ __all__ = ["build_timetable", "compute_earliest_arrivals", "compute_transit_trav
 
 logger = logging.getLogger(__name__)
 
+
 def build_timetable(
     feed: GtfsFeed,
     *,
@@ -137,11 +138,15 @@ def build_timetable(
     stop_idx = stop_ids.get_indexer(st["stop_id"].astype(str))
     trip_codes, trip_names = pd.factorize(st["trip_id"], sort=False)
     bounds = np.flatnonzero(np.r_[True, trip_codes[1:] != trip_codes[:-1], True])
-    routes = _routes(stop_idx, bounds, st["arrival_s"].to_numpy("float64"), st["departure_s"].to_numpy("float64"))
+    routes = _routes(
+        stop_idx, bounds, st["arrival_s"].to_numpy("float64"), st["departure_s"].to_numpy("float64")
+    )
     if not routes:
         logger.warning("no trips run on %s", day)
     arrays = _route_arrays(routes, st, bounds, pd.Index(trip_names), len(stop_ids))
-    fp_ptr, fp_to, fp_w = _footpaths(xy, stops, transfer_distance_m=transfer_distance_m, speed=speed, network=network)
+    fp_ptr, fp_to, fp_w = _footpaths(
+        xy, stops, transfer_distance_m=transfer_distance_m, speed=speed, network=network
+    )
     tt = Timetable(
         stop_ids=stop_ids, xy=xy, crs=mcrs, date=day, fp_ptr=fp_ptr, fp_to=fp_to, fp_w=fp_w, **arrays
     )

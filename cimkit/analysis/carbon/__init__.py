@@ -11,6 +11,9 @@
   element, storey, building and material (:class:`EmbodiedResult`);
   :func:`aggregate_embodied_carbon` sums them to parcels, zones and the city;
   :func:`compute_replacements` counts B4 replacements.
+- :mod:`cimkit.analysis.carbon.completeness` — how complete each IFC building is (element
+  classes present, volume matched to a factor, ``complete`` / ``partial`` / ``shell``); RE2020
+  verdicts are withheld (``"not assessable"``) on models that are not complete.
 - :func:`estimate_embodied_carbon` — buildings without IFC, from floor area x intensity.
 - :func:`compute_operational_carbon` — B6 from floor area x energy use intensity x carrier factor.
 - :func:`get_re2020_thresholds`, :func:`check_re2020` — RE2020 *Ic construction* /

@@ -78,7 +78,9 @@ def re2020_columns(
     construction = table["embodied_kgco2e_per_m2"]
     # Ic énergie is defined over 50 years, whatever the study period of the assessment
     energy = table["operational_kgco2e_year"] * 50.0 / area
-    grades = table["completeness"] if "completeness" in table.columns else pd.Series(np.nan, index=table.index)
+    grades = (
+        table["completeness"] if "completeness" in table.columns else pd.Series(np.nan, index=table.index)
+    )
     records = {}
     for bid in buildings.index:
         record: dict[str, object] = dict.fromkeys(RE2020_COLUMNS)
@@ -122,7 +124,9 @@ def re2020_columns(
                         re2020_reason=f"IFC model {grades[bid]}: {reason}",
                     )
             else:
-                record["re2020_reason"] = f"no RE2020 thresholds for type {kind!r} and permit year {int(year)}"
+                record["re2020_reason"] = (
+                    f"no RE2020 thresholds for type {kind!r} and permit year {int(year)}"
+                )
         records[bid] = record
     out = pd.DataFrame.from_dict(records, orient="index", columns=list(RE2020_COLUMNS))
     out.index = buildings.index
@@ -130,7 +134,12 @@ def re2020_columns(
     out["re2020_reason"] = out["re2020_reason"].fillna("").astype(str)
     for col in ("construction_passes", "energy_passes", "re2020_passes"):
         out[col] = out[col].astype("boolean")
-    for col in ("construction_kgco2e_m2", "construction_max_kgco2e_m2", "energy_kgco2e_m2", "energy_max_kgco2e_m2"):
+    for col in (
+        "construction_kgco2e_m2",
+        "construction_max_kgco2e_m2",
+        "energy_kgco2e_m2",
+        "energy_max_kgco2e_m2",
+    ):
         out[col] = out[col].astype("float64")
     return out
 

@@ -186,10 +186,8 @@ def assess(
     heat_network
         The buildings are connected to a heat network (RE2020 *Ic énergie* maxima).
     expected_classes, min_matched_volume_share
-        The completeness thresholds, as for
-        :func:`~cimkit.analysis.carbon.compute_embodied_carbon`: an IFC building lacking an
-        expected element class, or with less than this share of its volume matched to a
-        factor, is not ``complete`` and gets the RE2020 verdict ``"not assessable"``.
+        Completeness thresholds, as for :func:`~cimkit.analysis.carbon.compute_embodied_carbon`;
+        a building that is not ``complete`` gets the RE2020 verdict ``"not assessable"``.
 
     Returns
     -------
@@ -224,34 +222,23 @@ def assess(
     building_id
     ifc1                    ifc           1944.0  not assessable
     fp1                estimate         128000.0  not applicable
-    >>> result.buildings.loc["ifc1", ["completeness", "re2020_reason"]].tolist()  # no ifc_class known
-    ['shell', 'IFC model shell: no walls; no slabs; no roof; no structure; no foundations']
+    >>> result.buildings.loc["ifc1", "re2020_reason"]  # no ifc_class: no class can be shown
+    'IFC model shell: no walls; no slabs; no roof; no structure; no foundations'
     >>> float(result.city["operational_b6_kgco2e"])  # 400 m2 x 35 kWh/m2/yr x 0.079 x 50 years
     55300.0
     """
-    buildings = model.buildings
-    if buildings is None:
-        raise LayerNotFoundError(
-            "the model has no 'buildings' layer", layer="buildings", hint="add one with model.add_layer()"
-        )
-    if not modules or any(m not in MODULES for m in modules):
-        raise ValidationError(f"'modules' must be drawn from {', '.join(MODULES)}; {list(modules)!r} was given")
-    expected = check_options(expected_classes, min_matched_volume_share)
+    buildings, expected = _check_inputs(model, modules, expected_classes, min_matched_volume_share)
     caveats: list[str] = []
     materials = _ifc_materials(model, buildings, caveats)
     ifc_ids = _ifc_building_ids(buildings, materials)
-    options = {
-        "factors": factors,
-        "overrides": overrides,
-        "service_lives": service_lives,
-        "elements": _ifc_elements(model, ifc_ids),
-        "expected_classes": expected,
-        "min_matched_volume_share": min_matched_volume_share,
-        "reference_year": reference_year,
-        "intensities": intensities,
-    }
+    options: dict[str, Any] = {"factors": factors, "overrides": overrides, "service_lives": service_lives}
+    options.update(
+        elements=_ifc_elements(model, ifc_ids), expected_classes=expected, reference_year=reference_year
+    )
+    options.update(min_matched_volume_share=min_matched_volume_share, intensities=intensities)
     embodied = _quietly(
-        caveats, lambda: _ifc_embodied(materials, buildings.loc[ifc_ids], study_period_years, modules, options)
+        caveats,
+        lambda: _ifc_embodied(materials, buildings.loc[ifc_ids], study_period_years, modules, options),
     )
     table = _embodied_columns(buildings, ifc_ids, embodied, (reference_year, intensities), caveats)
     table = table.join(
@@ -264,6 +251,34 @@ def assess(
         zone_frame = _zone_sums(model.zones, table["zone_id"], table, caveats)
     caveats[:0] = _general_caveats(table, embodied, float(study_period_years), period)
     caveats.extend(re2020_caveats(table, expected, float(min_matched_volume_share)))
+    return _result(table, zone_frame, caveats, embodied, float(study_period_years), modules)
+
+
+def _check_inputs(
+    model: CityModel, modules: Sequence[str], expected_classes: Sequence[str], min_share: float
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Return the buildings layer and the expected classes, or raise on a missing layer or a bad option."""
+    buildings = model.buildings
+    if buildings is None:
+        raise LayerNotFoundError(
+            "the model has no 'buildings' layer", layer="buildings", hint="add one with model.add_layer()"
+        )
+    if not modules or any(m not in MODULES for m in modules):
+        raise ValidationError(
+            f"'modules' must be drawn from {', '.join(MODULES)}; {list(modules)!r} was given"
+        )
+    return buildings, check_options(expected_classes, min_share)
+
+
+def _result(
+    table: pd.DataFrame,
+    zone_frame: pd.DataFrame,
+    caveats: list[str],
+    embodied: EmbodiedResult | None,
+    study_period_years: float,
+    modules: Sequence[str],
+) -> CarbonResult:
+    """Assemble the result of :func:`assess`."""
     return CarbonResult(
         buildings=table,
         zones=zone_frame,
@@ -273,7 +288,7 @@ def assess(
         unmatched=embodied.unmatched if embodied is not None else _empty_frame(),
         coverage=embodied.coverage if embodied is not None else _empty_frame(),
         embodied=embodied,
-        study_period_years=float(study_period_years),
+        study_period_years=study_period_years,
         modules=tuple(m for m in MODULES if m in modules),
     )
 
@@ -385,7 +400,9 @@ def _embodied_columns(
     order = ["embodied_source", "embodied_estimated", "gfa_m2", *module_cols, "embodied_kgco2e"]
     out = out[[*order, "embodied_kgco2e_per_m2", "intensity_kgco2e_m2"]]
     # the IFC sum per m² over the estimate of the same building, on the floor area used here
-    ratio = out["embodied_kgco2e_per_m2"] / grades["estimate_kgco2e_m2"].where(grades["estimate_kgco2e_m2"] > 0)
+    ratio = out["embodied_kgco2e_per_m2"] / grades["estimate_kgco2e_m2"].where(
+        grades["estimate_kgco2e_m2"] > 0
+    )
     grades["ifc_to_estimate_ratio"] = ratio.where(out["embodied_source"] == "ifc")
     return out.join(grades)
 
@@ -426,7 +443,9 @@ def _zone_ids(buildings: pd.DataFrame, zones: pd.DataFrame) -> pd.Series:
     return link_buildings_to_zones(buildings, zones)[name].rename("zone_id")
 
 
-def _zone_sums(zones: pd.DataFrame, zone_ids: pd.Series, table: pd.DataFrame, caveats: list[str]) -> pd.DataFrame:
+def _zone_sums(
+    zones: pd.DataFrame, zone_ids: pd.Series, table: pd.DataFrame, caveats: list[str]
+) -> pd.DataFrame:
     """Count and sum the buildings per zone, on every zone of the model (0 where no building)."""
     estimated = table["embodied_estimated"].astype(bool)
     frame = pd.DataFrame(
@@ -483,7 +502,9 @@ def _city_totals(table: pd.DataFrame, embodied: EmbodiedResult | None) -> pd.Ser
     totals["re2020_fails"] = int((verdicts == "fails").sum())
     totals["re2020_not_assessed"] = int((verdicts == "not assessed").sum())
     totals["re2020_not_assessable"] = int((verdicts == NOT_ASSESSABLE).sum())
-    grades = table.loc[~estimated, "completeness"] if "completeness" in table.columns else pd.Series(dtype=object)
+    grades = (
+        table.loc[~estimated, "completeness"] if "completeness" in table.columns else pd.Series(dtype=object)
+    )
     for grade in COMPLETENESS_CLASSES:
         totals[f"{grade}_buildings"] = int((grades == grade).sum())
     unmatched = embodied.unmatched if embodied is not None else _empty_frame()

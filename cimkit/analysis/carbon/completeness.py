@@ -25,7 +25,8 @@ number. cimkit therefore grades every IFC building before any number is compared
 
 - **matched volume share**: the volume of material rows with an emission factor over the
   volume of every material row, plus the volume of elements that have no material at all
-  (when the element table is given): 1.0 means every modelled m³ has a factor.
+  (when the element table is given; furniture and building services without material are
+  left out, being outside the scope of the sum): 1.0 means every modelled m³ has a factor.
 - **completeness**, with :data:`MIN_MATCHED_VOLUME_SHARE` = 0.9 by default:
 
   ``shell``
@@ -45,6 +46,21 @@ thresholds are parameters (``expected_classes=``, ``min_matched_volume_share=``)
 :func:`~cimkit.analysis.carbon.compute_embodied_carbon` and
 :func:`~cimkit.analysis.carbon.assess`, so that a user who knows that foundations are out of
 scope can say so; the choice is then written in the result's caveats.
+
+Examples
+--------
+A model of walls only is a shell: no floors, no roof, no foundations.
+
+>>> import pandas as pd
+>>> from cimkit.analysis.carbon import compute_embodied_carbon
+>>> walls = pd.DataFrame({"global_id": ["w1", "w2"], "ifc_class": ["IfcWall", "IfcWall"],
+...                       "building_id": ["b1", "b1"], "material": ["Béton C25/30", "Mystery"],
+...                       "volume_m3": [10.0, 30.0]})
+>>> grade = compute_embodied_carbon(walls, modules=("A1-A3",)).buildings.loc["b1"]
+>>> grade["element_classes_present"], float(grade["element_class_share"])
+('walls, structure', 0.4)
+>>> float(grade["matched_volume_share"]), grade["completeness"]
+(0.25, 'shell')
 """
 
 from __future__ import annotations
@@ -54,7 +70,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from cimkit.errors import CimkitError, ValidationError
+from cimkit.errors import CimkitError, CoverageWarning, ValidationError
 
 __all__ = ["COMPLETENESS_CLASSES", "ELEMENT_CLASSES", "MIN_MATCHED_VOLUME_SHARE"]
 
@@ -73,6 +89,8 @@ _FRAME = ("IFCCOLUMN", "IFCCOLUMNSTANDARDCASE", "IFCBEAM", "IFCBEAMSTANDARDCASE"
 _STATED_FRAME = ("IFCMEMBER", "IFCMEMBERSTANDARDCASE", "IFCPLATE", "IFCPLATESTANDARDCASE")
 _FOOTINGS = ("IFCFOOTING", "IFCPILE")
 _SHELL_CLASSES = ("slabs", "structure")
+_FURNISHING = ("IFCFURNISHINGELEMENT", "IFCFURNITURE", "IFCSYSTEMFURNITUREELEMENT")
+_SERVICES = ("IFCFLOW", "IFCDISTRIBUTION", "IFCENERGYCONVERSIONDEVICE", "IFCPIPE", "IFCDUCT", "IFCCABLE")
 
 COMPLETENESS_COLUMNS: tuple[str, ...] = (
     "element_classes_present",
@@ -120,7 +138,9 @@ def classify_elements(table: pd.DataFrame) -> pd.DataFrame:
         {
             "walls": walls,
             "slabs": slab & ~kind.isin(["ROOF", "LANDING"]),
-            "roof": (ifc_class == "IFCROOF") | (slab & (kind == "ROOF")) | ((ifc_class == "IFCCOVERING") & (kind == "ROOFING")),
+            "roof": (ifc_class == "IFCROOF")
+            | (slab & (kind == "ROOF"))
+            | ((ifc_class == "IFCCOVERING") & (kind == "ROOFING")),
             "structure": ifc_class.isin(_FRAME)
             | (ifc_class.isin(_STATED_FRAME) & load_bearing.astype(bool))
             | (walls & ~not_load_bearing.astype(bool)),
@@ -142,7 +162,7 @@ def compute_completeness(
     elements: pd.DataFrame | None,
     *,
     expected_classes: tuple[str, ...],
-    min_matched_volume_share: float,
+    min_share: float,
 ) -> pd.DataFrame:
     """Grade every building of the (element x material) rows; see the module docstring."""
     material_ids = set(rows["global_id"].dropna())
@@ -152,7 +172,8 @@ def compute_completeness(
         parts.append(bare[["building_id", "global_id", *_present(bare)]])
     table = pd.concat(parts, ignore_index=True)
     classes = classify_elements(table)
-    present = classes.groupby(table["building_id"].to_numpy(), dropna=True).any()
+    # rows without a building id form their own group (index NaN), as in the building sums
+    present = classes.groupby(table["building_id"].to_numpy(), dropna=False).any()
     volumes = _volumes(rows, bare)
     ids = present.index.union(volumes.index)
     present = present.reindex(ids, fill_value=False).astype(bool)
@@ -167,9 +188,7 @@ def compute_completeness(
     total = out["matched_volume_m3"] + out["unmatched_volume_m3"]
     out["matched_volume_share"] = out["matched_volume_m3"] / total.where(total > 0)
     out["matched_mass_share"] = volumes["matched_mass_share"]
-    grades = [
-        _grade(present.loc[b], expected, out.loc[b, "matched_volume_share"], min_matched_volume_share) for b in ids
-    ]
+    grades = [_grade(present.loc[b], expected, out.loc[b, "matched_volume_share"], min_share) for b in ids]
     out["completeness"] = [g for g, _ in grades]
     out["completeness_reason"] = [r for _, r in grades]
     out.index.name = "building_id"
@@ -187,7 +206,12 @@ def _bare_elements(elements: pd.DataFrame | None, material_ids: set) -> pd.DataF
     table = elements.copy()
     if "global_id" not in table.columns:
         table["global_id"] = table.index.to_numpy()
-    table = table[~table["global_id"].isin(material_ids)].reset_index(drop=True)
+    table = table[~table["global_id"].isin(material_ids)]
+    # furniture and building services are outside the scope of the sum: their lack of a
+    # material is not a gap in the building's structure and envelope
+    kind = _text(table, "ifc_class")
+    in_scope = ~(kind.isin(_FURNISHING) | kind.str.startswith(_SERVICES))
+    table = table[in_scope.to_numpy()].reset_index(drop=True)
     if "volume_m3" not in table.columns:
         table["volume_m3"] = np.nan
     return table
@@ -216,14 +240,18 @@ def _volumes(rows: pd.DataFrame, bare: pd.DataFrame | None) -> pd.DataFrame:
             {
                 "building_id": bare["building_id"].to_numpy(),
                 "matched_volume_m3": 0.0,
-                "unmatched_volume_m3": pd.to_numeric(bare["volume_m3"], errors="coerce").fillna(0.0).to_numpy(),
+                "unmatched_volume_m3": pd.to_numeric(bare["volume_m3"], errors="coerce")
+                .fillna(0.0)
+                .to_numpy(),
                 "matched_mass": 0.0,
                 "mass": np.nan,
-                "mass_unknown": (pd.to_numeric(bare["volume_m3"], errors="coerce").fillna(0.0) > 0).to_numpy(),
+                "mass_unknown": (
+                    pd.to_numeric(bare["volume_m3"], errors="coerce").fillna(0.0) > 0
+                ).to_numpy(),
             }
         )
         frame = pd.concat([frame, extra], ignore_index=True)
-    sums = frame.groupby("building_id", dropna=True).agg(
+    sums = frame.groupby("building_id", dropna=False).agg(
         matched_volume_m3=("matched_volume_m3", "sum"),
         unmatched_volume_m3=("unmatched_volume_m3", "sum"),
         matched_mass=("matched_mass", "sum"),
@@ -249,6 +277,28 @@ def _grade(present: pd.Series, expected: list[str], share: float, min_share: flo
     if missing or low:
         return "partial", "; ".join(reasons)
     return "complete", ""
+
+
+def warn_incomplete(grades: pd.DataFrame) -> None:
+    """Warn (CoverageWarning) how much volume has no factor and how many buildings are not complete."""
+    import warnings
+
+    unmatched = float(grades["unmatched_volume_m3"].sum())
+    total = unmatched + float(grades["matched_volume_m3"].sum())
+    counts = grades.loc[grades.index.notna(), "completeness"].value_counts()  # buildings only
+    incomplete = int(counts.get("shell", 0) + counts.get("partial", 0))
+    if unmatched <= 0 and not incomplete:
+        return
+    share = f" ({unmatched / total:.0%})" if total > 0 else ""
+    warnings.warn(
+        f"{unmatched:,.1f} of {total:,.1f} m³ of modelled volume{share} has no emission factor and is not "
+        f"counted; {incomplete} of {int(grades.index.notna().sum())} building(s) are not complete (shell: "
+        f"{int(counts.get('shell', 0))}, partial: {int(counts.get('partial', 0))}), their sums are lower "
+        "bounds. See result.unmatched and result.buildings['completeness']; map names with overrides=, "
+        "or set expected_classes= / min_matched_volume_share=",
+        CoverageWarning,
+        stacklevel=3,
+    )
 
 
 def compute_estimate_ratio(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,7 @@ from cimkit.analysis.carbon.completeness import (
     check_options,
     compute_completeness,
     compute_estimate_ratio,
+    warn_incomplete,
 )
 from cimkit.analysis.carbon.mapping import map_materials
 from cimkit.analysis.carbon.rollup import MODULES, EmbodiedResult, _build_result
@@ -127,37 +129,33 @@ def compute_embodied_carbon(
     modules
         EN 15978 modules to compute, among ``"A1-A3", "A4", "A5", "B4", "C"``.
     elements
-        The element table of ``read_ifc_model(...).elements`` (``ifc_class``, ``building_id``,
-        ``volume_m3``, optionally ``predefined_type`` and ``load_bearing``): element classes
-        are counted from it too, and the volume of elements without any material counts as
-        unmatched. None counts from the material rows only.
-    expected_classes
-        The element classes a complete building model holds, among ``"walls"``, ``"slabs"``,
-        ``"roof"``, ``"structure"``, ``"foundations"`` (all by default; see
-        :mod:`cimkit.analysis.carbon.completeness`). Leave one out when it is known to be out
-        of scope.
-    min_matched_volume_share
-        The share (0-1) of the modelled volume that must have an emission factor for a
-        building to be ``complete`` (default 0.9).
+        ``read_ifc_model(...).elements``: classes are counted from it too, and elements
+        without any material count as unmatched volume.
+    expected_classes, min_matched_volume_share
+        The completeness thresholds (see :mod:`cimkit.analysis.carbon.completeness`): the
+        element classes a complete model holds (all five by default) and the share (0-1) of
+        the volume that must have a factor (0.9).
     reference_year, intensities
-        Permit year and intensity table of the footprint estimate each IFC building is
-        compared with (``ifc_to_estimate_ratio``), as for
-        :func:`~cimkit.analysis.carbon.estimate_embodied_carbon`; the comparison needs a
-        ``use`` column in ``buildings``.
+        As for :func:`~cimkit.analysis.carbon.estimate_embodied_carbon`: the estimate each IFC
+        building is compared with (``ifc_to_estimate_ratio``; needs ``use`` in ``buildings``).
 
     Returns
     -------
     EmbodiedResult
         The rows in kgCO2e per module, and their sums per element, storey, building and
-        material, ``coverage``, ``unmatched`` and ``missing_quantities`` as attributes. Each
-        building sum carries its completeness (``element_classes_present``,
-        ``element_class_share``, ``matched_volume_share``, ``completeness`` ...).
+        material, ``coverage``, ``unmatched`` and ``missing_quantities`` as attributes; each
+        building sum carries its ``completeness`` and the columns it is judged on.
 
     Raises
     ------
     cimkit.errors.InputError
         When ``material`` or ``volume_m3`` is missing, a volume is negative, or ``buildings``
         has no ``gfa_m2``.
+
+    Warns
+    -----
+    cimkit.errors.CoverageWarning
+        When some modelled volume has no factor or a building is not ``complete``.
     cimkit.errors.ValidationError
         When a module name is unknown, the study period or a service life is not positive.
 
@@ -172,17 +170,6 @@ def compute_embodied_carbon(
     1944.0
     >>> result.rows.loc[0, "material_key"], float(result.rows.loc[0, "mass_kg"])
     ('concrete_c25_30', 24000.0)
-
-    A model of walls only is a shell: no floors, no roof, no foundations.
-
-    >>> walls = pd.DataFrame({"global_id": ["w1", "w2"], "ifc_class": ["IfcWall", "IfcWall"],
-    ...                       "building_id": ["b1", "b1"], "material": ["Béton C25/30", "Mystery"],
-    ...                       "volume_m3": [10.0, 30.0]})
-    >>> grade = compute_embodied_carbon(walls, modules=("A1-A3",)).buildings.loc["b1"]
-    >>> grade["element_classes_present"], float(grade["element_class_share"])
-    ('walls, structure', 0.4)
-    >>> float(grade["matched_volume_share"]), grade["completeness"]
-    (0.25, 'shell')
     """
     modules = _check_modules(modules)
     expected = check_options(expected_classes, min_matched_volume_share)
@@ -207,7 +194,11 @@ def compute_embodied_carbon(
     rest = [c for c in rows.columns if c not in ordered]
     rows = rows[ordered + rest]
     grades = compute_completeness(
-        rows, elements, expected_classes=expected, min_matched_volume_share=float(min_matched_volume_share)
+        rows, elements, expected_classes=expected, min_share=float(min_matched_volume_share)
+    )
+    warn_incomplete(grades)
+    ratios = partial(
+        compute_estimate_ratio, buildings=buildings, reference_year=reference_year, intensities=intensities
     )
     return _build_result(
         rows,
@@ -216,9 +207,7 @@ def compute_embodied_carbon(
         gfa=gfa,
         factors=table,
         completeness=grades,
-        ratios=lambda per_m2: compute_estimate_ratio(
-            per_m2, buildings, reference_year=reference_year, intensities=intensities
-        ),
+        ratios=ratios,
     )
 
 

@@ -120,7 +120,7 @@ def estimate_embodied_carbon(
     if no_intensity.any():
         warnings.warn(
             f"{int(no_intensity.sum())} building(s) have no carbon intensity for use "
-            f"{', '.join(sorted(set(use[no_intensity])))}; their estimate is NaN. Pass intensities=...",
+            f"{', '.join(sorted(set(map(str, use[no_intensity]))))}; their estimate is NaN. Pass intensities=...",
             stacklevel=2,
         )
     return out

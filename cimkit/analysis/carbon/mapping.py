@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 _SPACES = re.compile(r"\s+")
 
 
-
 def normalise_material_name(name: object) -> str:
     """Fold a material name for matching: strip accents, case-fold, collapse white space.
 

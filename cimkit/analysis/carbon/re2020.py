@@ -238,13 +238,17 @@ def check_re2020(
     if limits:
         unknown = set(limits) - set(maxima)
         if unknown:
-            raise ValidationError(f"'limits' keys must be among {sorted(maxima)}; {sorted(unknown)} was given")
+            raise ValidationError(
+                f"'limits' keys must be among {sorted(maxima)}; {sorted(unknown)} was given"
+            )
         maxima.update({k: float(v) for k, v in limits.items()})
     c_pass = _compare(construction_kgco2e_m2, maxima["construction_max_kgco2e_m2"])
     e_pass = _compare(energy_kgco2e_m2, maxima["energy_max_kgco2e_m2"])
     notes = [
         "static LCA compared with thresholds defined for the RE2020 dynamic LCA",
-        "thresholds given by the caller" if limits else "thresholds not modulated (Mi/Mc coefficients not applied)",
+        "thresholds given by the caller"
+        if limits
+        else "thresholds not modulated (Mi/Mc coefficients not applied)",
     ]
     if math.isnan(maxima["energy_max_kgco2e_m2"]):
         notes.append(f"no Ic_énergie maximum tabulated for {key}")

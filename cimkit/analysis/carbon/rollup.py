@@ -158,7 +158,9 @@ def _build_result(
     def group(keys: list[str]) -> pd.DataFrame:
         return rows.groupby(keys, sort=True, dropna=False)[values].sum(min_count=1)
 
-    context = rows.groupby("global_id", sort=True, dropna=False)[["ifc_class", "building_id", "storey"]].first()
+    context = rows.groupby("global_id", sort=True, dropna=False)[
+        ["ifc_class", "building_id", "storey"]
+    ].first()
     unmatched = find_unmatched_materials(rows)
     caveats = ["Biogenic carbon storage and module D are not computed."]
     if len(unmatched):
@@ -250,11 +252,13 @@ def _completeness_caveats(building: pd.DataFrame) -> list[str]:
     out: list[str] = []
     if "completeness" not in building.columns:
         return out
-    grades = building["completeness"]
+    grades = building["completeness"].where(building.index.notna())  # rows without a building apart
     for grade in ("shell", "partial"):
         sel = building[grades == grade]
         if len(sel):
-            named = "; ".join(f"{bid}: {reason}" for bid, reason in sel["completeness_reason"].iloc[:5].items())
+            named = "; ".join(
+                f"{bid}: {reason}" for bid, reason in sel["completeness_reason"].iloc[:5].items()
+            )
             named += "; ..." if len(sel) > 5 else ""
             out.append(
                 f"{len(sel)} IFC building(s) are graded '{grade}' and their embodied carbon is a lower "
@@ -331,9 +335,7 @@ def aggregate_embodied_carbon(
     columns = [*result.module_columns, "total_kgco2e"]
     summed = {"matched_volume_m3", "unmatched_volume_m3"}
     sums = [
-        c
-        for c in building.columns
-        if not c.endswith("_per_m2") and (c not in _NOT_SUMMED or c in summed)
+        c for c in building.columns if not c.endswith("_per_m2") and (c not in _NOT_SUMMED or c in summed)
     ]
     levels: dict[str, pd.DataFrame | pd.Series] = {"buildings": building}
     for level, ids, name in (("parcels", parcel_ids, "parcel_id"), ("zones", zone_ids, "zone_id")):

@@ -87,9 +87,7 @@ class FloodResult(AnalysisResult):
     networks: dict[float, Network] = field(default_factory=dict)
 
 
-def _group_frame(
-    table: pd.DataFrame, ids: pd.Series, index: pd.Index, labels: list[str]
-) -> pd.DataFrame:
+def _group_frame(table: pd.DataFrame, ids: pd.Series, index: pd.Index, labels: list[str]) -> pd.DataFrame:
     """Sum counts, damages and EAD per group, on every id of ``index`` (0 where no building)."""
     columns: dict[str, pd.Series] = {"buildings": pd.Series(1, index=table.index)}
     for label in labels:
@@ -186,16 +184,16 @@ def _damage_caveats(
 
 
 def _buildings_without_depth(table: pd.DataFrame) -> int:
-    """Buildings whose depth is NaN in every scenario (outside the grid or on NaN cells)."""
+    """Count the buildings whose depth is NaN in every scenario (outside the grid or on NaN cells)."""
     depth = table.filter(regex=r"^depth_m_rp")
     return int(depth.isna().all(axis=1).sum()) if depth.shape[1] else 0
 
 
 def _coverage(
-    table: pd.DataFrame, depths: Mapping[float, Raster], method: str
+    table: pd.DataFrame, depths: Mapping[float, Raster], method: str, city: dict[str, float]
 ) -> tuple[dict[str, float], list[str]]:
-    """City entries and caveats for what the flood grids leave unanswered; warns as it goes."""
-    city: dict[str, float] = {"buildings_without_depth": float(_buildings_without_depth(table))}
+    """Add to ``city`` what the flood grids leave unanswered, with caveats; warns as it goes."""
+    city["buildings_without_depth"] = float(_buildings_without_depth(table))
     caveats: list[str] = []
     missing = int(city["buildings_without_depth"])
     if missing:
@@ -399,22 +397,21 @@ def assess(
     buildings, dem = _model_inputs(model, method)
     depths = compute_flood_depths(dem, scenarios, method=method, inflow=inflow, streams=streams)
     curve_set = curves if isinstance(curves, DamageCurves) else load_damage_curves(curves)
-    options = {
-        "country": country,
-        "gdp_per_capita_usd2010": gdp_per_capita_usd2010,
-        "default_first_floor_m": default_first_floor_m,
-    }
+    options = {"country": country, "gdp_per_capita_usd2010": gdp_per_capita_usd2010}
+    options["default_first_floor_m"] = default_first_floor_m
     table = _damage_table(buildings, depths, dem, curve_set, depth_statistic, **options)
     rps = list(depths)
     labels = [format_return_period(rp) for rp in rps]
     ead = {"method": ead_method, "protection_return_period": protection_return_period, "rare_tail": rare_tail}
     damages = table[[f"damage_eur_{label}" for label in labels]]
     table["ead_eur"] = compute_ead(
-        rps, damages, method=ead_method, protection_return_period=protection_return_period, rare_tail=rare_tail
+        rps,
+        damages,
+        method=ead_method,
+        protection_return_period=protection_return_period,
+        rare_tail=rare_tail,
     )
-    city = _city_totals(table, labels)
-    coverage_city, coverage_caveats = _coverage(table, depths, method)
-    city.update(coverage_city)
+    city, coverage_caveats = _coverage(table, depths, method, _city_totals(table, labels))
     chosen = dict(table.attrs.get("max_damage", {"country": country, "chosen": "given"}))
     edges, networks, closures = _empty_frame(), dict[float, Network](), None
     if "road" in model.networks:
@@ -427,10 +424,12 @@ def assess(
         *_damage_caveats(table, curve_set, chosen, default_first_floor_m, "use" not in buildings),
         *_risk_caveats(rps, ead, closures),
     ]
+    zones = _group_table(table, buildings, model.zones, "zones", labels)
+    parcels = _group_table(table, buildings, model.parcels, "parcels", labels)
     return FloodResult(
         buildings=table,
-        zones=_group_table(table, buildings, model.zones, "zones", labels),
-        parcels=_group_table(table, buildings, model.parcels, "parcels", labels),
+        zones=zones,
+        parcels=parcels,
         city=pd.Series(city, name="flood"),
         caveats=tuple(caveats),
         depths=depths,

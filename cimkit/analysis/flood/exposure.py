@@ -241,7 +241,9 @@ def compute_building_depths(buildings: Any, depth: Raster) -> pd.DataFrame:
     )
     missing = stats["valid_m2"].fillna(0) == 0
     if missing.any():
-        logger.info("compute_building_depths: %d footprint(s) have no depth data under them", int(missing.sum()))
+        logger.info(
+            "compute_building_depths: %d footprint(s) have no depth data under them", int(missing.sum())
+        )
     return out
 
 

@@ -143,7 +143,7 @@ def _scenario_columns(
 
 
 def _damage_country(geoms: Any, country: str | None, gdp_per_capita_usd2010: float | None) -> dict[str, Any]:
-    """The country of the maximum damages: given, or found at the centre of the buildings."""
+    """Choose the country of the maximum damages: given, or found at the centre of the buildings."""
     if gdp_per_capita_usd2010 is not None:
         return {
             "country": country,

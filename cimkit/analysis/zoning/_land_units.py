@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
@@ -34,6 +35,7 @@ import pandas as pd
 import shapely
 
 from cimkit.analysis.linking import compute_overlap_shares
+
 
 def find_land_units(
     buildings: gpd.GeoDataFrame,
@@ -90,7 +92,9 @@ def find_land_units(
         label = out.index[p]
         out.at[label, "unit"] = group
         out.at[label, "unit_geometry"] = unit_geom
-        reasons = _manual_reasons(group, unit_geom, zone_of_parcel, rules, zone_labels, owners, limit_tolerance_m)
+        reasons = _manual_reasons(
+            group, unit_geom, zone_of_parcel, rules, zone_labels, owners, limit_tolerance_m
+        )
         share = float(straddle[p])
         head = (
             f"stands on {len(group)} parcels ({';'.join(str(g) for g in group)}), {share:.0%} of its "
@@ -161,13 +165,16 @@ def split_limits(
 
 
 def unit_limits(
-    units: pd.Series, parcels: gpd.GeoDataFrame, road_zone: Any, limit_tolerance_m: float
+    units: Iterable[tuple[tuple[Any, ...], Any]],
+    parcels: gpd.GeoDataFrame,
+    road_zone: Any,
+    limit_tolerance_m: float,
 ) -> dict[tuple[Any, ...], tuple[Any, Any]]:
-    """Side limits and frontage of each distinct union of parcels (keyed by its parcel ids)."""
+    """Side limits and frontage of each distinct union of parcels, from (parcel ids, union) pairs."""
     tree = parcels.sindex
     geoms = parcels.geometry.to_numpy()
     out: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-    for group, geom in units.items():
+    for group, geom in units:
         if group in out:
             continue
         near = tree.query(geom, predicate="dwithin", distance=limit_tolerance_m)

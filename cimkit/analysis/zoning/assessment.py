@@ -85,7 +85,9 @@ class ZoningResult(AnalysisResult):
     parcels: pd.DataFrame = field(default_factory=_empty_frame)
 
 
-def _links(model: Any, buildings: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame, min_share: float) -> pd.DataFrame:
+def _links(
+    model: Any, buildings: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame, min_share: float
+) -> pd.DataFrame:
     """Parcel, nearest road node and nearest water main of each building."""
     to_parcel = link_buildings_to_parcels(buildings, parcels, min_share=min_share)
     links = to_parcel[["parcel_id", "parcel_share", "crosses_parcels"]].copy()
@@ -95,7 +97,9 @@ def _links(model: Any, buildings: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame, m
     links["water_pipe_distance_m"] = np.nan
     if "road" in model.networks:
         centroids = gpd.GeoSeries(shapely.centroid(buildings.geometry.to_numpy()), index=buildings.index)
-        access = find_nearest(centroids.set_crs(buildings.crs), model.network("road").nodes, name="access_node")
+        access = find_nearest(
+            centroids.set_crs(buildings.crs), model.network("road").nodes, name="access_node"
+        )
         links["access_node"] = access["access_node"]
         links["access_distance_m"] = access["distance_m"]
     if "water" in model.networks:
@@ -107,9 +111,13 @@ def _links(model: Any, buildings: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame, m
 
 def _failed_rules(compliance: pd.DataFrame) -> pd.Series:
     """List the rules each building breaks, as ``"height, road setback"`` ("" when none)."""
-    failed = {rule: compliance[verdict].eq(False).fillna(False).to_numpy(dtype=bool) for rule, _, _, verdict in RULE_TABLE}
+    failed = {
+        rule: compliance[verdict].eq(False).fillna(False).to_numpy(dtype=bool)
+        for rule, _, _, verdict in RULE_TABLE
+    }
     names = [
-        ", ".join(rule.replace("_", " ") for rule in failed if failed[rule][i]) for i in range(len(compliance))
+        ", ".join(rule.replace("_", " ") for rule in failed if failed[rule][i])
+        for i in range(len(compliance))
     ]
     return pd.Series(names, index=compliance.index, dtype="object")
 
@@ -133,9 +141,9 @@ def _zone_summary(zones: gpd.GeoDataFrame, table: pd.DataFrame, capacity: pd.Dat
         index=table.index,
     )
     counts = flags.groupby(table["zone_id"]).sum().reindex(zones.index, fill_value=0).astype("int64")
-    sums = capacity.groupby("zone_id")[["footprint_m2", "remaining_footprint_m2", "additional_floor_area_m2"]].sum(
-        min_count=1
-    )
+    sums = capacity.groupby("zone_id")[
+        ["footprint_m2", "remaining_footprint_m2", "additional_floor_area_m2"]
+    ].sum(min_count=1)
     out = out.join(counts).join(sums.reindex(zones.index))
     # a zone without parcels has nothing built and nothing left; NaN stays for a zone without rules
     out.loc[out["parcels"] == 0, list(sums.columns)] = 0.0

@@ -203,7 +203,9 @@ def _locate(
     return out, rule_rows, rules, p_zone[zone_col]
 
 
-def _check_height(out: pd.DataFrame, rule_rows: pd.DataFrame, buildings: gpd.GeoDataFrame, tolerance_m: float) -> None:
+def _check_height(
+    out: pd.DataFrame, rule_rows: pd.DataFrame, buildings: gpd.GeoDataFrame, tolerance_m: float
+) -> None:
     """Check ``height_m`` against the zone's height limit (within ``tolerance_m``), into ``out``."""
     height = (
         pd.to_numeric(buildings["height_m"], errors="coerce").to_numpy(dtype="float64")
@@ -212,7 +214,9 @@ def _check_height(out: pd.DataFrame, rule_rows: pd.DataFrame, buildings: gpd.Geo
     )
     out["height_m"] = height
     out["max_height_m"] = rule_rows["max_height_m"].to_numpy(dtype="float64")
-    out["height_ok"] = _verdict(height <= out["max_height_m"].to_numpy() + tolerance_m, height, out["max_height_m"])
+    out["height_ok"] = _verdict(
+        height <= out["max_height_m"].to_numpy() + tolerance_m, height, out["max_height_m"]
+    )
 
 
 def _check_green(out: pd.DataFrame, rule_rows: pd.DataFrame) -> None:
@@ -287,8 +291,8 @@ def _check_setbacks(
     multi = units["unit"].notna().to_numpy()
     if multi.any():
         road_zone = _road_zone(parcels, limits["roads"], limits["road_max_distance_m"])
-        unit_geoms = pd.Series(units["unit_geometry"].to_numpy()[multi], index=units["unit"].to_numpy()[multi])
-        by_unit = unit_limits(unit_geoms, parcels, road_zone, limits["limit_tolerance_m"])
+        pairs = zip(units["unit"].to_numpy()[multi], units["unit_geometry"].to_numpy()[multi])
+        by_unit = unit_limits(pairs, parcels, road_zone, limits["limit_tolerance_m"])
         for i in np.flatnonzero(multi):
             side, front = by_unit[units["unit"].iat[i]]
             road_d[i] = np.nan if shapely.is_empty(front) else shapely.distance(b_geoms[i], front)
@@ -300,10 +304,14 @@ def _check_setbacks(
     out["road_setback_m"] = road_d
     out["road_setback_required_m"] = rule_rows["min_setback_road_m"].to_numpy(dtype="float64")
     out["road_setback_ok"] = _verdict(
-        road_d >= out["road_setback_required_m"].to_numpy() - tolerance_m, road_d, out["road_setback_required_m"]
+        road_d >= out["road_setback_required_m"].to_numpy() - tolerance_m,
+        road_d,
+        out["road_setback_required_m"],
     )
     out["frontage_source"] = source.astype(object)
-    out["road_setback_note"] = frontage_notes(source, limits["roads"] is not None, limits["road_max_distance_m"])
+    out["road_setback_note"] = frontage_notes(
+        source, limits["roads"] is not None, limits["road_max_distance_m"]
+    )
     height = out["height_m"].to_numpy(dtype="float64")
     ratio = rule_rows["side_setback_height_ratio"].to_numpy(dtype="float64")
     minimum = rule_rows["min_setback_side_m"].to_numpy(dtype="float64")
@@ -317,7 +325,9 @@ def _check_setbacks(
     out["side_setback_ok"] = _verdict(side_d >= required - tolerance_m, side_d, required)
 
 
-def _check_use(out: pd.DataFrame, rule_rows: pd.DataFrame, buildings: gpd.GeoDataFrame, use_column: str) -> None:
+def _check_use(
+    out: pd.DataFrame, rule_rows: pd.DataFrame, buildings: gpd.GeoDataFrame, use_column: str
+) -> None:
     """Check the building's use against the zone's allowed uses (case-insensitive), into ``out``."""
     uses = (
         [None if pd.isna(u) else str(u).strip().lower() for u in buildings[use_column]]
@@ -444,7 +454,11 @@ def check_compliance(
     out[["parcels", "n_parcels", "straddle_share"]] = units[["parcels", "n_parcels", "straddle_share"]]
     _check_height(out, rule_rows, buildings, tolerance_m)
     _check_ces(out, rule_rows, buildings, parcels, overlaps, units)
-    limits = {"roads": roads, "limit_tolerance_m": limit_tolerance_m, "road_max_distance_m": road_max_distance_m}
+    limits = {
+        "roads": roads,
+        "limit_tolerance_m": limit_tolerance_m,
+        "road_max_distance_m": road_max_distance_m,
+    }
     _check_setbacks(out, rule_rows, buildings, parcels, units, limits, tolerance_m)
     _check_green(out, rule_rows)
     _check_use(out, rule_rows, buildings, use_column)

@@ -175,13 +175,16 @@ def _material_table(semantics: dict[str, Any], el_rows: list[dict[str, Any]]) ->
         )
     table = pd.DataFrame(rows, columns=_MATERIAL_COLUMNS)
     table["layer_index"] = table["layer_index"].astype("int64")
+    table["load_bearing"] = table["load_bearing"].astype("boolean")  # True / False / unknown (NA)
     return table
 
 
 def _element_mass(elements_df: pd.DataFrame, materials_df: pd.DataFrame) -> pd.Series:
     """Mass (kg) of each element whose every material has a density; NaN otherwise."""
-    mass = (materials_df["volume_m3"] * materials_df["density_kg_m3"]).groupby(materials_df["global_id"]).sum(
-        min_count=1
+    mass = (
+        (materials_df["volume_m3"] * materials_df["density_kg_m3"])
+        .groupby(materials_df["global_id"])
+        .sum(min_count=1)
     )
     complete = materials_df["density_kg_m3"].notna().groupby(materials_df["global_id"]).all()
     mass = mass.where(complete.reindex(mass.index, fill_value=False))
@@ -258,7 +261,9 @@ def _footprint(mine: list[dict], records: dict[int, dict], geo: Georeference, si
 def _building_row(
     b: dict, ctx: _BuildingContext, geo: Georeference, simplify_tolerance_m: float
 ) -> tuple[dict[str, Any], Any]:
-    body = [e for e in ctx.elements_by_building.get(b["id"], []) if e["id"] in ctx.records and e.get("body", True)]
+    body = [
+        e for e in ctx.elements_by_building.get(b["id"], []) if e["id"] in ctx.records and e.get("body", True)
+    ]
     footprint = _footprint(body, ctx.records, geo, simplify_tolerance_m)
     bspaces = ctx.spaces_by_building.get(b["id"], [])
     q = building_quantities(
@@ -267,7 +272,11 @@ def _building_row(
         storeys=ctx.storeys,
         by_storey=ctx.elements_by_storey,
         space_storeys=ctx.space_storeys,
-        spaces=[(st, s["area_m2"]) for st, s in zip(ctx.space_storey_ids[b["id"]], bspaces) if math.isfinite(s["area_m2"])],
+        spaces=[
+            (st, s["area_m2"])
+            for st, s in zip(ctx.space_storey_ids[b["id"]], bspaces)
+            if math.isfinite(s["area_m2"])
+        ],
         records=ctx.records,
         geo=geo,
     )
@@ -309,11 +318,20 @@ def _building_row(
     return row, footprint
 
 
-def _buildings_frame(rows: list[dict[str, Any]], *, geo: Georeference, schema: str, source: str) -> pd.DataFrame:
+def _buildings_frame(
+    rows: list[dict[str, Any]], *, geo: Georeference, schema: str, source: str
+) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         frame = pd.DataFrame(
-            columns=["building_id", "name", "height_m", "storeys", "storeys_above_ground", "storeys_below_ground"]
+            columns=[
+                "building_id",
+                "name",
+                "height_m",
+                "storeys",
+                "storeys_above_ground",
+                "storeys_below_ground",
+            ]
         )
     frame["georef_method"] = geo.method
     frame["georef_confidence"] = geo.confidence
@@ -410,12 +428,16 @@ def _buildings(
     frame = _buildings_frame(rows, geo=geo, schema=schema, source=source)
     _record_quantities(frame, record, source)
     if simplify_tolerance_m > 0:
-        record.add_step("simplification", "Douglas-Peucker, topology preserved", tolerance_m=simplify_tolerance_m)
+        record.add_step(
+            "simplification", "Douglas-Peucker, topology preserved", tolerance_m=simplify_tolerance_m
+        )
     gdf = gpd.GeoDataFrame(frame, geometry=list(geoms), crs=geo.crs)
     if geo.crs is not None:
         gdf = reproject_with_provenance(gdf, target, record=record, path=source)
     if lod == "lod1":
-        gdf["geometry"] = shapely.force_3d(gdf.geometry.values, z=gdf["base_elevation_m"].fillna(0.0).to_numpy())
+        gdf["geometry"] = shapely.force_3d(
+            gdf.geometry.values, z=gdf["base_elevation_m"].fillna(0.0).to_numpy()
+        )
         record.add_step("lod1", "footprint z set to base_elevation_m; the block is footprint x height_m")
     cols = ["name", "geometry", *[c for c in gdf.columns if c not in ("name", "geometry")]]
     gdf = gdf[cols]
@@ -483,6 +505,7 @@ def assemble(
     gid = {b["id"]: b["global_id"] for b in semantics["buildings"]}
     el_rows = _element_rows(semantics, records, gid)
     elements_df = pd.DataFrame(el_rows, columns=_ELEMENT_COLUMNS).set_index("global_id")
+    elements_df["load_bearing"] = elements_df["load_bearing"].astype("boolean")  # unknown stays NA
     materials_df = _material_table(semantics, el_rows)
     elements_df["mass_kg"] = _element_mass(elements_df, materials_df)
     sp_rows = _space_rows(semantics, records, gid)

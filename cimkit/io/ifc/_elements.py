@@ -273,14 +273,19 @@ def _density(material, psets, cache: dict[int, float]) -> float:
     return value
 
 
-def _storey_records(f: Any, qtos: dict[int, dict[str, float]], unit_scale: float, area_scale: float) -> dict[int, dict[str, Any]]:
+def _storey_records(
+    f: Any, qtos: dict[int, dict[str, float]], unit_scale: float, area_scale: float
+) -> dict[int, dict[str, Any]]:
     import ifcopenshell.util.placement
 
     storeys: dict[int, dict[str, Any]] = {}
     for storey in f.by_type("IfcBuildingStorey"):
         z = math.nan
         if storey.ObjectPlacement is not None:
-            z = float(ifcopenshell.util.placement.get_local_placement(storey.ObjectPlacement)[2, 3]) * unit_scale
+            z = (
+                float(ifcopenshell.util.placement.get_local_placement(storey.ObjectPlacement)[2, 3])
+                * unit_scale
+            )
         elevation = storey.Elevation
         storeys[storey.id()] = {
             "global_id": storey.GlobalId,
@@ -291,15 +296,6 @@ def _storey_records(f: Any, qtos: dict[int, dict[str, float]], unit_scale: float
             "gfa_m2": qtos.get(storey.id(), {}).get("GrossFloorArea", math.nan) * area_scale,
         }
     return storeys
-
-
-def _is_external(psets: dict[str, dict[str, Any]]) -> bool | None:
-    """``IsExternal`` of the element's ``Pset_<Class>Common`` (None when not stated)."""
-    for name, props in psets.items():
-        if name.startswith("Pset_") and name.endswith("Common") and "IsExternal" in props:
-            value = props["IsExternal"]
-            return bool(value) if isinstance(value, bool) else None
-    return None
 
 
 class _Locator:
@@ -329,7 +325,13 @@ class _Locator:
 
 
 def _element_records(
-    f: Any, locate: _Locator, qtos: dict, psets: dict, unit_scale: float, area_scale: float, volume_scale: float
+    f: Any,
+    locate: _Locator,
+    qtos: dict,
+    psets: dict,
+    unit_scale: float,
+    area_scale: float,
+    volume_scale: float,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One record per built element, and one per element x material."""
     mats = _materials_by_object(f)
@@ -365,10 +367,13 @@ def _element_records(
                 "name": el.Name,
                 "predefined_type": getattr(el, "PredefinedType", None),
                 "body": not any(el.is_a(c) for c in _NOT_BODY),  # is_a is False for classes a schema lacks
-                "is_external": _is_external(psets.get(el.id(), {})),
                 # Pset_<Class>Common.LoadBearing (None when no property set states it)
                 "load_bearing": next(
-                    (p["LoadBearing"] for p in psets.get(el.id(), {}).values() if isinstance(p.get("LoadBearing"), bool)),
+                    (
+                        p["LoadBearing"]
+                        for p in psets.get(el.id(), {}).values()
+                        if isinstance(p.get("LoadBearing"), bool)
+                    ),
                     None,
                 ),
                 "building": building,
@@ -389,7 +394,9 @@ def _space_records(
         building, storey = locate(space)
         q = qtos.get(space.id(), {})
         common = psets.get(space.id(), {}).get("Pset_SpaceCommon", {})
-        raw_use = common.get("OccupancyType") or space.LongName or space.Name or getattr(space, "ObjectType", None)
+        raw_use = (
+            common.get("OccupancyType") or space.LongName or space.Name or getattr(space, "ObjectType", None)
+        )
         spaces.append(
             {
                 "id": space.id(),
@@ -402,7 +409,9 @@ def _space_records(
                 "qto_area_m2": next(
                     (q[k] * area_scale for k in ("NetFloorArea", "GrossFloorArea") if k in q), math.nan
                 ),
-                "qto_volume_m3": next((q[k] * volume_scale for k in ("NetVolume", "GrossVolume") if k in q), math.nan),
+                "qto_volume_m3": next(
+                    (q[k] * volume_scale for k in ("NetVolume", "GrossVolume") if k in q), math.nan
+                ),
             }
         )
     return spaces
@@ -440,4 +449,10 @@ def model_semantics(f: Any, *, unit_scale: float) -> dict[str, Any]:
                 "storeys": [sid for sid in storeys if locate(f.by_id(sid))[0] == b.id()],
             }
         )
-    return {"buildings": buildings, "storeys": storeys, "elements": elements, "materials": materials, "spaces": spaces}
+    return {
+        "buildings": buildings,
+        "storeys": storeys,
+        "elements": elements,
+        "materials": materials,
+        "spaces": spaces,
+    }

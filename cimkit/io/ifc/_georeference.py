@@ -321,7 +321,9 @@ def _check_scaled(op: Any, source: str | None) -> None:
         )
 
 
-def _from_coordinate_operation(f: Any, *, crs: Any, unit_scale: float, source: str | None) -> Georeference | None:
+def _from_coordinate_operation(
+    f: Any, *, crs: Any, unit_scale: float, source: str | None
+) -> Georeference | None:
     """IfcMapConversion (and its Scaled subtype) or IfcRigidOperation (IFC4, IFC4X3)."""
     if f.schema == "IFC2X3":
         return None
@@ -375,7 +377,9 @@ def _from_site_latlon(f: Any, *, crs: Any, unit_scale: float, source: str | None
     """IfcSite RefLatitude / RefLongitude: approximate placement (confidence low)."""
     import ifcopenshell.util.placement
 
-    site = next((s for s in f.by_type("IfcSite") if s.RefLatitude is not None and s.RefLongitude is not None), None)
+    site = next(
+        (s for s in f.by_type("IfcSite") if s.RefLatitude is not None and s.RefLongitude is not None), None
+    )
     if site is None:
         return None
     lat, lon = _compound_deg(site.RefLatitude), _compound_deg(site.RefLongitude)

@@ -17,7 +17,7 @@ The rules (also in ``docs/ifc.md`` and ``docs/checks.md``):
 - ``height_m`` = top of the highest body element - ground level (>= 0);
   ``depth_below_ground_m`` = ground level - bottom of the lowest body element (>= 0).
 - **Storeys.** A storey counts as a floor when it holds a floor slab (FLOOR, BASESLAB or
-  untyped, not ``IsExternal``); when no storey of the building does, when it holds spaces;
+  untyped; a slab on grade is ``IsExternal``, so that flag says nothing here); when no storey of the building does, when it holds spaces;
   when none does, every storey counts. Counted storeys at or above the ground storey's
   elevation (- :data:`GROUND_TOLERANCE_M`) are ``storeys_above_ground``, the others
   ``storeys_below_ground``.
@@ -53,7 +53,7 @@ _OUTLINE_CLASSES = ("IfcWall", "IfcCurtainWall", "IfcColumn")
 
 
 def _is_floor_slab(e: dict[str, Any]) -> bool:
-    return e["ifc_class"] == "IfcSlab" and e["predefined_type"] in FLOOR_SLABS and e.get("is_external") is not True
+    return e["ifc_class"] == "IfcSlab" and e["predefined_type"] in FLOOR_SLABS
 
 
 def ground_storey(storey_ids: list[int], storeys: dict[int, dict[str, Any]]) -> int | None:
@@ -62,7 +62,11 @@ def ground_storey(storey_ids: list[int], storeys: dict[int, dict[str, Any]]) -> 
     if not known:
         return None
     elevation = {s: storeys[s]["elevation_m"] for s in known}
-    named = [s for s in known if any(_GROUND_NAME.search(str(storeys[s].get(k) or "")) for k in ("name", "long_name"))]
+    named = [
+        s
+        for s in known
+        if any(_GROUND_NAME.search(str(storeys[s].get(k) or "")) for k in ("name", "long_name"))
+    ]
     if named:
         return min(named, key=lambda s: (abs(elevation[s]), -elevation[s]))
     at_zero = [s for s in known if abs(elevation[s]) <= GROUND_TOLERANCE_M]
@@ -74,7 +78,9 @@ def ground_storey(storey_ids: list[int], storeys: dict[int, dict[str, Any]]) -> 
     return min(known, key=lambda s: elevation[s])
 
 
-def _floor_storeys(storey_ids: list[int], by_storey: dict[Any, list], space_storeys: set) -> tuple[list[int], str]:
+def _floor_storeys(
+    storey_ids: list[int], by_storey: dict[Any, list], space_storeys: set
+) -> tuple[list[int], str]:
     with_slab = [s for s in storey_ids if any(_is_floor_slab(e) for e in by_storey.get(s, []))]
     if with_slab:
         return with_slab, "floor slabs"
@@ -95,7 +101,7 @@ def _storey_counts(floors: list[int], storeys: dict, ground: int | None) -> tupl
 
 
 def _envelope(body: list[dict[str, Any]], records: dict[int, dict], *, all_classes: bool = False):
-    """The area enclosed by the building's walls (their plan outlines, holes filled); None without walls.
+    """Return the area enclosed by the building's walls (plan outlines, holes filled); None without walls.
 
     With ``all_classes``, the outline of every body element, holes filled.
     """
@@ -138,7 +144,14 @@ def _slab_outline_area(
 
 
 def _gross_floor_area(
-    b: dict, body: list, storeys: dict, floors: list[int], by_storey: dict, records: dict, footprint_m2: float, above: int
+    b: dict,
+    body: list,
+    storeys: dict,
+    floors: list[int],
+    by_storey: dict,
+    records: dict,
+    footprint_m2: float,
+    above: int,
 ) -> tuple[float, str | None]:
     if math.isfinite(b["qto_gfa_m2"]):
         return b["qto_gfa_m2"], "qto"
@@ -163,7 +176,7 @@ def building_quantities(
     records: dict[int, dict],
     geo: Any,
 ) -> dict[str, Any]:
-    """The quantity columns of one building row (see the module docstring for the rules).
+    """Return the quantity columns of one building row (see the module docstring for the rules).
 
     ``body`` holds the building's body elements that have geometry, ``spaces`` (storey id, floor
     area m2) pairs of its spaces of known area; lengths are local metres,
@@ -176,6 +189,7 @@ def building_quantities(
     top = float(geo.elevation_m(max(records[e["id"]]["zmax"] for e in body))) if body else math.nan
     bottom = float(geo.elevation_m(min(records[e["id"]]["zmin"] for e in body))) if body else math.nan
     ground_id = ground_storey(b["storeys"], storeys)
+    ground_source: str | None
     if ground_id is not None:
         st = storeys[ground_id]
         z = st["z_m"] if math.isfinite(st["z_m"]) else st["elevation_m"]

@@ -133,6 +133,27 @@ class Georeference:
         -------
         numpy.ndarray
             Same shape: eastings, northings (and orthogonal heights), in map units.
+
+        Examples
+        --------
+        Origin at (1000, 2000), height 35, local x axis turned 90° counter-clockwise (pointing
+        north): local (1, 0) lands at (E, N + 1) and local (0, 1) at (E - 1, N).
+
+        >>> geo = Georeference(method="user-origin", eastings=1000.0, northings=2000.0,
+        ...                    orthogonal_height=35.0, rotation_deg=90.0)
+        >>> geo.to_map([[1.0, 0.0], [0.0, 1.0]]).tolist()
+        [[1000.0, 2001.0], [999.0, 2000.0]]
+
+        A millimetre model (scale 0.001): (2000 mm, 0, 3000 mm) is 2 m north and 3 m up, the
+        same point as (2 m, 0, 3 m) given in metres:
+
+        >>> mm = Georeference(method="user-origin", eastings=1000.0, northings=2000.0,
+        ...                   orthogonal_height=35.0, rotation_deg=90.0, unit_scale=0.001,
+        ...                   effective_scale=0.001)
+        >>> mm.to_map([[2000.0, 0.0, 3000.0]]).tolist()
+        [[1000.0, 2002.0, 38.0]]
+        >>> mm.to_map([[2.0, 0.0, 3.0]], local_unit="metre").tolist()
+        [[1000.0, 2002.0, 38.0]]
         """
         if not self.is_placed:
             raise GeoreferenceError(
@@ -169,6 +190,23 @@ class Georeference:
         -------
         numpy.ndarray or float
             Elevations in metres.
+
+        Examples
+        --------
+        A millimetre model whose origin lies 35 m high: a floor 3 m (3000 mm) up is at 38 m.
+
+        >>> geo = Georeference(method="user-origin", orthogonal_height=35.0, unit_scale=0.001,
+        ...                    effective_scale=0.001)
+        >>> geo.elevation_m([0.0, 3.0]).tolist(), float(geo.elevation_m(3000.0, local_unit="project"))
+        ([35.0, 38.0], 38.0)
+
+        A map in feet (origin 100 ft high, 0.3048 m per foot), metre model: 3.048 m up is
+        110 ft, 33.528 m.
+
+        >>> feet = Georeference(method="user-origin", orthogonal_height=100.0, map_unit_m=0.3048,
+        ...                     effective_scale=1 / 0.3048)
+        >>> feet.elevation_m([0.0, 3.048]).round(6).tolist()
+        [30.48, 33.528]
         """
         s = self._vertical(local_unit)
         return (self.orthogonal_height + s * np.asarray(z, dtype=float)) * self.map_unit_m

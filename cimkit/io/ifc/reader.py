@@ -151,9 +151,14 @@ def read_ifc(
     Returns
     -------
     geopandas.GeoDataFrame
-        Index ``building_id`` (GlobalId); columns ``name``, ``geometry``, ``height_m``,
-        ``base_elevation_m``, ``ground_floor_elevation_m``, ``storeys``, ``gfa_m2``,
-        ``gfa_source``, ``volume_m3``, ``use``, ``occupancy_type``, ``n_<class>`` counts,
+        Index ``building_id`` (GlobalId); columns ``name``, ``geometry``, ``height_m`` (top of
+        the physical elements above ``ground_elevation_m``, the ground storey's level; spaces,
+        openings, virtual elements and terrain never count), ``ground_source``,
+        ``depth_below_ground_m``, ``base_elevation_m`` (= the ground level, base of the LoD1
+        block), ``ground_floor_elevation_m``, ``storeys``, ``storeys_above_ground``,
+        ``storeys_below_ground``, ``gfa_m2`` (gross only) with ``gfa_source`` (``"qto"``,
+        ``"slabs"`` or the fallback ``"footprint x storeys"``, which warns), ``nfa_m2`` (net,
+        from spaces), ``volume_m3``, ``volume_source``, ``use``, ``occupancy_type``, ``n_<class>`` counts,
         ``georef_method``, ``georef_confidence``, ``schema``, ``source``.
 
     Raises
@@ -271,7 +276,8 @@ def read_ifc_model(
         per_element_meshes=per_element_meshes,
         record=record,
     )
-    check_object_placement(tables["buildings"], path=spath, layer="buildings", record=record, note=_placed_at(geo))
+    placed_at = _placed_at(geo)
+    check_object_placement(tables["buildings"], path=spath, layer="buildings", record=record, note=placed_at)
     return IfcModel(**tables, georeference=geo, provenance=record, schema=schema)
 
 
@@ -292,6 +298,8 @@ def _placed_at(geo: Georeference) -> str | None:
         return None
     if not (abs(lon) <= 180 and abs(lat) <= 90) or math.dist(back, (geo.eastings, geo.northings)) > 1.0:
         return None  # outside the domain where the CRS can be inverted: no trustworthy place
+    if geo.method == "user-origin":
+        return f"origin= puts the model's origin at lon {lon:.4f}, lat {lat:.4f}: check origin= (x, y in crs units)"
     return f"the file places its origin at lon {lon:.4f}, lat {lat:.4f} ({geo.method}): {advice}"
 
 
@@ -299,7 +307,9 @@ def _check_read_options(lod: Any, simplify_tolerance_m: Any, processes: Any) -> 
     if lod not in ("footprint", "lod1"):
         raise ValidationError(f"'lod' must be one of footprint, lod1; {lod!r} was given.")
     if not (isinstance(simplify_tolerance_m, (int, float)) and simplify_tolerance_m >= 0):
-        raise ValidationError(f"simplify_tolerance_m must be a number >= 0; {simplify_tolerance_m!r} was given.")
+        raise ValidationError(
+            f"simplify_tolerance_m must be a number >= 0; {simplify_tolerance_m!r} was given."
+        )
     if processes is not None and not (isinstance(processes, int) and processes >= 1):
         raise ValidationError(f"processes must be an integer >= 1; {processes!r} was given.")
 
@@ -339,7 +349,9 @@ def _run_workers(
 
 def _read_record(path: Any, geo: Georeference, records: dict[int, dict], kernel: str) -> _prov.Provenance:
     """Start the provenance record of a read: georeference, unit scaling and geometry steps."""
-    record = _prov.record_for_files(path, reader="cimkit.read_ifc", libraries=["ifcopenshell", "shapely", "pyproj"])
+    record = _prov.record_for_files(
+        path, reader="cimkit.read_ifc", libraries=["ifcopenshell", "shapely", "pyproj"]
+    )
     record.add_step(
         "georeference",
         f"placed by {geo.method} (confidence {geo.confidence})",
