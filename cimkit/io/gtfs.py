@@ -27,11 +27,8 @@ date, plus ``calendar_dates`` exceptions of type 1 (added), minus those of type 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import os
-import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,24 +37,21 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
+from cimkit.errors import FileFormatError, ValidationError
+from cimkit.io._gtfs_tables import (
+    _WEEKDAYS,
+    REQUIRED,
+    GtfsSource,
+    check_unique,
+    interpolate_times,
+    parse_dates,
+    parse_numbers,
+)
 from cimkit.provenance import Provenance, attach, record_for_files
 
 __all__ = ["GtfsFeed", "normalise_date", "read_gtfs"]
 
 logger = logging.getLogger(__name__)
-
-#: Required columns of each table (GTFS schedule reference; conditionally required fields
-#: that cimkit does not use are left out).
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "stops": ("stop_id", "stop_lat", "stop_lon"),
-    "routes": ("route_id",),
-    "trips": ("route_id", "service_id", "trip_id"),
-    "stop_times": ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"),
-    "calendar": ("service_id", *_WEEKDAYS, "start_date", "end_date"),
-    "calendar_dates": ("service_id", "date", "exception_type"),
-}
 
 
 @dataclass(eq=False)
@@ -292,148 +286,9 @@ def _parse_gtfs_time(values: pd.Series, *, path: Any = None, layer: str = "stop_
     return (secs[0] * 3600 + secs[1] * 60 + secs[2]).to_numpy()
 
 
-class _Source:
-    """Reads the ``*.txt`` tables of a zip file or folder."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.zip: zipfile.ZipFile | None = None
-        self.names: dict[str, str] = {}
-        if path.is_dir():
-            for p in path.iterdir():
-                if p.is_file() and p.suffix == ".txt":
-                    self.names[p.name] = str(p)
-        elif path.is_file():
-            try:
-                self.zip = zipfile.ZipFile(path)
-            except zipfile.BadZipFile as exc:
-                raise FileFormatError(
-                    "not a zip file", path=path, hint="give a GTFS .zip file or a folder of .txt files."
-                ) from exc
-            for name in self.zip.namelist():
-                base = name.rsplit("/", 1)[-1]
-                if base.endswith(".txt") and base not in self.names:
-                    self.names[base] = name
-        else:
-            raise CimkitIOError("no such GTFS file or folder", path=path, hint="check the path.")
-
-    def close(self) -> None:
-        if self.zip is not None:
-            self.zip.close()
-
-    def has(self, table: str) -> bool:
-        return f"{table}.txt" in self.names
-
-    def read(self, table: str) -> pd.DataFrame:
-        name = f"{table}.txt"
-        if name not in self.names:
-            raise FileFormatError(
-                f"the feed has no {name}",
-                path=self.path,
-                layer=name,
-                hint=f"a GTFS feed needs {name}; check that the zip holds the feed's .txt files.",
-            )
-        try:
-            if self.zip is not None:
-                raw = self.zip.read(self.names[name])
-            else:
-                raw = Path(self.names[name]).read_bytes()
-            df = pd.read_csv(
-                io.BytesIO(raw),
-                dtype=str,
-                keep_default_na=False,
-                na_values=[],
-                encoding="utf-8-sig",
-                skipinitialspace=True,
-            )
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise FileFormatError(
-                f"cannot parse {name}: {exc}", path=self.path, layer=name, hint="check the CSV syntax."
-            ) from exc
-        df.columns = [c.strip() for c in df.columns]
-        missing = [c for c in REQUIRED.get(table, ()) if c not in df.columns]
-        if missing:
-            raise FileFormatError(
-                f"{name} lacks required column(s) {missing}",
-                path=self.path,
-                layer=name,
-                line=1,
-                hint=f"{name} needs the columns {list(REQUIRED[table])}.",
-            )
-        return df
-
-
-def _numbers(df: pd.DataFrame, column: str, *, path: Path, layer: str, kind: str = "float") -> np.ndarray:
-    values = pd.to_numeric(df[column].str.strip(), errors="coerce")
-    bad = values.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise FileFormatError(
-            f"{column}={df[column].iloc[row]!r} is not a number",
-            path=path,
-            layer=layer,
-            line=row + 2,
-            hint=f"{column} must be a number.",
-        )
-    return values.to_numpy(dtype="int64" if kind == "int" else "float64")
-
-
-def _dates(df: pd.DataFrame, column: str, *, path: Path, layer: str) -> pd.Series:
-    parsed = pd.to_datetime(df[column].str.strip(), format="%Y%m%d", errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise FileFormatError(
-            f"{column}={df[column].iloc[row]!r} is not a YYYYMMDD date",
-            path=path,
-            layer=layer,
-            line=row + 2,
-            hint="GTFS dates are written YYYYMMDD.",
-        )
-    return parsed.dt.date
-
-
-def _interpolate_times(st: pd.DataFrame, path: Path) -> int:
-    """Fill empty arrival/departure times of intermediate stops; returns how many were filled."""
-    arr, dep = st["arrival_s"].to_numpy(), st["departure_s"].to_numpy()
-    # a stop with only one of the two times uses it for both (GTFS allows it)
-    arr = np.where(np.isnan(arr), dep, arr)
-    dep = np.where(np.isnan(dep), arr, dep)
-    missing = np.isnan(arr)
-    n = int(missing.sum())
-    if n:
-        trip = st["trip_id"].to_numpy()
-        first = np.r_[True, trip[1:] != trip[:-1]]
-        last = np.r_[trip[1:] != trip[:-1], True]
-        ends = missing & (first | last)
-        if ends.any():
-            row = int(np.flatnonzero(ends)[0])
-            raise FileFormatError(
-                f"trip {trip[row]!r} has no time at its first or last stop",
-                path=path,
-                layer="stop_times.txt",
-                line=int(st.index[row]) + 2,
-                entity=str(trip[row]),
-                hint="the first and last stop of every trip must have arrival and departure times.",
-            )
-        # linear interpolation by position within the trip, between the surrounding timepoints
-        pos = np.arange(len(arr), dtype="float64")
-        known = ~missing
-        filled = np.interp(pos, pos[known], arr[known])
-        arr = np.where(missing, filled, arr)
-        dep = np.where(missing, filled, dep)
-        warnings.warn(
-            f"{path.name}: {n} stop times without arrival/departure were interpolated along their trips",
-            stacklevel=4,
-        )
-    st["arrival_s"] = np.round(arr).astype("int64")
-    st["departure_s"] = np.round(dep).astype("int64")
-    return n
-
-
 def _read_tables(src_path: Path) -> tuple[Provenance, dict[str, pd.DataFrame]]:
     """Read the raw tables (strings) of a feed and start its provenance record."""
-    src = _Source(src_path)
+    src = GtfsSource(src_path)
     try:
         record = record_for_files(
             [src_path] if src_path.is_file() else [src_path / n for n in sorted(src.names)],
@@ -455,33 +310,20 @@ def _read_tables(src_path: Path) -> tuple[Provenance, dict[str, pd.DataFrame]]:
     return record, tables
 
 
-def _first_duplicate(df: pd.DataFrame, column: str, *, path: Path, layer: str) -> None:
-    duplicated = df[column].duplicated()
-    if duplicated.any():
-        row = int(np.flatnonzero(duplicated.to_numpy())[0])
-        raise FileFormatError(
-            f"duplicate {column} {df[column].iloc[row]!r}",
-            path=path,
-            layer=layer,
-            line=row + 2,
-            hint=f"{column} must be unique.",
-        )
-
-
 def _prepare_stops(stops: pd.DataFrame, path: Path) -> None:
     for col in ("stop_lat", "stop_lon"):
-        stops[col] = _numbers(stops, col, path=path, layer="stops.txt")
+        stops[col] = parse_numbers(stops, col, path=path, layer="stops.txt")
     if "location_type" in stops.columns:
         lt = stops["location_type"].str.strip().replace("", "0")
         stops["location_type"] = pd.to_numeric(lt, errors="coerce").fillna(0).astype("int64")
-    _first_duplicate(stops, "stop_id", path=path, layer="stops.txt")
+    check_unique(stops, "stop_id", path=path, layer="stops.txt")
 
 
 def _prepare_stop_times(
     st: pd.DataFrame, stops: pd.DataFrame, trips: pd.DataFrame, path: Path
 ) -> tuple[pd.DataFrame, int]:
     """Stop times with seconds, pickup/drop-off types, checked ids, sorted; and how many were interpolated."""
-    st["stop_sequence"] = _numbers(st, "stop_sequence", path=path, layer="stop_times.txt", kind="int")
+    st["stop_sequence"] = parse_numbers(st, "stop_sequence", path=path, layer="stop_times.txt", kind="int")
     st["arrival_s"] = _parse_gtfs_time(st["arrival_time"], path=path)
     st["departure_s"] = _parse_gtfs_time(st["departure_time"], path=path)
     for col in ("pickup_type", "drop_off_type"):
@@ -508,17 +350,17 @@ def _prepare_stop_times(
                 hint=f"every stop_times.{col} must appear in {table}.",
             )
     st = st.sort_values(["trip_id", "stop_sequence"], kind="stable")
-    n_filled = _interpolate_times(st, path)
+    n_filled = interpolate_times(st, path)
     return st.reset_index(drop=True), n_filled
 
 
 def _prepare_calendars(calendar: pd.DataFrame, cdates: pd.DataFrame, path: Path) -> None:
     for col in _WEEKDAYS:
-        calendar[col] = _numbers(calendar, col, path=path, layer="calendar.txt", kind="int")
+        calendar[col] = parse_numbers(calendar, col, path=path, layer="calendar.txt", kind="int")
     for col in ("start_date", "end_date"):
-        calendar[col] = _dates(calendar, col, path=path, layer="calendar.txt")
-    cdates["date"] = _dates(cdates, "date", path=path, layer="calendar_dates.txt")
-    cdates["exception_type"] = _numbers(
+        calendar[col] = parse_dates(calendar, col, path=path, layer="calendar.txt")
+    cdates["date"] = parse_dates(cdates, "date", path=path, layer="calendar_dates.txt")
+    cdates["exception_type"] = parse_numbers(
         cdates, "exception_type", path=path, layer="calendar_dates.txt", kind="int"
     )
 
@@ -577,7 +419,7 @@ def read_gtfs(path: str | os.PathLike[str], *, date: Any = None) -> GtfsFeed:
     record, tables = _read_tables(src_path)
     stops, trips = tables["stops"], tables["trips"]
     _prepare_stops(stops, src_path)
-    _first_duplicate(trips, "trip_id", path=src_path, layer="trips.txt")
+    check_unique(trips, "trip_id", path=src_path, layer="trips.txt")
     st, n_filled = _prepare_stop_times(tables["stop_times"], stops, trips, src_path)
     record.add_step(
         "read", "GTFS tables read", stops=len(stops), routes=len(tables["routes"]), trips=len(trips)
