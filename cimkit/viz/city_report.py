@@ -273,10 +273,16 @@ def _carbon_section(model: CityModel, report: Report, result: Any) -> None:
     _caveats(report, result)
 
 
+_EVERYDAY = ("school", "supermarket", "doctor", "pharmacy", "bus_stop", "bakery")
+
+
 def _access_section(model: CityModel, report: Report, result: Any) -> None:
     city, table = result.city, result.buildings
     report.section("Access on foot: the 15-minute town")
     medians = {c.removesuffix("_min_median"): city[c] for c in city.index if c.endswith("_min_median")}
+    # everyday services first, then the others in the result's order
+    first = [k for k in _EVERYDAY if k in medians]
+    medians = {k: medians[k] for k in [*first, *[k for k in medians if k not in first]]}
     listed = ", ".join(
         f"{v:.0f} min from a {k.replace('_', ' ')}"
         if np.isfinite(v)
@@ -295,7 +301,7 @@ def _access_section(model: CityModel, report: Report, result: Any) -> None:
             "they could reach before."
         )
     homes = table.loc[table["home"]]
-    minutes = [c for c in homes.columns if c.endswith("_min") and c.removesuffix("_min") in medians][:6]
+    minutes = [f"{k}_min" for k in list(medians)[:6] if f"{k}_min" in homes.columns]
     per_home = homes[[*minutes, "score"]].copy()
     if result.flooded is not None:
         per_home["score, flooded"] = result.flooded["score"].reindex(per_home.index)
