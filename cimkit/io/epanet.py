@@ -33,7 +33,6 @@ straight line between their end nodes.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ import shapely
 from cimkit import provenance
 from cimkit._crs import crs_label, resolve_crs
 from cimkit._placement import check_object_placement
-from cimkit.errors import FileFormatError, GeoreferenceError
+from cimkit.errors import FileFormatError
 from cimkit.io._epanet_sections import (
     Row,
     Sections,
@@ -58,6 +57,7 @@ from cimkit.io._epanet_sections import (
     split_sections,
     unique_id,
 )
+from cimkit.io._origin import parse_origin
 from cimkit.network.graph import Network, summarise_topology
 
 __all__ = ["FLOW_UNITS_LPS", "US_FLOW_UNITS", "read_epanet"]
@@ -471,26 +471,14 @@ def read_epanet(
 
 def _origin_transform(origin: Sequence[float], crs: Any, path: Path) -> Any:
     """Return the function moving local (x, y) to the map by ``origin=(x, y[, z, rotation_deg])``."""
-    if crs is None:
-        raise GeoreferenceError("origin= was given without crs=", path=path, hint="pass crs= too")
-    values = [float(v) for v in origin]
-    finite = all(math.isfinite(v) for v in values)
-    if len(values) not in (2, 4) or not finite or (len(values) == 4 and values[2]):
-        raise GeoreferenceError(
-            f"origin must be (x, y) or (x, y, 0, rotation_deg) with finite numbers; got {tuple(origin)!r}",
-            path=path,
-            hint="EPANET elevations are kept as written, so z must be 0",
-        )
-    x0, y0 = values[:2]
-    r = math.radians(values[3]) if len(values) == 4 else 0.0
-    cos, sin = math.cos(r), math.sin(r)
-
-    def move(xy: np.ndarray) -> np.ndarray:
-        x, y = xy[:, 0], xy[:, 1]
-        return np.column_stack([x0 + cos * x - sin * y, y0 + sin * x + cos * y])
+    placed = parse_origin(
+        origin, crs, path, allow_z=False, z_hint="EPANET elevations are kept as written, so z must be 0"
+    )
 
     def place(xy: np.ndarray, vertices: dict[str, list[tuple[float, float]]]) -> tuple[np.ndarray, dict]:
-        moved = {k: list(map(tuple, move(np.asarray(v, dtype=float)).tolist())) for k, v in vertices.items()}
-        return move(xy), moved
+        moved = {
+            k: list(map(tuple, placed.move(np.asarray(v, dtype=float)).tolist())) for k, v in vertices.items()
+        }
+        return placed.move(xy), moved
 
     return place

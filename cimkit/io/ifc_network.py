@@ -26,13 +26,17 @@ metres (the file's length unit is applied). Node and edge geometries are 2-D; he
 
 Georeferencing: coordinates are used as written (after the unit scale). ``IfcMapConversion``
 is not applied here; a file without one (like most infrastructure test files) gets no CRS
-unless ``crs=`` is given, which *assigns* that CRS.
+unless ``crs=`` is given, which *assigns* that CRS. Local coordinates given a projected CRS
+(values near its (0, 0), outside its area of use) raise :class:`~cimkit.errors.PlacementError`:
+place them with ``origin=(x, y[, z, rotation_deg])``, the map position of the file's (0, 0)
+(turned ``rotation_deg`` counter-clockwise, unscaled; ``z`` is added to the heights).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +55,7 @@ from cimkit.errors import (
     UnsupportedSchemaError,
     ValidationError,
 )
+from cimkit.io._origin import Origin, parse_origin
 from cimkit.network.graph import Network, summarise_topology
 
 __all__ = ["read_ifc_network"]
@@ -259,6 +264,15 @@ def _tables(
     return node_table.loc[used], edges
 
 
+def _place(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, placed: Origin) -> None:
+    """Move the tables' local coordinates and heights to the map, in place."""
+    for table in (nodes, edges):
+        moved = shapely.transform(table.geometry.to_numpy(), placed.move)
+        table[table.geometry.name] = gpd.GeoSeries(moved, index=table.index, crs=table.crs)
+    for table, column in ((nodes, "z_m"), (edges, "z_start_m"), (edges, "z_end_m")):
+        table[column] = table[column] + placed.z
+
+
 def _dedupe(points: list[np.ndarray]) -> np.ndarray:
     out = [points[0]]
     for p in points[1:]:
@@ -275,6 +289,7 @@ def read_ifc_network(
     kind: str = "sewer",
     crs: Any = None,
     match_distance_m: float = 2.0,
+    origin: Sequence[float] | None = None,
 ) -> Network:
     """Read the distribution system of ``kind`` in an IFC file as a :class:`~cimkit.network.graph.Network`.
 
@@ -291,6 +306,12 @@ def read_ifc_network(
     match_distance_m
         Largest 2-D distance in metres between a segment end without a connected port and the
         node element it is attached to.
+    origin
+        ``(x, y[, z, rotation_deg])``: places local coordinates on the map. The file's (0, 0)
+        goes to ``(x, y)`` in ``crs``, the coordinates are turned ``rotation_deg``
+        counter-clockwise, unscaled (taken as ``crs`` units), and ``z`` (default 0) is added
+        to ``z_m``, ``z_start_m`` and ``z_end_m``. Needs ``crs``; recorded in the provenance
+        step ``place``.
 
     Returns
     -------
@@ -312,6 +333,11 @@ def read_ifc_network(
         The file holds no segment of that kind.
     FileFormatError, UnsupportedSchemaError
         Not a readable IFC file, or a draft IFC4X3 schema.
+    PlacementError
+        The coordinates fall outside the area of use of ``crs`` (local coordinates: pass
+        ``origin=``); accept with ``cimkit.set_options(placement="accept")``.
+    GeoreferenceError
+        ``origin`` without ``crs``, or an ``origin`` that is not 2 or 4 finite numbers.
 
     Examples
     --------
@@ -350,6 +376,12 @@ def read_ifc_network(
     [['AB', 29.0, 'geometry'], ['BC', 39.0, 'geometry']]
     >>> network.nodes["degree"].tolist()
     [1, 2, 1]
+
+    The same chambers placed in Lambert-93, the file's x axis turned to the north:
+
+    >>> placed = read_ifc_network(path, kind="water", crs="EPSG:2154", origin=(652000, 6861000, 0, 90))
+    >>> [tuple(round(v, 6) for v in p.coords[0]) for p in placed.nodes.geometry]
+    [(652000.0, 6861000.0), (652000.0, 6861030.0), (651960.0, 6861030.0)]
     >>> folder.cleanup()
     """
     import ifcopenshell.util.unit as unit
@@ -360,6 +392,7 @@ def read_ifc_network(
         )
     path = Path(path)
     target = resolve_crs(crs, path=path)
+    placed = None if origin is None else parse_origin(origin, target, path, allow_z=True)
     model = _open(path)
     scale = float(unit.calculate_unit_scale(model))
     segment_classes = _SEGMENTS[kind]
@@ -373,6 +406,8 @@ def read_ifc_network(
     node_builder = _Nodes(model, scale, match_distance_m)
     rows = [row for row in (_edge_row(seg, node_builder, scale) for seg in segments) if row is not None]
     nodes, edges = _tables(node_builder, rows, target)
+    if placed is not None:
+        _place(nodes, edges, placed)
     report = summarise_topology(nodes, edges)
     nodes["degree"] = report.pop("degree")
     nodes["component"] = report.pop("component")
@@ -387,6 +422,10 @@ def read_ifc_network(
         connected_by=report["connected_by"],
         crs_assigned=None if target is None else crs_label(target),
     )
+    if placed is not None:
+        record.add_step(
+            "place", "local coordinates placed by origin=", origin=[float(v) for v in origin or ()]
+        )
     for obj in (network, network.nodes, network.edges):
         provenance.attach(obj, record)
     check_object_placement(network, path=path, layer=f"network_{kind}", record=record)

@@ -22,7 +22,9 @@ Lines in a geographic CRS (degrees, e.g. EPSG:4326 for OSM) are reprojected to `
 is given. Lines without a CRS need ``source_crs=``. Lengths are planar lengths in that metric CRS;
 within a UTM zone the scale error is below 0.04 % (scale factor 0.9996 on the central meridian,
 about 1.0004 at the zone edges), which is well inside the accuracy of mapped street centrelines.
-EPANET and IFC coordinates are local: ``crs=`` assigns a CRS to them.
+EPANET and IFC coordinates are used as written: ``crs=`` assigns a CRS to them, and
+``origin=(x, y[, z, rotation_deg])`` places local coordinates (near (0, 0)) on the map, as in
+:func:`cimkit.io.epanet.read_epanet` and :func:`cimkit.io.ifc_network.read_ifc_network`.
 
 Roads
 -----
@@ -51,7 +53,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +97,9 @@ def read_network(
     bike_kmh: float | None = None,
     car_kmh: float | Mapping[str, float] | None = None,
     country: str | None = None,
+    origin: Sequence[float] | None = None,
 ) -> Network:
-    """Read or build an infrastructure network.
+    r"""Read or build an infrastructure network.
 
     Parameters
     ----------
@@ -124,6 +127,12 @@ def read_network(
         ISO 3166 alpha-2 country whose default road speeds apply (``cimkit/data/road_speeds.csv``).
         None: the country at the centre of the network; when none is found the French defaults
         are used with a warning. Road networks only.
+    origin
+        ``(x, y[, z, rotation_deg])``: the map position in ``crs`` of the local (0, 0) of an
+        EPANET or IFC file, whose coordinates are turned ``rotation_deg`` counter-clockwise,
+        unscaled; see :func:`cimkit.io.epanet.read_epanet` (``z`` must be 0) and
+        :func:`cimkit.io.ifc_network.read_ifc_network` (``z`` is added to the heights).
+        Refused for other sources, which carry map coordinates.
 
     Returns
     -------
@@ -146,6 +155,21 @@ def read_network(
     (1, 2, 53)
     >>> round(float(net.edges["walk_time_min"].sum()), 1)  # 8 km of streets at 4 km/h
     120.0
+
+    ``origin=`` places a file in local coordinates:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = Path(folder.name) / "tiny.inp"
+    >>> _ = path.write_text(
+    ...     "[JUNCTIONS]\n J1 10 0\n[RESERVOIRS]\n R1 40\n[PIPES]\n P1 R1 J1 100 150 0.1 0\n"
+    ...     "[OPTIONS]\n Units LPS\n[COORDINATES]\n J1 100 0\n R1 0 0\n[END]\n"
+    ... )
+    >>> water = cimkit.read_network(path, kind="water", crs="EPSG:2154", origin=(652000, 6861000))
+    >>> water.nodes.total_bounds.tolist()
+    [652000.0, 6861000.0, 652100.0, 6861000.0]
+    >>> folder.cleanup()
     """
     if kind not in NETWORK_KINDS:
         raise ValidationError(f"'kind' must be one of {', '.join(NETWORK_KINDS)}; {kind!r} was given.")
@@ -153,6 +177,13 @@ def read_network(
     given = [name for name, value in speeds.items() if value is not None]
     if given and kind != "road":
         raise ValidationError(f"{', '.join(given)} apply to road networks only; kind={kind!r} was given.")
+    is_file = isinstance(source, (str, os.PathLike))
+    if origin is not None and not (is_file and str(source).lower().endswith((".inp", ".ifc", ".ifczip"))):
+        what = Path(str(source)).name if is_file else type(source).__name__
+        raise ValidationError(
+            "origin= applies only to files in local coordinates (EPANET .inp, IFC files); "
+            f"{what!r} carries map coordinates: pass crs= / source_crs= instead."
+        )
     if isinstance(source, (gpd.GeoDataFrame, gpd.GeoSeries)):
         frame = source if isinstance(source, gpd.GeoDataFrame) else source.to_frame("geometry")
         record = provenance.get(source)
@@ -178,9 +209,9 @@ def read_network(
         raise CimkitIOError("file not found", path=path, hint="check the path.")
     suffix = path.name.lower()
     if suffix.endswith(".inp"):
-        return _from_epanet(path, kind=kind, crs=crs, source_crs=source_crs)
+        return _from_epanet(path, kind=kind, crs=crs, source_crs=source_crs, origin=origin)
     if suffix.endswith(".ifc") or suffix.endswith(".ifczip"):
-        return _from_ifc(path, kind=kind, crs=crs, source_crs=source_crs)
+        return _from_ifc(path, kind=kind, crs=crs, source_crs=source_crs, origin=origin)
     frame, record, where = _read_lines(path, kind=kind, layer=layer)
     return _from_lines(
         frame,
@@ -438,13 +469,20 @@ def _finish(net: Network, record: provenance.Provenance) -> Network:
     return net
 
 
-def _from_epanet(path: Path, *, kind: str, crs: Any, source_crs: Any) -> Network:
+def _place_step(record: provenance.Provenance, origin: Sequence[float] | None) -> None:
+    if origin is not None:
+        record.add_step("place", "local coordinates placed by origin=", origin=[float(v) for v in origin])
+
+
+def _from_epanet(
+    path: Path, *, kind: str, crs: Any, source_crs: Any, origin: Sequence[float] | None
+) -> Network:
     from cimkit.io.epanet import read_epanet
 
     if kind != "water":
         raise ValidationError(f"an EPANET .inp file holds a water network; kind={kind!r} was given.")
     assign = crs if crs is not None else source_crs
-    net = read_epanet(path, crs=assign)
+    net = read_epanet(path, crs=assign, origin=origin)
     record = provenance.record_for_files(path, reader="cimkit.read_network")
     record.add_step(
         "epanet",
@@ -452,17 +490,18 @@ def _from_epanet(path: Path, *, kind: str, crs: Any, source_crs: Any) -> Network
         flow_units=net.report["flow_units"],
         crs_assigned=None if assign is None else CRS.from_user_input(assign).to_string(),
     )
+    _place_step(record, origin)
     _report_step(record, net.report)
     return _finish(net, record)
 
 
-def _from_ifc(path: Path, *, kind: str, crs: Any, source_crs: Any) -> Network:
+def _from_ifc(path: Path, *, kind: str, crs: Any, source_crs: Any, origin: Sequence[float] | None) -> Network:
     from cimkit.io.ifc_network import read_ifc_network
 
     if kind == "road":
         raise ValidationError("IFC files are read as water, sewer or power networks; kind='road' was given.")
     assign = crs if crs is not None else source_crs
-    net = read_ifc_network(path, kind=kind, crs=assign)
+    net = read_ifc_network(path, kind=kind, crs=assign, origin=origin)
     record = provenance.record_for_files(path, reader="cimkit.read_network", libraries=("ifcopenshell",))
     record.add_step(
         "ifc_network",
@@ -471,5 +510,6 @@ def _from_ifc(path: Path, *, kind: str, crs: Any, source_crs: Any) -> Network:
         connected_by=net.report["connected_by"],
         crs_assigned=None if assign is None else CRS.from_user_input(assign).to_string(),
     )
+    _place_step(record, origin)
     _report_step(record, net.report)
     return _finish(net, record)

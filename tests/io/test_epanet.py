@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cimkit.errors import FileFormatError, PlacementWarning
+from cimkit import provenance
+from cimkit.errors import FileFormatError, GeoreferenceError, PlacementError, PlacementWarning
 from cimkit.io.epanet import read_epanet
 from cimkit.options import set_options
 
@@ -155,3 +156,42 @@ def test_not_an_epanet_file(tmp_path):
     path.write_text("[TITLE]\nhello\n")
     with pytest.raises(FileFormatError, match="not an EPANET network"):
         read_epanet(path)
+
+
+def test_local_coordinates_need_origin_in_a_projected_crs(shared_data):
+    net3 = shared_data / "epanet_networks" / "Net3.inp"
+    with pytest.raises(PlacementError, match=r"local coordinates: pass origin="):
+        read_epanet(net3, crs="EPSG:32610")
+    local = read_epanet(net3)
+    net = read_epanet(net3, crs="EPSG:32610", origin=(540000, 4215000))
+    shift = np.array([540000.0, 4215000.0, 540000.0, 4215000.0])
+    np.testing.assert_array_equal(net.nodes.total_bounds, local.nodes.total_bounds + shift)
+    np.testing.assert_array_equal(net.edges.total_bounds, local.edges.total_bounds + shift)
+    assert net.crs.to_epsg() == 32610
+    steps = provenance.get(net).steps
+    assert [s.params["origin"] for s in steps if s.action == "place"] == [[540000.0, 4215000.0]]
+    assert "accept_placement" not in [s.action for s in steps]
+
+
+def test_origin_rotation_checked_by_hand(tmp_path):
+    path = tmp_path / "si.inp"
+    path.write_text(SI_INP)
+    net = read_epanet(path, crs="EPSG:2154", origin=(652000, 6861000, 0, 90))
+    by_id = net.nodes.set_index("epanet_id").geometry
+    # J2 at local (80, 0) turned 90 degrees counter-clockwise is (0, 80); R1 (-120.5, 0) is (0, -120.5)
+    assert by_id["J2"].x == pytest.approx(652000.0, abs=1e-9) and by_id["J2"].y == pytest.approx(6861080.0)
+    assert by_id["R1"].x == pytest.approx(652000.0, abs=1e-9) and by_id["R1"].y == pytest.approx(6860879.5)
+    # the vertex of P2 at local (40, 10) goes to (-10, 40)
+    p2 = net.edges.set_index("epanet_id").geometry["P2"]
+    np.testing.assert_allclose(p2.coords[1], (651990.0, 6861040.0), rtol=0, atol=1e-9)
+
+
+def test_origin_is_checked(tmp_path):
+    path = tmp_path / "si.inp"
+    path.write_text(SI_INP)
+    with pytest.raises(GeoreferenceError, match="without crs"):
+        read_epanet(path, origin=(652000, 6861000))
+    with pytest.raises(GeoreferenceError, match="z must be 0"):
+        read_epanet(path, crs="EPSG:2154", origin=(652000, 6861000, 5, 0))
+    with pytest.raises(GeoreferenceError, match="origin must be"):
+        read_epanet(path, crs="EPSG:2154", origin=(652000,))

@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cimkit.errors import NetworkError, UnsupportedSchemaError, ValidationError
+from cimkit import provenance
+from cimkit.errors import (
+    GeoreferenceError,
+    NetworkError,
+    PlacementError,
+    PlacementWarning,
+    UnsupportedSchemaError,
+    ValidationError,
+)
 from cimkit.io.ifc_network import read_ifc_network
+from cimkit.options import set_options
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +70,8 @@ def test_chamber_positions_are_file_coordinates(drainage):
     assert nodes.crs.to_epsg() == 3878
 
 
-def test_geometry_fallback_without_ports(tmp_path):
+def _local_pipes(tmp_path):
+    """Write an IFC4 file in local coordinates; return its path."""
     import ifcopenshell.api.context
     import ifcopenshell.api.geometry
     import ifcopenshell.api.project
@@ -102,6 +112,11 @@ def test_geometry_fallback_without_ports(tmp_path):
         ifcopenshell.api.geometry.assign_representation(model, product=pipe, representation=rep)
     path = tmp_path / "pipes.ifc"
     model.write(str(path))
+    return path
+
+
+def test_geometry_fallback_without_ports(tmp_path):
+    path = _local_pipes(tmp_path)
     net = read_ifc_network(path, kind="water")
     assert (len(net.nodes), len(net.edges)) == (3, 2)
     assert (net.edges["connected_by"] == "geometry").all()
@@ -124,3 +139,67 @@ def test_geometry_fallback_without_ports(tmp_path):
 def test_draft_schema_is_refused(shared_data):
     with pytest.raises(UnsupportedSchemaError, match="IFC4X3_ADD2"):
         read_ifc_network(shared_data / "ifc43_drainage_system" / "DrainageSystem-1-2.ifc", kind="sewer")
+
+
+def test_local_file_in_a_projected_crs_needs_origin(tmp_path):
+    path = _local_pipes(tmp_path)
+    with pytest.raises(PlacementError, match=r"local coordinates: pass origin=\(x, y\[, z, rotation_deg\]\)"):
+        read_ifc_network(path, kind="water", crs="EPSG:2154")
+
+
+def test_origin_rotation_and_height_checked_by_hand(tmp_path):
+    path = _local_pipes(tmp_path)
+    local = read_ifc_network(path, kind="water")
+    net = read_ifc_network(path, kind="water", crs="EPSG:2154", origin=(651000, 6847000, 12.5, 90))
+    assert net.crs.to_epsg() == 2154
+    c = net.nodes.set_index("name").loc["C"]
+    # chamber C at local (30, 40), turned 90 degrees counter-clockwise: (-40, 30), then moved
+    assert c.geometry.x == pytest.approx(651000 - 40, abs=1e-9)
+    assert c.geometry.y == pytest.approx(6847000 + 30, abs=1e-9)
+    assert c["z_m"] == pytest.approx(12.5)
+    assert (net.edges["z_start_m"] == 12.5).all() and (net.edges["z_end_m"] == 12.5).all()
+    # a rotation keeps lengths: geometries and length_m as in the local read
+    np.testing.assert_allclose(net.edges.length, local.edges.length, rtol=0, atol=1e-9)
+    assert net.edges["length_m"].tolist() == local.edges["length_m"].tolist()
+    step = [s for s in provenance.get(net).steps if s.action == "place"]
+    assert len(step) == 1 and step[0].params["origin"] == [651000.0, 6847000.0, 12.5, 90.0]
+
+
+def test_origin_is_checked(tmp_path):
+    path = _local_pipes(tmp_path)
+    with pytest.raises(GeoreferenceError, match="without crs"):
+        read_ifc_network(path, kind="water", origin=(651000, 6847000))
+    for bad in [(651000,), (651000, 6847000, 0), (651000, float("nan"))]:
+        with pytest.raises(GeoreferenceError, match="origin must be"):
+            read_ifc_network(path, kind="water", crs="EPSG:2154", origin=bad)
+
+
+def test_drainage_file_is_in_map_coordinates_not_local(drainage):
+    # the file has no IfcMapConversion but its coordinates are GK25 (EPSG:3878) eastings and
+    # northings, not local ones: Lambert-93 is refused with or without origin= (which moves the
+    # file's (0, 0), 24.5 million metres away from the data)
+    with pytest.raises(PlacementError, match="outside the area of use of EPSG:2154"):
+        read_ifc_network(drainage, kind="sewer", crs="EPSG:2154")
+    with pytest.raises(PlacementError, match="outside the area of use of EPSG:2154"):
+        read_ifc_network(drainage, kind="sewer", crs="EPSG:2154", origin=(651000, 6847000))
+    local = read_ifc_network(drainage, kind="sewer")
+    with set_options(placement="accept"), pytest.warns(PlacementWarning):
+        moved = read_ifc_network(drainage, kind="sewer", crs="EPSG:2154", origin=(651000, 6847000))
+    shift = np.array([651000.0, 6847000.0, 651000.0, 6847000.0])
+    np.testing.assert_array_equal(moved.nodes.total_bounds, local.nodes.total_bounds + shift)
+    np.testing.assert_array_equal(moved.edges.total_bounds, local.edges.total_bounds + shift)
+
+
+def test_drainage_origin_in_its_own_crs(drainage):
+    local = read_ifc_network(drainage, kind="sewer")
+    net = read_ifc_network(drainage, kind="sewer", crs="EPSG:3878", origin=(-100.0, 50.0, 2.0, 0.0))
+    shift = np.array([-100.0, 50.0, -100.0, 50.0])
+    np.testing.assert_array_equal(net.nodes.total_bounds, local.nodes.total_bounds + shift)
+    h1 = net.nodes.set_index("name").loc["10"]
+    # IFCCARTESIANPOINT #21 (24525622.894716, 6876920.244796, 124.984735), moved
+    assert h1.geometry.x == pytest.approx(24525622.894716 - 100.0)
+    assert h1.geometry.y == pytest.approx(6876920.244796 + 50.0)
+    assert h1["z_m"] == pytest.approx(124.984735 + 2.0)
+    assert net.edges["length_m"].tolist() == local.edges["length_m"].tolist()
+    actions = [s.action for s in provenance.get(net).steps]
+    assert "place" in actions and "accept_placement" not in actions

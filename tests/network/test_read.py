@@ -23,6 +23,7 @@ from cimkit.errors import (
     InputError,
     LayerNotFoundError,
     MissingCRSError,
+    PlacementError,
     UnsupportedSchemaError,
     ValidationError,
 )
@@ -209,6 +210,43 @@ def test_ifc_drainage_file(shared_data):
     assert net.crs.to_epsg() == 3878
     with pytest.raises(UnsupportedSchemaError):
         read_network(folder / "DrainageSystem-1-2.ifc", kind="sewer")
+
+
+def test_origin_places_an_epanet_file_as_read_epanet_does(shared_data):
+    from cimkit.io.epanet import read_epanet
+
+    net3 = shared_data / "epanet_networks" / "Net3.inp"
+    with pytest.raises(PlacementError, match="origin="):
+        read_network(net3, kind="water", crs="EPSG:32610")
+    net = read_network(net3, kind="water", crs="EPSG:32610", origin=(540000, 4215000))
+    direct = read_epanet(net3, crs="EPSG:32610", origin=(540000, 4215000))
+    np.testing.assert_array_equal(net.nodes.total_bounds, direct.nodes.total_bounds)
+    np.testing.assert_array_equal(net.edges.total_bounds, direct.edges.total_bounds)
+    # Net3's local bounds are (8, 0, 44.86, 31.06)
+    np.testing.assert_allclose(
+        net.nodes.total_bounds, [540008.0, 4215000.0, 540044.86, 4215031.06], atol=1e-6
+    )
+    assert net.crs.to_epsg() == 32610
+    steps = provenance.get(net).steps
+    assert [s.params["origin"] for s in steps if s.action == "place"] == [[540000.0, 4215000.0]]
+
+
+def test_origin_places_an_ifc_file(shared_data):
+    drainage = shared_data / "ifc43_drainage_system" / "DrainageSystem-1-2.ifc4x3_add2.ifc"
+    local = read_network(drainage, kind="sewer")
+    net = read_network(drainage, kind="sewer", crs="EPSG:3878", origin=(-100.0, 50.0))
+    shift = np.array([-100.0, 50.0, -100.0, 50.0])
+    np.testing.assert_array_equal(net.nodes.total_bounds, local.nodes.total_bounds + shift)
+    assert "place" in [s.action for s in provenance.get(net).steps]
+
+
+def test_origin_is_refused_for_map_coordinates(tmp_path):
+    with pytest.raises(ValidationError, match="origin= applies only to files in local coordinates"):
+        read_network(streets(), kind="road", origin=(0, 0))
+    path = tmp_path / "streets.geojson"
+    streets().to_file(path)
+    with pytest.raises(ValidationError, match=r"'streets\.geojson' carries map coordinates"):
+        read_network(path, kind="road", origin=(0, 0))
 
 
 def test_sample_city_streets_form_one_component():
