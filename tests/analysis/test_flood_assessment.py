@@ -160,7 +160,7 @@ def test_assess_on_a_toy_town():
     assert sorted(res.depths) == [10, 100] and res.depths[100].values[0, 0] == pytest.approx(2.0)
     assert any("connected bathtub" in c for c in res.caveats)
     assert any("assumed 0 m for 3 of 3 buildings" in c for c in res.caveats)
-    assert any("car 0.3 m" in c and "bridges" in c for c in res.caveats)
+    assert any("car 0.3 m" in c and "bridge stays open" in c for c in res.caveats)
     assert not any("edge of the DEM" in c for c in res.caveats)
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.city = pd.Series(dtype=float)  # type: ignore[misc]

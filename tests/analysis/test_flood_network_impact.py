@@ -112,3 +112,19 @@ def test_edge_exposure_matches_shapely_on_random_lines():
             assert out.loc[i, "max_depth_m"] == max(crossed)
         else:
             assert np.isnan(out.loc[i, "max_depth_m"])
+
+
+def test_bridges_stay_open_over_the_water():
+    # the same three edges, with edge 12 (through the 0.6 m cell) tagged as a bridge as OSM writes it
+    network = _network()
+    edges = network.edges.assign(bridge=["no", None, "yes"])
+    tagged = Network(network.nodes, edges, kind="road")
+    out = close_flooded_edges(tagged, _depth())
+    assert out.edges.loc[12, "max_depth_m"] == 0.6  # the water under it is still measured
+    assert not out.edges.loc[12, "closed_car"] and not out.edges.loc[12, "closed_walk"]
+    assert out.edges.loc[12, "car_time_min"] == 0.3 and bool(out.edges.loc[12, "bridge_over_water"])
+    # the untagged street through the 0.25 m band still closes to walkers (0.2 m), not to cars
+    assert bool(out.edges.loc[10, "closed_walk"]) and not out.edges.loc[10, "closed_car"]
+    assert not out.edges["bridge_over_water"].loc[[10, 11]].any()
+    # without the tag, edge 12 closes to cars (0.6 m > 0.3 m)
+    assert bool(close_flooded_edges(network, _depth()).edges.loc[12, "closed_car"])

@@ -258,8 +258,8 @@ def _risk_caveats(
     else:
         limits = ", ".join(f"{mode} {depth:g} m" for mode, depth in closures.items())
         caveats.append(
-            f"A street closes when the deepest water along it exceeds: {limits}; bridges are not "
-            "told apart, so a street over the river counts the water below it."
+            f"A street closes when the deepest water along it exceeds: {limits}; an edge tagged as a "
+            "bridge stays open (its deck is assumed above the water: deck heights are not known)."
         )
     return caveats
 

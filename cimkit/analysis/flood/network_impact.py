@@ -115,6 +115,17 @@ def compute_edge_exposure(network: Network | Any, depth: Raster) -> pd.DataFrame
     )
 
 
+_NOT_A_BRIDGE = frozenset({"", "no", "false", "0", "none", "nan", "<na>"})
+
+
+def _bridge_mask(edges: pd.DataFrame) -> pd.Series:
+    """Edges tagged as a bridge (OSM ``bridge=*`` other than ``no``); all False without the column."""
+    if "bridge" not in edges.columns:
+        return pd.Series(False, index=edges.index)
+    text = edges["bridge"].map(lambda v: str(v).strip().lower() if v is not None else "")
+    return ~text.isin(_NOT_A_BRIDGE)
+
+
 def close_flooded_edges(
     network: Network,
     depth: Raster,
@@ -124,7 +135,10 @@ def close_flooded_edges(
     """Close the edges under deep water, per travel mode, in a copy of the network.
 
     An edge is closed to a mode when the deepest water along it exceeds the mode's closure depth;
-    its ``<mode>_time_min`` becomes NaN (the accessibility engine drops NaN arcs).
+    its ``<mode>_time_min`` becomes NaN (the accessibility engine drops NaN arcs). An edge tagged
+    as a bridge (a ``bridge`` column holding ``yes``/``true``/``1``/``viaduct`` ..., as OSM and
+    the sample city write it) stays open: the water under a bridge is not on its deck, whose
+    height the model does not know; ``bridge_over_water`` marks such edges.
 
     Parameters
     ----------
@@ -183,6 +197,9 @@ def close_flooded_edges(
     edges["flooded_length_m"] = exposure["flooded_length_m"]
     edges["max_depth_m"] = exposure["max_depth_m"]
     deepest = exposure["max_depth_m"].fillna(0.0)
+    bridges = _bridge_mask(edges)
+    edges["bridge_over_water"] = bridges & (deepest > 0)
+    deepest = deepest.where(~bridges, 0.0)
     for mode, limit in limits.items():
         closed = deepest > float(limit)
         edges[f"closed_{mode}"] = closed.to_numpy()
