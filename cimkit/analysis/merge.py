@@ -363,24 +363,8 @@ def _boundary_min(geoms: gpd.GeoSeries, dem: Raster) -> tuple[np.ndarray, np.nda
     values = np.asarray(geoms.values, dtype=object)
     parts, part_of = shapely.get_parts(values, return_index=True)
     rings = shapely.get_exterior_ring(parts)
-    coords, coord_ring = shapely.get_coordinates(rings, return_index=True)
-    coord_ptr = np.zeros(len(rings) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(coord_ring, minlength=len(rings)), out=coord_ptr[1:])
-    line_ptr = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(part_of, minlength=len(values)), out=line_ptr[1:])
-    t = dem.transform
     # line_stats gives the highest cell crossed: the lowest one is that of the negated grid
-    stats = _coverage.line_stats(
-        np.ascontiguousarray(-dem.masked()),
-        np.ascontiguousarray(coords[:, 0]),
-        np.ascontiguousarray(coords[:, 1]),
-        coord_ptr,
-        line_ptr,
-        float(t.c),
-        float(t.f),
-        float(t.a),
-        float(-t.e),
-    )
+    stats = _coverage.sample_lines(-dem.masked(), dem.transform, rings, part_of, len(values))
     total = np.bincount(part_of, weights=shapely.length(rings), minlength=len(values))
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(total > 0, stats[:, 2] / total, 0.0)

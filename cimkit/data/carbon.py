@@ -74,16 +74,17 @@ _RE2020_NAME = "re2020_thresholds.csv"
 
 
 # ----------------------------------------------------------------------------- reading
+def _load(name: str, path: str | os.PathLike[str] | None) -> pd.DataFrame:
+    """Read and validate the table at ``path``, or a copy of the bundled table ``name``."""
+    if path is None:
+        return _bundled(name).copy()
+    return _READERS[name](os.fspath(path))
+
+
 @functools.lru_cache(maxsize=8)
 def _bundled(name: str) -> pd.DataFrame:
     """Read and validate a bundled table once per process (callers copy it)."""
-    source = os.fspath(get_table_path(name))
-    readers = {
-        _INTENSITIES_NAME: _read_intensities,
-        _EUI_NAME: _read_energy_use_intensity,
-        _RE2020_NAME: _read_re2020_thresholds,
-    }
-    return readers[name](source)
+    return _READERS[name](os.fspath(get_table_path(name)))
 
 
 # ----------------------------------------------------------------------------- emission factors
@@ -117,15 +118,7 @@ def load_factors(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     >>> float(table.loc["concrete_c30_37", "a1a3_kgco2e_per_kg"]), float(table.loc["glulam", "density_kg_m3"])
     (0.09, 420.0)
     """
-    if path is None:
-        return _bundled_factors().copy()
-    return _read_factors(os.fspath(path))
-
-
-@functools.lru_cache(maxsize=1)
-def _bundled_factors() -> pd.DataFrame:
-    # the bundled table is read and validated once per process; callers get copies
-    return _read_factors(os.fspath(get_table_path(_FACTORS_NAME)))
+    return _load(_FACTORS_NAME, path)
 
 
 def _read_factors(source: str) -> pd.DataFrame:
@@ -217,16 +210,11 @@ def load_rules(path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     >>> bool(rules["priority"].is_monotonic_increasing), rules.loc[0, "material"]
     (True, 'air_gap')
     """
-    if path is None:
-        return _bundled_rules().copy()
-    source = os.fspath(path)
-    return validate_rules(_read_csv(source, "keyword rule table", dtype=str), path=source)
+    return _load(_RULES_NAME, path)
 
 
-@functools.lru_cache(maxsize=1)
-def _bundled_rules() -> pd.DataFrame:
-    # read and compiled once per process; callers get copies (compiled patterns are immutable)
-    source = os.fspath(get_table_path(_RULES_NAME))
+def _read_rules(source: str) -> pd.DataFrame:
+    # compiled patterns are immutable: the cached bundled table's copies can share them
     return validate_rules(_read_csv(source, "keyword rule table", dtype=str), path=source)
 
 
@@ -335,9 +323,7 @@ def load_intensities(path: str | os.PathLike[str] | None = None) -> pd.DataFrame
     >>> float(houses["intensity_kgco2e_m2"].iloc[0])
     640.0
     """
-    if path is None:
-        return _bundled(_INTENSITIES_NAME).copy()
-    return _read_intensities(os.fspath(path))
+    return _load(_INTENSITIES_NAME, path)
 
 
 def _read_intensities(source: str) -> pd.DataFrame:
@@ -430,9 +416,7 @@ def load_energy_use_intensity(path: str | os.PathLike[str] | None = None) -> pd.
     >>> float(eui.loc[("office", "existing", "electricity"), "kwh_per_m2_year"])
     95.0
     """
-    if path is None:
-        return _bundled(_EUI_NAME).copy()
-    return _read_energy_use_intensity(os.fspath(path))
+    return _load(_EUI_NAME, path)
 
 
 def _read_energy_use_intensity(source: str) -> pd.DataFrame:
@@ -524,9 +508,7 @@ def load_re2020_thresholds(path: str | os.PathLike[str] | None = None) -> pd.Dat
     >>> float(row["max_kgco2e_m2"].iloc[0])
     650.0
     """
-    if path is None:
-        return _bundled(_RE2020_NAME).copy()
-    return _read_re2020_thresholds(os.fspath(path))
+    return _load(_RE2020_NAME, path)
 
 
 def _read_re2020_thresholds(source: str) -> pd.DataFrame:
@@ -546,3 +528,13 @@ def _read_re2020_thresholds(source: str) -> pd.DataFrame:
         table[col] = parsed
     table["to_year"] = pd.to_numeric(table["to_year"], errors="coerce")
     return table
+
+
+#: the reader (path -> validated table) of each bundled table
+_READERS = {
+    _FACTORS_NAME: _read_factors,
+    _RULES_NAME: _read_rules,
+    _INTENSITIES_NAME: _read_intensities,
+    _EUI_NAME: _read_energy_use_intensity,
+    _RE2020_NAME: _read_re2020_thresholds,
+}

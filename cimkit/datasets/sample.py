@@ -10,7 +10,6 @@ Examples
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 import os
@@ -107,7 +106,7 @@ def load_sample_city(*, folder: str | os.PathLike[str] | None = None, with_ifc: 
     True
     """
     root = (Path(folder) if folder is not None else sample_city_path()).resolve()
-    return copy.deepcopy(_build(root, bool(with_ifc), _stamp(root)))
+    return _build(root, bool(with_ifc), _stamp(root)).copy()
 
 
 def _stamp(root: Path) -> tuple[tuple[str, int, int], ...]:

@@ -258,3 +258,31 @@ def line_stats(values, x, y, coord_ptr, line_ptr, x0, y0, cw, ch):
         if valid_len > 0:
             out[li, 1] = vmax
     return out
+
+
+def sample_lines(values, transform, lines, owner, n_owners):
+    """Run :func:`line_stats` on line geometries grouped by owner (one row per owner).
+
+    ``lines`` are shapely LineStrings or LinearRings (no multi-parts), ``owner`` the index
+    (0..n_owners-1) of the feature each belongs to; ``values`` the grid and ``transform`` its
+    north-up affine transform. Returns ``line_stats``'s (n_owners, 3) array.
+    """
+    import shapely
+
+    coords, coord_line = shapely.get_coordinates(lines, return_index=True)
+    coord_ptr = np.zeros(len(lines) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(coord_line, minlength=len(lines)), out=coord_ptr[1:])
+    line_ptr = np.zeros(n_owners + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n_owners), out=line_ptr[1:])
+    t = transform
+    return line_stats(
+        np.ascontiguousarray(values),
+        np.ascontiguousarray(coords[:, 0]),
+        np.ascontiguousarray(coords[:, 1]),
+        coord_ptr,
+        line_ptr,
+        float(t.c),
+        float(t.f),
+        float(t.a),
+        float(-t.e),
+    )

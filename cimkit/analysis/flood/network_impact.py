@@ -92,23 +92,7 @@ def compute_edge_exposure(network: Network | Any, depth: Raster) -> pd.DataFrame
             "edge geometries must be LineString or MultiLineString",
             entity=edges.index[np.unique(part_of[kinds != 1])][:5].tolist(),
         )
-    coords, coord_part = shapely.get_coordinates(parts, return_index=True)
-    coord_ptr = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(coord_part, minlength=len(parts)), out=coord_ptr[1:])
-    line_ptr = np.zeros(len(values) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(part_of, minlength=len(values)), out=line_ptr[1:])
-    t = depth.transform
-    stats = _coverage.line_stats(
-        np.ascontiguousarray(depth.masked()),
-        np.ascontiguousarray(coords[:, 0]),
-        np.ascontiguousarray(coords[:, 1]),
-        coord_ptr,
-        line_ptr,
-        float(t.c),
-        float(t.f),
-        float(t.a),
-        float(-t.e),
-    )
+    stats = _coverage.sample_lines(depth.masked(), depth.transform, parts, part_of, len(values))
     return pd.DataFrame(
         {"flooded_length_m": stats[:, 0], "max_depth_m": stats[:, 1]},
         index=edges.index,
