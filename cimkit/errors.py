@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cimkit._codes import ERROR_CODES
+
 __all__ = [
     "CimkitError",
     "InputError",
@@ -40,6 +42,10 @@ __all__ = [
     "PlacementWarning",
     "QuantityWarning",
     "CountryError",
+    "ResourceLimitError",
+    "PublicationError",
+    "RepairWarning",
+    "ERROR_CODES",
 ]
 
 
@@ -60,15 +66,23 @@ class CimkitError(Exception):
         The line number in a text file, 1-based.
     hint
         How to fix it, in one sentence.
+    code
+        The stable code of this problem (``"DEM002"``), listed in ``docs/errors.md``; defaults
+        to the class's own code. The message text may improve between versions, the code keeps
+        its meaning: match on it in scripts.
 
     Examples
     --------
     >>> err = CimkitError("the layer has no CRS", path="a.gpkg", layer="parcels", hint="set one")
     >>> str(err)
     "a.gpkg: layer 'parcels': the layer has no CRS. Fix: set one"
-    >>> err.path, err.layer, err.hint
-    ('a.gpkg', 'parcels', 'set one')
+    >>> err.path, err.layer, err.hint, err.code
+    ('a.gpkg', 'parcels', 'set one', 'GEN000')
+    >>> MissingCRSError("the layer has no CRS").code
+    'CRS002'
     """
+
+    code: str = "GEN000"
 
     def __init__(
         self,
@@ -79,7 +93,10 @@ class CimkitError(Exception):
         entity: Any = None,
         line: int | None = None,
         hint: str | None = None,
+        code: str | None = None,
     ) -> None:
+        if code is not None:
+            self.code = code
         self.message = message
         self.path = os.fspath(path) if path is not None else None
         self.layer = layer
@@ -115,6 +132,7 @@ class CimkitError(Exception):
                     "entity": self.entity,
                     "line": self.line,
                     "hint": self.hint,
+                    "code": self.code,
                 },
             ),
         )
@@ -135,6 +153,8 @@ class InputError(CimkitError, ValueError):
     cimkit.errors.InputError: layer 'buildings': 2 row(s) of the table are not in the layer
     """
 
+    code = "GEN001"
+
 
 class ValidationError(CimkitError, ValueError):
     """An argument is outside its allowed set or range.
@@ -146,6 +166,8 @@ class ValidationError(CimkitError, ValueError):
     (True, "'kind' must be one of road, water, sewer, power; 'gas' was given.")
     """
 
+    code = "ARG001"
+
 
 class DataTableError(InputError):
     """A reference table (damage curves, emission factors, zoning rules) is malformed.
@@ -156,6 +178,8 @@ class DataTableError(InputError):
     "factors.csv:12: unknown material 'Béton'"
     """
 
+    code = "TAB001"
+
 
 class CRSError(CimkitError, ValueError):
     """A coordinate reference system is missing, unknown or unsuitable.
@@ -165,6 +189,8 @@ class CRSError(CimkitError, ValueError):
     >>> str(CRSError("EPSG:2249 is in US survey feet, not metres", hint="use a metric CRS"))
     'EPSG:2249 is in US survey feet, not metres. Fix: use a metric CRS'
     """
+
+    code = "CRS001"
 
 
 class MissingCRSError(CRSError):
@@ -177,6 +203,8 @@ class MissingCRSError(CRSError):
     (True, 'parcels')
     """
 
+    code = "CRS002"
+
 
 class GeographicCRSError(CRSError):
     """A geographic (degree) CRS was given where metres are required.
@@ -186,6 +214,8 @@ class GeographicCRSError(CRSError):
     >>> issubclass(GeographicCRSError, CRSError), issubclass(GeographicCRSError, ValueError)
     (True, True)
     """
+
+    code = "CRS003"
 
 
 class FileFormatError(CimkitError, ValueError):
@@ -197,6 +227,8 @@ class FileFormatError(CimkitError, ValueError):
     "net.inp:12: bad number 'x1'"
     """
 
+    code = "GEN002"
+
 
 class UnsupportedSchemaError(FileFormatError):
     """A file uses a schema or version cimkit does not read (e.g. draft IFC4X3_RC3).
@@ -206,6 +238,8 @@ class UnsupportedSchemaError(FileFormatError):
     >>> str(UnsupportedSchemaError("schema IFC4X3_RC3 is a draft", path="bridge.ifc"))
     'bridge.ifc: schema IFC4X3_RC3 is a draft'
     """
+
+    code = "GEN003"
 
 
 class GeoreferenceError(CimkitError, ValueError):
@@ -217,6 +251,8 @@ class GeoreferenceError(CimkitError, ValueError):
     'house.ifc: no map conversion. Fix: pass crs= and origin='
     """
 
+    code = "IFC001"
+
 
 class GeometryError(CimkitError, ValueError):
     """Geometry is invalid, empty or degenerate and could not (or may not) be repaired.
@@ -226,6 +262,8 @@ class GeometryError(CimkitError, ValueError):
     >>> str(GeometryError("self-intersecting polygon", layer="parcels", entity="91999000AB0001"))
     "layer 'parcels': entity 91999000AB0001: self-intersecting polygon"
     """
+
+    code = "GMT001"
 
 
 class NetworkError(CimkitError, ValueError):
@@ -237,6 +275,8 @@ class NetworkError(CimkitError, ValueError):
     'unknown node id(s): [7]. Fix: use ids from network.nodes.index.'
     """
 
+    code = "NET001"
+
 
 class LayerNotFoundError(CimkitError, KeyError):
     """A named layer is not in the model or the file.
@@ -247,6 +287,8 @@ class LayerNotFoundError(CimkitError, KeyError):
     >>> isinstance(err, KeyError), str(err)
     (True, "layer 'zones': the model has no layer 'zones'")
     """
+
+    code = "GEN004"
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self._format()
@@ -262,6 +304,8 @@ class ReaderCrashError(CimkitError, OSError):
     (True, 'big.ifc: the IFC reader exceeded its 600 s time limit')
     """
 
+    code = "GEN005"
+
 
 class CimkitIOError(CimkitError, OSError):
     """A file could not be read or written (missing, permissions, disk full).
@@ -271,6 +315,8 @@ class CimkitIOError(CimkitError, OSError):
     >>> str(CimkitIOError("no such file", path="city.gpkg", hint="check the path"))
     'city.gpkg: no such file. Fix: check the path'
     """
+
+    code = "GEN006"
 
 
 class CimkitWarning(UserWarning):
@@ -287,9 +333,15 @@ class CimkitWarning(UserWarning):
     ...     warnings.warn("3 homes reach no school", CoverageWarning, stacklevel=1)
     >>> issubclass(caught[0].category, CimkitWarning), issubclass(CimkitWarning, UserWarning)
     (True, True)
+    >>> CoverageWarning("3 homes reach no school").code, CimkitWarning("x", code="DEM101").code
+    ('COV001', 'DEM101')
     """
 
-    def __init__(self, message: str) -> None:
+    code: str = "GEN000"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        if code is not None:
+            self.code = code
         super().__init__(message)
 
 
@@ -304,6 +356,8 @@ class CoverageWarning(CimkitWarning):
     >>> issubclass(CoverageWarning, CimkitWarning)
     True
     """
+
+    code = "COV001"
 
 
 class PlacementError(CimkitError, ValueError):
@@ -324,6 +378,8 @@ class PlacementError(CimkitError, ValueError):
     (True, 'local_coordinates', 'net.inp: the extent is 6,000 km from the area of use of EPSG:2154. Fix: local coordinates: pass origin=')
     """
 
+    code = "PLC001"
+
     def __init__(
         self,
         message: str,
@@ -342,7 +398,7 @@ class PlacementError(CimkitError, ValueError):
 
     def __reduce__(self):  # keep the placement fields across child processes
         fields = {"path": self.path, "layer": self.layer, "entity": self.entity, "line": self.line}
-        fields.update(hint=self.hint, check=self.check, extent=self.extent)
+        fields.update(hint=self.hint, check=self.check, extent=self.extent, code=self.code)
         fields.update(extent_lonlat=self.extent_lonlat, expected=self.expected)
         return (_rebuild, (type(self), self.message, fields))
 
@@ -357,6 +413,8 @@ class PlacementWarning(CimkitWarning):
     >>> issubclass(PlacementWarning, CimkitWarning)
     True
     """
+
+    code = "PLC101"
 
 
 class QuantityWarning(CimkitWarning):
@@ -373,6 +431,8 @@ class QuantityWarning(CimkitWarning):
     True
     """
 
+    code = "QTY001"
+
 
 class CountryError(ValidationError):
     """A national default is needed but the data's country is unknown or has no bundled value.
@@ -387,3 +447,53 @@ class CountryError(ValidationError):
     >>> isinstance(err, ValueError), str(err)
     (True, "no GDP per capita for 'US'. Fix: pass gdp_per_capita_usd2010=")
     """
+
+    code = "ANA001"
+
+
+class ResourceLimitError(CimkitError, ValueError):
+    """An input exceeds a resource limit of ``cimkit.options`` (bytes, entities, pixels ...).
+
+    Raised *before* the memory or time is spent: the message gives the size found, the limit
+    and the option that raises it.
+
+    Examples
+    --------
+    >>> err = ResourceLimitError("the header declares 1e10 cells, over the limit of 4e8",
+    ...                          path="dem.asc", hint="raise it with cimkit.set_options(max_pixels=...)")
+    >>> isinstance(err, ValueError), err.code
+    (True, 'LIM001')
+    """
+
+    code = "LIM001"
+
+
+class PublicationError(CimkitError, PermissionError):
+    """A public output was asked to include a layer whose sensitivity is above ``public``.
+
+    Pass an explicit allowance with a reason to publish it anyway; the allowance is written
+    to the audit log.
+
+    Examples
+    --------
+    >>> err = PublicationError("layer 'water' is sensitive", layer="water", hint="pass allow=")
+    >>> isinstance(err, PermissionError), err.code
+    (True, 'PUB001')
+    """
+
+    code = "PUB001"
+
+
+class RepairWarning(CimkitWarning):
+    """Input data was repaired (geometry made valid, a sentinel read as nodata, text decoded).
+
+    The message says what was repaired and how many items; the same lands as a step in the
+    layer's provenance.
+
+    Examples
+    --------
+    >>> issubclass(RepairWarning, CimkitWarning), RepairWarning("2 rings closed").code
+    (True, 'REP001')
+    """
+
+    code = "REP001"

@@ -8,6 +8,7 @@ False
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,14 @@ _OPTIONS: dict[str, Any] = {
     "plausible_height_m": (2.0, 300.0),  # model.quality(): building heights outside are flagged
     "plausible_footprint_m2": (5.0, 100_000.0),  # model.quality(): footprint areas outside are flagged
     "plausible_elevation_m": (-500.0, 9000.0),  # model.quality(): DEM values outside are errors
+    # resource limits: every reader checks them before it allocates (ResourceLimitError, LIM*)
+    "max_input_mb": 8192,  # size on disk of one input file
+    "max_decompressed_mb": 4096,  # what one archive or compressed stream may expand to
+    "max_compression_ratio": 200.0,  # expanded / compressed size above this is treated as a bomb
+    "max_features": 5_000_000,  # features (rows) of one vector layer or network table
+    "max_ifc_entities": 20_000_000,  # entity instances of one IFC file
+    "max_pixels": 400_000_000,  # cells of one raster (1.6 GB as float32)
+    "audit_log": None,  # path of the append-only publication audit log; None: the user's state folder
 }
 
 _VALIDATORS: dict[str, Callable[[Any], bool]] = {
@@ -41,7 +50,19 @@ _VALIDATORS: dict[str, Callable[[Any], bool]] = {
     "plausible_height_m": lambda v: _is_range(v),
     "plausible_footprint_m2": lambda v: _is_range(v),
     "plausible_elevation_m": lambda v: _is_range(v),
+    "max_input_mb": lambda v: _is_positive_int(v),
+    "max_decompressed_mb": lambda v: _is_positive_int(v),
+    "max_compression_ratio": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 1,
+    "max_features": lambda v: _is_positive_int(v),
+    "max_ifc_entities": lambda v: _is_positive_int(v),
+    "max_pixels": lambda v: _is_positive_int(v),
+    "audit_log": lambda v: v is None or isinstance(v, (str, os.PathLike)),
 }
+
+
+def _is_positive_int(value: Any) -> bool:
+    """Tell whether ``value`` is an int > 0 (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _is_range(value: Any) -> bool:
@@ -87,7 +108,16 @@ class set_options:
         from its nearest street node is flagged by the accessibility analysis),
         ``plausible_height_m``, ``plausible_footprint_m2``, ``plausible_elevation_m`` (``(low, high)``
         tuples: building heights, footprint areas and DEM values outside are flagged by
-        ``CityModel.quality()``). An unknown name or an invalid value raises
+        ``CityModel.quality()``). Resource limits, checked by every reader before it allocates
+        (exceeding one raises :class:`~cimkit.errors.ResourceLimitError`): ``max_input_mb``
+        (size of one input file, default 8192), ``max_decompressed_mb`` (what one archive or
+        compressed stream may expand to, default 4096), ``max_compression_ratio`` (expanded /
+        compressed size above which an archive is a bomb, default 200), ``max_features`` (rows of
+        one layer, default 5,000,000), ``max_ifc_entities`` (entities of one IFC file, default
+        20,000,000), ``max_pixels`` (cells of one raster, default 400,000,000); the IFC child
+        process also has ``ifc_timeout_s`` and ``ifc_memory_mb``. ``audit_log`` (path of the
+        append-only publication audit log; ``None``: ``$XDG_STATE_HOME/cimkit/audit.jsonl``).
+        An unknown name or an invalid value raises
         :class:`~cimkit.errors.ValidationError`.
 
     Examples

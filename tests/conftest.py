@@ -24,3 +24,20 @@ def sample_city_dir() -> Path:
     from cimkit.datasets import sample_city_path
 
     return sample_city_path()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the bad-input corpus table (tests/corpus) when corpus cases ran."""
+    rows = []
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for key, value in getattr(report, "user_properties", ()):
+                if key == "corpus":
+                    rows.append(tuple(value))
+    if rows:
+        from tests.corpus._registry import format_table
+
+        terminalreporter.write_sep("=", "bad-input corpus")
+        terminalreporter.write_line(format_table(rows))

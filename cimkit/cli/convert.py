@@ -81,7 +81,9 @@ class ConvertReport:
         ]
         for rec in self.records:
             if rec["status"] == "failed":
-                lines.append(f"  FAILED {rec['input']}: {rec['error_type']}: {rec['error']}")
+                lines.append(
+                    f"  FAILED {rec['input']}: {rec.get('code', '')} {rec['error_type']}: {rec['error']}"
+                )
         return "\n".join(lines)
 
 
@@ -165,6 +167,7 @@ def convert_file(
         record.update(
             status="failed",
             error_type=type(err).__name__,
+            code=getattr(err, "code", "UNTYPED"),
             error=str(err).splitlines()[0][:500],
             traceback=traceback.format_exc(limit=3),
         )
@@ -280,6 +283,7 @@ def _run_local(
                         "output": str(dest),
                         "status": "failed",
                         "error_type": "ReaderCrashError",
+                        "code": "GEN005",
                         "error": "the worker process died on this file",
                     }
 

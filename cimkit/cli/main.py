@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         except CimkitError as err:
             logging.getLogger("cimkit.cli").debug("error details", exc_info=True)
-            print(f"cimkit: error: {err}", file=sys.stderr)
+            print(f"cimkit: error[{err.code}]: {err}", file=sys.stderr)
             return 2
 
 

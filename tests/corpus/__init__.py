@@ -1,0 +1,1 @@
+"""The bad-input corpus: hostile and malformed inputs, each with its expected outcome."""
