@@ -13,7 +13,7 @@ OUTPUT ?= demo-output
 # mkdocs-material prints a banner about its successor on every build; the build does not need it.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: demo test test-slow test-all lint typecheck docs bench sample-data doctest clean help
+.PHONY: demo test test-slow test-all lint typecheck docs bench sample-data doctest clean help postgis-server
 
 help:
 	@echo "make demo | test | test-slow | test-all | lint | typecheck | doctest | docs | bench | sample-data | clean"
@@ -28,18 +28,35 @@ $(VENV)/.installed-core: pyproject.toml | $(PY)
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[dev,dask]'
+	$(PIP) install --quiet -e '.[dev,dask,postgis]'
 	@touch $@ $(VENV)/.installed-core
 
 demo: $(VENV)/.installed-core
 	$(BIN)/cimkit demo --output $(OUTPUT)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev postgis-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy cimkit
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" -q --doctest-modules tests cimkit
 	$(BIN)/mkdocs build --strict --quiet --site-dir site
+
+# The PostGIS tests (tests/postgis) start a throwaway cluster with scripts/postgis-cluster.sh; they
+# need PostgreSQL + PostGIS from the system, installed here when missing and possible (root with
+# apt-get). This never fails the build: without them the tests skip and say why.
+postgis-server:
+	@if ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    ver=$$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1); \
+	    if [ -n "$$ver" ]; then pkgs="postgresql-$$ver-postgis-3"; else pkgs="postgresql postgis"; fi; \
+	    echo "installing $$pkgs for the PostGIS tests"; \
+	    apt-get install -y -q $$pkgs >/dev/null 2>&1 \
+	      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$pkgs >/dev/null 2>&1; } \
+	      || echo "PostGIS could not be installed: the PostGIS tests will skip"; \
+	  else \
+	    echo "PostGIS is not installed (needs root and apt-get): the PostGIS tests will skip"; \
+	  fi; \
+	fi
 
 test-slow: $(VENV)/.installed-dev
 	$(PY) -m pytest -m slow -q

@@ -87,6 +87,49 @@ def remove_part(model: Any, name: str) -> None:
     model._provenance.pop(name, None)
 
 
+def join_columns(
+    model: Any, name: str, table: Any, *, step: str, detail: str, overwrite: bool, params: Mapping[str, Any]
+) -> Any:
+    """Return layer ``name`` of ``model`` joined with ``table`` on its index; record the step.
+
+    The layer's sensitivity rises to that of ``table`` when the table carries a provenance
+    record with a level (a column derived from a sensitive layer makes the layer as sensitive).
+    """
+    from cimkit._sensitivity import derive_level, layer_level
+    from cimkit.errors import InputError, ValidationError
+
+    layer = model[name]
+    if not hasattr(table, "columns"):  # a Series
+        table = table.to_frame()
+    clash = [c for c in table.columns if c in layer.columns]
+    if clash and not overwrite:
+        raise ValidationError(f"layer {name!r} already has column(s) {clash}; pass overwrite=True.")
+    unknown = table.index.difference(layer.index)
+    if len(unknown):
+        raise InputError(
+            f"{len(unknown)} row(s) of the table are not in the layer (first: {list(unknown[:3])})",
+            layer=name,
+            hint="index the table by the layer's ids (layer.index).",
+        )
+    out = layer.drop(columns=clash).join(table, how="left")
+    record = model.provenance_record(name)
+    source = prov.get(table)
+    if source is not None and source.sensitivity:
+        level = derive_level(layer_level(model, name), source.sensitivity)
+        if level != layer_level(model, name):
+            record.sensitivity = level
+            record.add_step("inherit_sensitivity", f"level {level} from the joined columns of {step}")
+    columns = list(map(str, table.columns))
+    record.add_step(
+        "join",
+        detail or f"{len(table.columns)} column(s) from {step}",
+        producer=step,
+        columns=columns,
+        **params,
+    )
+    return out
+
+
 def count_checks(model: Any) -> dict[str, int] | None:
     """Rows per status of ``model.quality()``, or None when a check fails (a repr never raises)."""
     from cimkit._quality import count_statuses

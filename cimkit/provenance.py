@@ -145,6 +145,11 @@ class Provenance:
         ISO-8601 UTC time the record was made.
     steps
         Ordered operations applied since reading (reprojection, repairs, filters ...).
+    sensitivity
+        Who may see the layer: ``"public"``, ``"internal"``, ``"restricted"`` or
+        ``"sensitive"`` (see :mod:`cimkit._sensitivity`); None: the default of its kind.
+    owner
+        Who is responsible for the data (a service, an organisation), when known.
 
     Examples
     --------
@@ -162,6 +167,8 @@ class Provenance:
     licence: str | None = None
     created: str = field(default_factory=_now)
     steps: list[Step] = field(default_factory=list)
+    sensitivity: str | None = None
+    owner: str | None = None
 
     def add_step(self, action: str, detail: str = "", **params: Any) -> Provenance:
         """Append a step and return ``self`` (so calls can be chained).
@@ -221,6 +228,8 @@ class Provenance:
         >>> data = {"reader": "cimkit.read_dem", "source_files": [{"path": "dem.tif"}]}
         >>> Provenance.from_dict(data).source
         'dem.tif'
+        >>> Provenance.from_dict({"sensitivity": "sensitive", "owner": "water utility"}).sensitivity
+        'sensitive'
         """
         return cls(
             layer=data.get("layer"),
@@ -230,6 +239,8 @@ class Provenance:
             licence=data.get("licence"),
             created=data.get("created", _now()),
             steps=[Step(**s) for s in data.get("steps", [])],
+            sensitivity=data.get("sensitivity"),
+            owner=data.get("owner"),
         )
 
     @classmethod

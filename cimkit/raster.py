@@ -7,7 +7,10 @@ delegate to rasterio, imported lazily.
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +18,166 @@ import numpy as np
 from affine import Affine
 from pyproj import CRS
 
-from cimkit.errors import CimkitIOError, FileFormatError, MissingCRSError
+from cimkit.errors import (
+    CimkitIOError,
+    FileFormatError,
+    InputError,
+    MissingCRSError,
+    ResourceLimitError,
+)
+from cimkit.options import get_options
 
-__all__ = ["Raster"]
+__all__ = ["RASTER_FORMATS", "Raster"]
+
+#: The raster formats cimkit reads (GDAL driver -> name), recognised by the file's first bytes,
+#: never by its extension. Formats that can reference other files (VRT, GDAL virtual file
+#: systems such as ``/vsicurl/``) are refused: a VRT can point a reader at any local file.
+RASTER_FORMATS: dict[str, str] = {
+    "GTiff": "GeoTIFF (also Cloud Optimized GeoTIFF)",
+    "AAIGrid": "ESRI ASCII grid",
+}
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
+_ASC_KEYS = (b"ncols", b"nrows", b"xllcorner", b"yllcorner", b"xllcenter", b"yllcenter", b"cellsize")
+_COMPRESSED_MAGIC = {b"PK\x03\x04": "zip", b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\xfd7zXZ": "xz"}
+_VIRTUAL_PATH = re.compile(r"^(/vsi[a-z0-9_]*/|[A-Za-z][A-Za-z0-9+.-]+://)")
+_FORMAT_HINT = "convert it to a local GeoTIFF (gdal_translate in.ext out.tif) and pass that file."
+
+
+def _check_raster_path(path: str | os.PathLike[str]) -> None:
+    """Refuse a GDAL virtual path (``/vsicurl/``, ``/vsizip/`` ...) or a URL (``s3://``, ``zip://``).
+
+    Examples
+    --------
+    >>> _check_raster_path("dem.tif")
+    >>> _check_raster_path("/vsicurl/https://example.org/dem.tif")
+    Traceback (most recent call last):
+    ...
+    cimkit.errors.FileFormatError: /vsicurl/https://example.org/dem.tif: GDAL virtual paths and URLs are not read. Fix: download the file and pass a local path.
+    """
+    if _VIRTUAL_PATH.match(os.fspath(path)):
+        raise FileFormatError(
+            "GDAL virtual paths and URLs are not read",
+            path=path,
+            code="DEM001",
+            hint="download the file and pass a local path.",
+        )
+
+
+def _find_raster_format(path: str | os.PathLike[str]) -> str:
+    """Return the GDAL driver of a raster file from its first bytes (a key of :data:`RASTER_FORMATS`).
+
+    Raises
+    ------
+    FileFormatError
+        ``DEM001`` for a VRT or other XML, a compressed file or any other format; ``DEM008``
+        for an empty file.
+    CimkitIOError
+        The file cannot be opened.
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> _find_raster_format(sample_city_path() / "dem.tif")
+    'GTiff'
+    """
+    _check_raster_path(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError as err:
+        raise CimkitIOError(
+            f"cannot open the file ({err.strerror})", path=path, hint="check the path."
+        ) from err
+    if not head:
+        raise FileFormatError(
+            "the file is empty (0 bytes)", path=path, code="DEM008", hint="check the download."
+        )
+    if head[:4] in _TIFF_MAGIC:
+        return "GTiff"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if any(text.startswith(key) for key in _ASC_KEYS):
+        return "AAIGrid"
+    if text.startswith(b"<"):
+        what = "a GDAL VRT" if b"<vrtdataset" in text[:200] else "an XML file"
+        raise FileFormatError(
+            f"the file is {what}, which can reference other files; it is not read",
+            path=path,
+            code="DEM001",
+            hint=_FORMAT_HINT.replace("in.ext", "in.vrt"),
+        )
+    for magic, name in _COMPRESSED_MAGIC.items():
+        if head.startswith(magic):
+            raise FileFormatError(
+                f"the file is {name}-compressed; compressed rasters are not read",
+                path=path,
+                code="DEM001",
+                hint="decompress it and pass the GeoTIFF or ASCII grid inside.",
+            )
+    raise FileFormatError(
+        f"the file is not one of the raster formats read ({', '.join(RASTER_FORMATS.values())}), "
+        "judged by its content",
+        path=path,
+        code="DEM001",
+        hint=_FORMAT_HINT,
+    )
+
+
+def _check_raster_size(rows: int, cols: int, *, path: str | os.PathLike[str] | None = None) -> None:
+    """Refuse a raster of more than ``max_pixels`` cells, or of none, from its declared size.
+
+    Examples
+    --------
+    >>> _check_raster_size(180, 180)
+    >>> _check_raster_size(100_000, 100_000, path="big.asc")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cimkit.errors.ResourceLimitError: big.asc: the raster declares 100,000 x 100,000 = 10,000,000,000 cells ...
+    """
+    if rows <= 0 or cols <= 0:
+        raise FileFormatError(
+            f"the raster declares {rows} x {cols} cells", path=path, code="DEM008", hint="check the header."
+        )
+    limit = int(get_options()["max_pixels"])
+    if rows * cols > limit:
+        raise ResourceLimitError(
+            f"the raster declares {rows:,} x {cols:,} = {rows * cols:,} cells "
+            f"({rows * cols * 8 / 2**30:,.1f} GiB as float64), over the limit of {limit:,} cells",
+            path=path,
+            code="LIM010",
+            hint="clip it (gdal_translate -projwin) or raise cimkit.set_options(max_pixels=...).",
+        )
+
+
+def _check_transform(transform: Affine, *, path: str | os.PathLike[str] | None = None) -> None:
+    """Refuse a geotransform with NaN / infinite terms, zero-size cells or a rotation.
+
+    Non-square cells are accepted (``Raster.res`` holds both sizes); a rotated grid is refused
+    because the grid analyses assume north-up rows.
+
+    Examples
+    --------
+    >>> _check_transform(Affine(5, 0, 651000, 0, -5, 6847010))
+    >>> _check_transform(Affine(5, 0.5, 651000, 0, -5, 6847010))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cimkit.errors.InputError: the grid is rotated or sheared ...
+    """
+    terms = tuple(transform)[:6]
+    if not all(math.isfinite(t) for t in terms):
+        problem = f"the geotransform has NaN or infinite terms {terms}"
+    elif transform.a * transform.e - transform.b * transform.d == 0:
+        problem = f"the geotransform has zero-size cells {terms}"
+    elif transform.b != 0 or transform.d != 0:
+        problem = f"the grid is rotated or sheared (geotransform {terms})"
+    else:
+        return
+    raise InputError(
+        problem,
+        path=path,
+        code="DEM005",
+        hint="fix the georeferencing (gdal_edit.py -a_ullr) or warp it north-up (gdalwarp).",
+    )
 
 
 @dataclass(eq=False)
@@ -68,6 +228,13 @@ class Raster:
             self.crs = CRS.from_user_input(self.crs)
         if not isinstance(self.transform, Affine):
             self.transform = Affine(*tuple(self.transform)[:6])
+        terms = tuple(self.transform)[:6]
+        if not all(math.isfinite(t) for t in terms) or self.cell_area == 0:
+            raise InputError(
+                f"a Raster needs a finite geotransform with cells of non-zero size; got {terms}",
+                code="DEM005",
+                hint="pass Affine(cell_width, 0, left, 0, -cell_height, top).",
+            )
 
     # -- geometry -----------------------------------------------------------------
     @property
@@ -239,6 +406,7 @@ class Raster:
         transform, width, height = calculate_default_transform(
             self.crs, dst_crs, cols, rows, left=left, bottom=bottom, right=right, top=top
         )
+        _check_raster_size(height, width)  # a warp can ask for far more cells than the source has
         src = self.masked()
         dst = np.full((height, width), np.nan, dtype="float64")
         reproject(
@@ -261,7 +429,11 @@ class Raster:
     # -- files ----------------------------------------------------------------------
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], *, band: int = 1) -> Raster:
-        """Read one band with rasterio (no CRS fix-ups or checks: see :func:`cimkit.read_dem`).
+        """Read one band of a GeoTIFF or ASCII grid (no CRS or value checks: see :func:`cimkit.read_dem`).
+
+        The format is judged by content (:func:`_find_raster_format`: a VRT is refused), the
+        declared size is checked against ``max_pixels`` and the geotransform by
+        :func:`_check_transform` before the cells are read.
 
         Examples
         --------
@@ -269,19 +441,13 @@ class Raster:
         >>> Raster.from_file(sample_city_path() / "dem.tif").shape
         (180, 180)
         """
-        import rasterio
-        from rasterio.errors import RasterioIOError
-
-        try:
-            with rasterio.open(path) as src:
-                values = src.read(band)
-                return cls(values, src.transform, src.crs.to_wkt() if src.crs else None, src.nodata)
-        except RasterioIOError as err:
-            raise CimkitIOError(
-                f"rasterio cannot open the file ({err})",
-                path=path,
-                hint="check the path and that the file is a raster GDAL reads (GeoTIFF, ASCII grid ...).",
-            ) from err
+        band_data = _read_raster_band(path, band=band)
+        return cls(
+            band_data.values,
+            band_data.transform,
+            CRS.from_wkt(band_data.crs_wkt) if band_data.crs_wkt else None,
+            band_data.nodata,
+        )
 
     def to_geotiff(self, path: str | os.PathLike[str]) -> None:
         """Write a deflate-compressed GeoTIFF atomically (temporary file + rename).
@@ -316,3 +482,94 @@ class Raster:
             with rasterio.open(tmp, "w", **profile) as dst:
                 dst.write(self.values, 1)
                 dst.update_tags(units=self.units)
+
+
+@dataclass
+class _RasterBand:
+    """One band as :func:`_read_raster_band` reads it, before any check on its values."""
+
+    values: np.ndarray
+    transform: Affine
+    crs_wkt: str | None
+    nodata: float | None
+    unit: str
+    driver: str
+
+
+def _read_raster_band(path: str | os.PathLike[str], *, band: int = 1) -> _RasterBand:
+    """Read one band safely: format by content, size before allocation, georeferencing checked.
+
+    Parameters
+    ----------
+    path
+        A local GeoTIFF or ESRI ASCII grid (:data:`RASTER_FORMATS`).
+    band
+        Band to read (1-based).
+
+    Returns
+    -------
+    _RasterBand
+
+    Raises
+    ------
+    FileFormatError
+        ``DEM001`` refused format or path, ``DEM008`` unreadable file.
+    ResourceLimitError
+        ``LIM010``: more cells than ``max_pixels``, raised before reading them.
+    InputError
+        ``DEM005`` no or unusable geotransform, ``DEM007`` no such band.
+
+    Examples
+    --------
+    >>> from cimkit.datasets import sample_city_path
+    >>> band = _read_raster_band(sample_city_path() / "dem.tif")
+    >>> band.driver, band.values.shape, band.nodata
+    ('GTiff', (180, 180), -9999.0)
+    """
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
+
+    driver = _find_raster_format(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path, driver=driver) as src:
+                _check_raster_size(src.height, src.width, path=path)
+                if not 1 <= band <= src.count:
+                    raise InputError(
+                        f"band {band} requested; the file has {src.count}",
+                        path=path,
+                        code="DEM007",
+                        hint="pick band=1.",
+                    )
+                if src.transform.is_identity and src.crs is None:
+                    raise InputError(
+                        "the raster has no georeferencing (no geotransform)",
+                        path=path,
+                        code="DEM005",
+                        hint="georeference it (gdal_translate -a_ullr ... -a_srs ...) or warp its GCPs (gdalwarp).",
+                    )
+                _check_transform(src.transform, path=path)
+                values = src.read(band)
+                return _RasterBand(
+                    values,
+                    src.transform,
+                    src.crs.to_wkt() if src.crs else None,
+                    src.nodata,
+                    (src.units[band - 1] or "") if src.units else "",
+                    driver,
+                )
+    except (RasterioError, OSError) as err:
+        raise FileFormatError(
+            f"the {RASTER_FORMATS[driver]} cannot be read ({err})",
+            path=path,
+            code="DEM008",
+            hint="check that the file is complete and opens in a GIS.",
+        ) from err
+    except MemoryError as err:
+        raise ResourceLimitError(
+            "not enough memory to read the raster",
+            path=path,
+            code="LIM010",
+            hint="clip it or lower max_pixels.",
+        ) from err

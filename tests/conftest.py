@@ -41,3 +41,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
         terminalreporter.write_sep("=", "bad-input corpus")
         terminalreporter.write_line(format_table(rows))
+
+
+@pytest.fixture(autouse=True)
+def _private_audit_log(tmp_path_factory):
+    """Every test writes publication allowances to a log of its own, never the user's."""
+    import cimkit
+
+    with cimkit.set_options(audit_log=tmp_path_factory.mktemp("audit") / "audit.jsonl"):
+        yield

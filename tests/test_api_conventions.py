@@ -184,6 +184,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "cimkit._codes",
             "cimkit._sensitivity",
             "cimkit.audit",
+            "cimkit.governance",
         ),
     ),
     ("io", ("cimkit.io",)),

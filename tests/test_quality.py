@@ -190,7 +190,7 @@ def test_city_report_lists_the_rows_that_are_not_ok(sample):
     from cimkit.viz import build_city_report
 
     model, table = sample
-    report = build_city_report(model)
+    report = build_city_report(model, audience="internal")
     titles = [s.title for s in report.sections]
     assert titles.index("Checks on the data") == titles.index("Where the numbers come from") - 1
     text = report.to_markdown()

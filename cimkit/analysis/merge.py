@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 
 from cimkit import provenance as prov
+from cimkit._sensitivity import derive_level
 from cimkit.analysis.linking import Layer, _check_layers_crs, _geoms
 from cimkit.errors import CoverageWarning, InputError, MissingCRSError
 from cimkit.raster import Raster
@@ -219,6 +220,8 @@ def _merged_record(
                 seen.add((source.path, source.sha256))
                 record.source_files.append(source)
     readers = {name: (r.reader if r is not None else "in-memory") for name, r in records.items()}
+    levels = [r.sensitivity for r in records.values() if r is not None and r.sensitivity is not None]
+    record.sensitivity = derive_level(*levels) if levels else None  # the highest level of the inputs
     record.add_step(
         "merge_buildings",
         "buildings merged from " + ", ".join(layers) + f" (footprints matched by IoU >= {min_iou})",

@@ -3,8 +3,15 @@
 Each input file is converted on its own (IFC files in a sandboxed child process, see
 :func:`cimkit.read_ifc`); a failure is recorded and the batch goes on. A journal
 (``convert-journal.jsonl`` in the output folder, one JSON object per file) makes the batch
-resumable: a file already converted with the same sha256, format and CRS is skipped. Files can
-be spread over local processes (``--jobs``) or a Dask cluster (``--scheduler``).
+resumable: a file already converted with the same sha256, format and CRS, whose output is still
+the one recorded (same sha256), is skipped. Files can be spread over local processes
+(``--jobs``) or a Dask cluster (``--scheduler``).
+
+Every output is written atomically and verified before it replaces anything (the layers and their
+row counts read back, see :mod:`cimkit._atomic`); its sha256 is recorded in the journal and the
+report (``output_sha256``), which ``cimkit verify OUTPUT_FOLDER`` checks later. A batch killed
+at any point leaves only complete outputs; running it again resumes it and gives the outputs
+an uninterrupted run gives.
 """
 
 from __future__ import annotations
@@ -21,17 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cimkit._atomic import atomic_path
+from cimkit._atomic import atomic_path, write_text_atomic
 from cimkit._placement import check_object_placement
 from cimkit._progress import track
-from cimkit.errors import CimkitIOError, PlacementError, ValidationError
+from cimkit.errors import CimkitError, CimkitIOError, FileFormatError, PlacementError, ValidationError
 from cimkit.provenance import compute_sha256
 
 __all__ = ["ConvertReport", "convert_file", "discover_inputs", "run_convert"]
 
 logger = logging.getLogger(__name__)
 
-IFC_SUFFIXES = {".ifc"}
+IFC_SUFFIXES = {".ifc", ".ifczip"}  # an .ifczip is read through cimkit.io._archive by read_ifc_model
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".parquet", ".fgb", ".gml", ".kml"}
 JOURNAL = "convert-journal.jsonl"
 
@@ -44,7 +51,7 @@ class ConvertReport:
     ----------
     records
         One dict per input file, in the order they finished: ``input``, ``output``,
-        ``format``, ``crs``, ``sha256``, ``status`` (``"ok"``, ``"skipped"`` or ``"failed"``),
+        ``format``, ``crs``, ``sha256``, ``output_sha256``, ``status`` (``"ok"``, ``"skipped"`` or ``"failed"``),
         ``seconds``, and ``layers`` (rows per layer) or ``error_type`` / ``error`` (a file whose
         layer fails a placement check also has ``check``, the check's name, and ``hint``, its
         likely cause).
@@ -161,8 +168,8 @@ def convert_file(
     try:
         record["sha256"] = compute_sha256(src)
         layers = _read_any(src, crs=crs, timeout_s=timeout_s)
-        _write_layers(layers, dest, output_format)
-        record.update(status="ok", layers={k: len(v) for k, v in layers.items()})
+        written = _write_layers(layers, dest, output_format)
+        record.update(status="ok", layers=written, output_sha256=compute_sha256(dest))
     except Exception as err:  # a batch never stops on one file
         record.update(
             status="failed",
@@ -178,6 +185,21 @@ def convert_file(
 
 
 def _read_any(src: Path, *, crs: str | None, timeout_s: float | None) -> dict[str, Any]:
+    """Read every layer of ``src``; any failure but a cimkit error becomes a FileFormatError naming it."""
+    try:
+        return _read_layers(src, crs=crs, timeout_s=timeout_s)
+    except CimkitError:
+        raise
+    except Exception as err:
+        raise FileFormatError(
+            f"cannot read the file ({type(err).__name__}: {str(err).splitlines()[0][:300]})",
+            path=src,
+            hint="check it opens in ogrinfo or QGIS; convert reads IFC, GeoJSON, GeoPackage, "
+            "(zipped) Shapefile, GeoParquet, FlatGeobuf, GML and KML.",
+        ) from err
+
+
+def _read_layers(src: Path, *, crs: str | None, timeout_s: float | None) -> dict[str, Any]:
     suffix = src.suffix.lower()
     if suffix in IFC_SUFFIXES:
         from cimkit.io.ifc import read_ifc_model
@@ -193,7 +215,11 @@ def _read_any(src: Path, *, crs: str | None, timeout_s: float | None) -> dict[st
     if suffix == ".parquet":
         frame = gpd.read_parquet(src)
         return {src.stem: _placed(frame, crs, src, src.stem)}
-    path = f"zip://{src}" if suffix == ".zip" else str(src)
+    if suffix in (".zip", ".shp"):  # zip slip / bomb and shapefile sidecar checks, typed errors
+        from cimkit.io._layers import read_archive_layers
+
+        return read_archive_layers(src, crs=crs or None)
+    path = str(src)
     out = {}
     for name, _ in pyogrio.list_layers(path):
         frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True)
@@ -213,27 +239,55 @@ def _placed(frame: Any, crs: str | None, src: Path, layer: str) -> Any:
     return moved
 
 
-def _write_layers(layers: dict[str, Any], dest: Path, output_format: str) -> None:
+def _count_rows(path: Path, output_format: str) -> dict[str, int]:
+    """Read back the rows per layer of a written output."""
+    if output_format == "parquet":
+        import pyarrow.parquet as pq
+
+        return {"": int(pq.read_metadata(path).num_rows)}
+    if output_format == "geojson":
+        return {"": len(json.loads(path.read_text(encoding="utf-8"))["features"])}
+    import sqlite3
+
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        names = [row[0] for row in con.execute("SELECT table_name FROM gpkg_contents")]
+        return {name: int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]) for name in names}
+    finally:
+        con.close()
+
+
+def _write_layers(layers: dict[str, Any], dest: Path, output_format: str) -> dict[str, int]:
+    """Write the layers atomically, checking they read back with their rows; return the rows written."""
     import geopandas as gpd
     import pandas as pd
     import pyogrio
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(dest) as tmp:
-        if output_format == "parquet":
-            spatial = [v for v in layers.values() if isinstance(v, gpd.GeoDataFrame)]
-            if not spatial:
-                raise ValidationError(f"{dest.name}: nothing spatial to write as GeoParquet")
-            spatial[0].to_parquet(tmp)
-            return
-        driver = "GPKG" if output_format == "gpkg" else "GeoJSON"
-        for i, (name, frame) in enumerate(layers.items()):
-            if output_format == "geojson" and i > 0:
-                break
+    if output_format == "parquet":
+        spatial = {k: v for k, v in layers.items() if isinstance(v, gpd.GeoDataFrame)}
+        if not spatial:
+            raise ValidationError(f"{dest.name}: nothing spatial to write as GeoParquet")
+        layers = dict([next(iter(spatial.items()))])
+    elif output_format == "geojson":
+        layers = dict([next(iter(layers.items()))]) if layers else {}
+    expected = {name: len(frame) for name, frame in layers.items()}
+
+    def same_rows(tmp: Path) -> str | None:
+        found = _count_rows(tmp, output_format)
+        wanted = expected if output_format == "gpkg" else {"": sum(expected.values())}
+        return None if found == wanted else f"rows read back {found}, written {wanted}"
+
+    with atomic_path(dest, verify=same_rows) as tmp:
+        for name, frame in layers.items():
+            if output_format == "parquet":
+                frame.to_parquet(tmp)
+                continue
             frame = frame.reset_index() if frame.index.name is not None else frame
             if not isinstance(frame, gpd.GeoDataFrame):
                 frame = pd.DataFrame(frame)
+            driver = "GPKG" if output_format == "gpkg" else "GeoJSON"
             pyogrio.write_dataframe(frame, tmp, layer=name, driver=driver)
+    return expected
 
 
 def _read_journal(path: Path) -> dict[str, dict[str, Any]]:
@@ -384,6 +438,7 @@ def run_convert(
         if scheduler
         else _run_local(tasks, output_format=output_format, crs=crs, jobs=jobs, timeout_s=timeout_s)
     )
+    _end_cut_line(journal_path)
     with open(journal_path, "a", encoding="utf-8") as journal:
         for rec in track(runner, description="converting", total=len(tasks), unit="file"):
             if rec["status"] == "ok":
@@ -398,6 +453,15 @@ def run_convert(
     return report
 
 
+def _end_cut_line(path: Path) -> None:
+    """End with a newline a journal whose last line was cut short, so the next record starts clean."""
+    if path.is_file() and path.stat().st_size:
+        with open(path, "rb+") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
+
+
 def _already_done(prev: dict[str, Any] | None, src: Path, *, output_format: str, crs: str | None) -> bool:
     return bool(
         prev
@@ -406,6 +470,7 @@ def _already_done(prev: dict[str, Any] | None, src: Path, *, output_format: str,
         and prev.get("crs") == crs
         and Path(prev["output"]).is_file()
         and prev.get("sha256") == compute_sha256(src)
+        and prev.get("output_sha256") in (None, compute_sha256(Path(prev["output"])))
     )
 
 
@@ -423,5 +488,4 @@ def _write_summary(report: ConvertReport, path: Path) -> None:
         "failed": report.failed,
         "files": report.records,
     }
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_text_atomic(path, json.dumps(summary, indent=2, ensure_ascii=False))

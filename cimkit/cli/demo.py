@@ -46,6 +46,7 @@ def run_demo(
 
     matplotlib.use("Agg")
 
+    from cimkit import governance
     from cimkit.analysis import accessibility, carbon, flood, zoning
     from cimkit.datasets import load_sample_city, load_sample_flood_scenarios
     from cimkit.viz import build_city_report, public_model
@@ -81,6 +82,7 @@ def run_demo(
         flood=risk,
         carbon=footprint,
         access=access,
+        governance=governance.compute_governance(model),
         title="Sample city: what the city model says",
         intro=_INTRO,
         folder=out,

@@ -8,18 +8,22 @@ from pathlib import Path
 __all__ = ["run_info"]
 
 
-def run_info(path: str | os.PathLike[str]) -> str:
+def run_info(path: str | os.PathLike[str], *, risk_register: str | os.PathLike[str] | None = None) -> str:
     """Describe a saved city model (``.gpkg``) or an IFC file's georeferencing.
 
     Parameters
     ----------
     path
         A GeoPackage written by ``CityModel.to_file``, or an ``.ifc`` file.
+    risk_register
+        For a model: also write its whole risk register to this CSV file
+        (:func:`cimkit.governance.write_risk_register`).
 
     Returns
     -------
     str
-        For a model, its summary (layers, networks, DEM) and provenance table; for an IFC
+        For a model, its summary (layers, networks, DEM), provenance table, data-governance
+        score (with what to do to raise it) and risk-register summary; for an IFC
         file, how it is georeferenced (method, confidence, CRS, origin, rotation, scale) and
         the warnings found.
 
@@ -33,7 +37,7 @@ def run_info(path: str | os.PathLike[str]) -> str:
       origin E=651221.55 N=6847104.0 H=46.19, rotation 0.0 deg, scale 1.0
     """
     p = Path(path)
-    if p.suffix.lower() == ".ifc":
+    if p.suffix.lower() in (".ifc", ".ifczip"):
         from cimkit.io.ifc import read_georeference
 
         geo = read_georeference(p)
@@ -46,8 +50,14 @@ def run_info(path: str | os.PathLike[str]) -> str:
         )
         lines += [f"  warning: {w}" for w in geo.warnings]
         return "\n".join(lines)
+    from cimkit.governance import compute_governance, format_governance, write_risk_register
     from cimkit.model import read_model
 
     model = read_model(p)
     prov = model.provenance[["reader", "source", "n_steps", "steps"]]
-    return f"{model!r}\n\nprovenance:\n{prov.to_string()}"
+    governance = format_governance(compute_governance(model))
+    text = f"{model!r}\n\nprovenance:\n{prov.to_string()}\n\n{governance}"
+    if risk_register is not None:
+        written = write_risk_register(model, risk_register)
+        text += f"\nrisk register written to {written}"
+    return text

@@ -66,7 +66,13 @@ def _parser() -> argparse.ArgumentParser:
         help="batch-convert IFC / vector files to GeoPackage or GeoParquet; survives bad files, resumes",
     )
     convert.add_argument("inputs", nargs="+", help="files or folders (folders are searched recursively)")
-    convert.add_argument("--to", "-o", dest="output", required=True, help="output folder")
+    convert.add_argument(
+        "--to",
+        "-o",
+        dest="output",
+        required=True,
+        help="output folder, or postgresql://user@host/db?schema=city to save into PostGIS (updated in place)",
+    )
     convert.add_argument("--format", choices=["gpkg", "parquet", "geojson"], default="gpkg")
     convert.add_argument("--crs", default=None, help="target CRS, e.g. EPSG:2154 (default: the file's own)")
     convert.add_argument("--jobs", "-j", type=int, default=1, help="parallel worker processes (default 1)")
@@ -82,6 +88,23 @@ def _parser() -> argparse.ArgumentParser:
         "info", parents=common, help="describe a saved city model (.gpkg) or an IFC file's georeferencing"
     )
     info.add_argument("path")
+    info.add_argument(
+        "--risk-register",
+        default=None,
+        metavar="CSV",
+        help="also write the model's risk register to this CSV",
+    )
+    verify = sub.add_parser(
+        "verify",
+        parents=common,
+        help="re-hash a saved model's tables and sources, or a convert output folder",
+    )
+    verify.add_argument("path", help="a model .gpkg, or a cimkit convert output folder / convert-report.json")
+
+    audit = sub.add_parser(
+        "audit", parents=common, help="check the publication audit log (hash chain) and print its entries"
+    )
+    audit.add_argument("--log", default=None, metavar="PATH", help="the log (default: option audit_log)")
     return parser
 
 
@@ -160,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit code: 0 on success, 1 when ``convert`` failed on some file, 2 on an error
+        The exit code: 0 on success, 1 when ``convert`` failed on some file or ``verify`` found a
+        changed or lost item, 2 on an error
         (the message is printed on standard error).
 
     Examples
@@ -185,6 +209,11 @@ def _run(args: argparse.Namespace) -> int:
 
         run_demo(args.output, sample_dir=args.sample_dir)
         return 0
+    if args.command == "convert" and args.output.startswith(("postgresql://", "postgres://")):
+        from cimkit.cli._convert_postgis import run_convert_postgis
+
+        report = run_convert_postgis(args.inputs, args.output, crs=args.crs, timeout_s=args.timeout)
+        return 0 if report.failed == 0 else 1
     if args.command == "convert":
         from cimkit.cli.convert import run_convert
 
@@ -199,10 +228,21 @@ def _run(args: argparse.Namespace) -> int:
             timeout_s=args.timeout,
         )
         return 0 if report.failed == 0 else 1
+    if args.command == "verify":
+        from cimkit.cli.verify import run_verify
+
+        text, code = run_verify(args.path)
+        print(text)
+        return code
     if args.command == "info":
         from cimkit.cli.info import run_info
 
-        print(run_info(args.path))
+        print(run_info(args.path, risk_register=args.risk_register))
+        return 0
+    if args.command == "audit":
+        from cimkit.cli.audit import run_audit
+
+        print(run_audit(args.log))
         return 0
     return 2  # pragma: no cover - argparse enforces a command
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from cimkit._atomic import atomic_path
+from cimkit._atomic import atomic_path, write_bytes_atomic
 from cimkit.datasets._buildings import _layout
 from cimkit.datasets._layout import (
     COMMUNE,
@@ -57,8 +57,7 @@ logger = logging.getLogger(__name__)
 # writers
 # ----------------------------------------------------------------------------------------
 def _write_bytes(path: Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+    write_bytes_atomic(path, data)
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:

@@ -332,7 +332,7 @@ def open_decompressed(path: str | os.PathLike[str]) -> IO[bytes]:
             code="ARC003",
             hint="extract the member you want, or give the archive to a reader that takes zips",
         )
-    stream: IO[bytes]
+    stream: Any
     if kind == "gzip":
         stream = gzip.open(p, "rb")
     elif kind == "bz2":

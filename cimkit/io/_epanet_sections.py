@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cimkit.errors import CimkitIOError, FileFormatError
+from cimkit.io._archive import check_input_size
 
 
 @dataclass
@@ -28,10 +29,11 @@ class Sections:
 
 
 def split_sections(path: Path) -> Sections:
+    if not path.exists():
+        raise CimkitIOError("file not found", path=path, hint="check the path.")
+    check_input_size(path, what=".inp file")
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError as err:
-        raise CimkitIOError("file not found", path=path, hint="check the path.") from err
     except OSError as err:
         raise CimkitIOError(f"cannot read the file ({err.strerror})", path=path) from err
     out = Sections()
@@ -47,6 +49,7 @@ def split_sections(path: Path) -> Sections:
                     f"section header {line!r} has no closing bracket",
                     path=path,
                     line=number,
+                    code="NET005",
                     hint="write section headers as [NAME].",
                 )
             current = line[1:end].strip().upper()
@@ -57,6 +60,7 @@ def split_sections(path: Path) -> Sections:
                 "data before the first [SECTION] header",
                 path=path,
                 line=number,
+                code="NET005",
                 hint="an EPANET .inp file starts with a section header such as [TITLE].",
             )
         out.rows[current].append(Row(number, line.split()))
@@ -64,6 +68,7 @@ def split_sections(path: Path) -> Sections:
         raise FileFormatError(
             "no [JUNCTIONS], [RESERVOIRS] or [TANKS] rows: this is not an EPANET network",
             path=path,
+            code="NET005",
             hint="give an EPANET 2 .inp file.",
         )
     return out
@@ -77,6 +82,7 @@ def parse_number(row: Row, index: int, what: str, path: Path, *, default: float 
             f"missing {what} (field {index + 1})",
             path=path,
             line=row.line,
+            code="NET005",
             entity=row.fields[0] if row.fields else None,
             hint=f"give the {what} as a number.",
         )
@@ -90,6 +96,7 @@ def parse_number(row: Row, index: int, what: str, path: Path, *, default: float 
             f"{what} {text!r} is not a number",
             path=path,
             line=row.line,
+            code="NET005",
             entity=row.fields[0],
             hint=f"write the {what} as a plain number (e.g. 100 or 12.5).",
         )
@@ -104,6 +111,7 @@ def unique_id(row: Row, seen: dict[str, int], what: str, across: str, path: Any)
             f"{what} id {name!r} is defined twice",
             path=path,
             line=row.line,
+            code="NET003",
             entity=name,
             hint=f"{what} ids must be unique across {across}.",
         )
@@ -116,6 +124,7 @@ def need_fields(row: Row, count: int, what: str, path: Path) -> None:
             f"a {what} row needs at least {count} fields, {len(row.fields)} were given",
             path=path,
             line=row.line,
+            code="NET005",
             entity=row.fields[0] if row.fields else None,
             hint="see the EPANET 2 manual for the section's columns.",
         )
@@ -128,6 +137,7 @@ def node_ref(row: Row, index: int, seen: dict[str, int], path: Path) -> int:
             f"node {name!r} is not defined in [JUNCTIONS], [RESERVOIRS] or [TANKS]",
             path=path,
             line=row.line,
+            code="NET002",
             entity=row.fields[0],
             hint="define the node or correct the id.",
         )

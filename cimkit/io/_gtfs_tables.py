@@ -8,13 +8,13 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cimkit.errors import CimkitIOError, FileFormatError
+from cimkit.errors import CimkitIOError, FileFormatError, RepairWarning
+from cimkit.io._archive import check_input_size, detect_compression, open_zip, read_zip_member
 
 logger = logging.getLogger("cimkit.io.gtfs")
 
@@ -32,24 +32,34 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 
 class GtfsSource:
-    """Reads the ``*.txt`` tables of a zip file or folder."""
+    """Reads the ``*.txt`` tables of a zip file or folder.
+
+    A zip goes through :mod:`cimkit.io._archive`: its member names and declared sizes are
+    checked when it is opened (zip slip, ``max_decompressed_mb``, ``max_compression_ratio``) and
+    the bytes of each table are counted against the same limits while they are inflated, so a
+    zip bomb raises :class:`~cimkit.errors.ResourceLimitError` before it fills the memory.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.zip: zipfile.ZipFile | None = None
+        self.is_zip = False
         self.names: dict[str, str] = {}
         if path.is_dir():
             for p in path.iterdir():
                 if p.is_file() and p.suffix == ".txt":
                     self.names[p.name] = str(p)
         elif path.is_file():
-            try:
-                self.zip = zipfile.ZipFile(path)
-            except zipfile.BadZipFile as exc:
+            if detect_compression(path) != "zip":
                 raise FileFormatError(
-                    "not a zip file", path=path, hint="give a GTFS .zip file or a folder of .txt files."
-                ) from exc
-            for name in self.zip.namelist():
+                    "not a zip file (nor a folder of .txt tables)",
+                    path=path,
+                    code="GTF006",
+                    hint="give a GTFS .zip file or a folder of .txt files.",
+                )
+            self.is_zip = True
+            with open_zip(path) as archive:
+                members = archive.namelist()
+            for name in members:
                 base = name.rsplit("/", 1)[-1]
                 if base.endswith(".txt") and base not in self.names:
                     self.names[base] = name
@@ -57,8 +67,7 @@ class GtfsSource:
             raise CimkitIOError("no such GTFS file or folder", path=path, hint="check the path.")
 
     def close(self) -> None:
-        if self.zip is not None:
-            self.zip.close()
+        """Nothing stays open between reads (kept for callers that close the source)."""
 
     def has(self, table: str) -> bool:
         return f"{table}.txt" in self.names
@@ -70,12 +79,14 @@ class GtfsSource:
                 f"the feed has no {name}",
                 path=self.path,
                 layer=name,
+                code="GTF001",
                 hint=f"a GTFS feed needs {name}; check that the zip holds the feed's .txt files.",
             )
         try:
-            if self.zip is not None:
-                raw = self.zip.read(self.names[name])
+            if self.is_zip:
+                raw = read_zip_member(self.path, self.names[name])
             else:
+                check_input_size(self.names[name], what=name)
                 raw = Path(self.names[name]).read_bytes()
             df = pd.read_csv(
                 io.BytesIO(raw),
@@ -87,7 +98,11 @@ class GtfsSource:
             )
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise FileFormatError(
-                f"cannot parse {name}: {exc}", path=self.path, layer=name, hint="check the CSV syntax."
+                f"cannot parse {name}: {exc}",
+                path=self.path,
+                layer=name,
+                code="GTF002",
+                hint="check the CSV syntax.",
             ) from exc
         df.columns = [c.strip() for c in df.columns]
         missing = [c for c in REQUIRED.get(table, ()) if c not in df.columns]
@@ -96,6 +111,7 @@ class GtfsSource:
                 f"{name} lacks required column(s) {missing}",
                 path=self.path,
                 layer=name,
+                code="GTF002",
                 line=1,
                 hint=f"{name} needs the columns {list(REQUIRED[table])}.",
             )
@@ -113,6 +129,7 @@ def parse_numbers(
             f"{column}={df[column].iloc[row]!r} is not a number",
             path=path,
             layer=layer,
+            code="GTF003",
             line=row + 2,
             hint=f"{column} must be a number.",
         )
@@ -128,6 +145,7 @@ def parse_dates(df: pd.DataFrame, column: str, *, path: Path, layer: str) -> pd.
             f"{column}={df[column].iloc[row]!r} is not a YYYYMMDD date",
             path=path,
             layer=layer,
+            code="GTF003",
             line=row + 2,
             hint="GTFS dates are written YYYYMMDD.",
         )
@@ -153,6 +171,7 @@ def interpolate_times(st: pd.DataFrame, path: Path) -> int:
                 f"trip {trip[row]!r} has no time at its first or last stop",
                 path=path,
                 layer="stop_times.txt",
+                code="GTF003",
                 line=int(st.index[row]) + 2,
                 entity=str(trip[row]),
                 hint="the first and last stop of every trip must have arrival and departure times.",
@@ -164,7 +183,12 @@ def interpolate_times(st: pd.DataFrame, path: Path) -> int:
         arr = np.where(missing, filled, arr)
         dep = np.where(missing, filled, dep)
         warnings.warn(
-            f"{path.name}: {n} stop times without arrival/departure were interpolated along their trips",
+            RepairWarning(
+                f"{path.name}: {n} stop times (of {len(arr)}) without arrival/departure were interpolated "
+                "linearly along their trips (by stop order; recorded in the feed's provenance); add "
+                "the times to stop_times.txt to use them instead",
+                code="GTF101",
+            ),
             stacklevel=4,
         )
     st["arrival_s"] = np.round(arr).astype("int64")
@@ -180,6 +204,7 @@ def check_unique(df: pd.DataFrame, column: str, *, path: Path, layer: str) -> No
             f"duplicate {column} {df[column].iloc[row]!r}",
             path=path,
             layer=layer,
+            code="GTF005",
             line=row + 2,
             hint=f"{column} must be unique.",
         )

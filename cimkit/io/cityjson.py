@@ -1,4 +1,4 @@
-"""CityJSON 1.1 / 2.0 reader: buildings with footprint, height and flattened attributes.
+"""CityJSON 2.0 / 1.1 / 1.0 and CityJSONSeq reader: buildings with footprint, height and attributes.
 
 Specification: CityJSON 2.0 (https://www.cityjson.org/specs/2.0.1/) and 1.1
 (https://www.cityjson.org/specs/1.1.3/). Vertices are stored as integers; the real
@@ -23,17 +23,24 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
+from shapely.errors import GEOSException
 
 from cimkit import provenance
 from cimkit._crs import reproject_with_provenance, resolve_crs, resolve_source_crs
 from cimkit._placement import check_object_placement
-from cimkit.errors import CimkitIOError, FileFormatError, UnsupportedSchemaError
+from cimkit.errors import CimkitError, CimkitWarning, FileFormatError
+from cimkit.io._cityjson_document import (
+    check_indices,
+    load_document,
+    real_vertices,
+    version_of,
+    vertices,
+)
 
 __all__ = ["read_cityjson"]
 
 logger = logging.getLogger(__name__)
 
-_SUPPORTED = ("1.0", "1.1", "2.0")
 _BUILDING = "Building"
 _PARTS = ("BuildingPart",)
 _MIN_FACE_AREA = 1e-6  # m²: projected faces smaller than this are vertical walls
@@ -151,45 +158,6 @@ def _footprint(
     return fp, float(allz.min()), float(allz.max()), base
 
 
-def _load_document(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Parse the JSON document and check that it is CityJSON of a supported version."""
-    if not os.path.isfile(path):
-        raise CimkitIOError("the file does not exist", path=path, hint="check the path.")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            doc = json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise FileFormatError(
-            f"not valid JSON ({err})", path=path, line=getattr(err, "lineno", None), hint="check the file."
-        ) from err
-    if not isinstance(doc, dict) or doc.get("type") != "CityJSON":
-        raise FileFormatError(
-            'not a CityJSON document (no "type": "CityJSON")',
-            path=path,
-            hint="pass a CityJSON file; CityJSONSeq (.jsonl) is not read.",
-        )
-    version = str(doc.get("version", ""))
-    if version not in _SUPPORTED:
-        raise UnsupportedSchemaError(
-            f"CityJSON version {version!r} is not supported (supported: {', '.join(_SUPPORTED)})",
-            path=path,
-            hint="upgrade the file with `cjio in.json upgrade save out.json`.",
-        )
-    return doc
-
-
-def _vertices(doc: dict[str, Any], record: provenance.Provenance) -> np.ndarray:
-    """Real vertex coordinates: ``vertex * transform.scale + transform.translate``."""
-    verts = np.asarray(doc.get("vertices", []), dtype="float64").reshape(-1, 3)
-    transform = doc.get("transform")
-    if transform:
-        verts = verts * np.asarray(transform["scale"], dtype="float64") + np.asarray(
-            transform["translate"], dtype="float64"
-        )
-        record.add_step("apply_transform", "vertices * scale + translate", **transform)
-    return verts
-
-
 def _file_crs(
     doc: dict[str, Any], source_crs: Any, path: str | os.PathLike[str], record: provenance.Provenance
 ) -> CRS:
@@ -208,12 +176,20 @@ def _file_crs(
 
 
 def _building_row(
-    oid: str, obj: dict[str, Any], objects: dict[str, Any], verts: np.ndarray, lod: str | None
+    oid: str,
+    obj: dict[str, Any],
+    objects: dict[str, Any],
+    verts: np.ndarray,
+    lod: str | None,
+    path: str | os.PathLike[str],
 ) -> tuple[dict[str, Any], shapely.Geometry, int]:
     """One Building with its BuildingParts: (attribute row, footprint, GeometryInstances skipped)."""
-    members = [obj] + [
-        objects[c] for c in obj.get("children", []) if c in objects and objects[c].get("type") in _PARTS
+    names = [oid] + [
+        c
+        for c in obj.get("children", None) or []
+        if isinstance(c, str) and isinstance(objects.get(c), dict) and objects[c].get("type") in _PARTS
     ]
+    members = [obj] + [objects[c] for c in names[1:]]
     footprints = []
     zmax, lods = [], []
     grounds: list[tuple[int, float, float, bool]] = []  # (is the Building itself, area, ground z, semantic)
@@ -225,6 +201,7 @@ def _building_row(
         if geometry is None:
             continue
         surfaces, sem = _surfaces(geometry)
+        check_indices(surfaces, len(verts), names[k], path)
         sem_types = [s.get("type", "") for s in (geometry.get("semantics") or {}).get("surfaces", [])]
         fp, lo, hi, base = _footprint(surfaces, sem, sem_types, verts)
         if not fp.is_empty:
@@ -250,6 +227,47 @@ def _building_row(
         }
     )
     return row, footprint, skipped
+
+
+def _read_buildings(
+    doc: dict[str, Any],
+    features: list[dict[str, Any]] | None,
+    verts: np.ndarray,
+    transform: Any,
+    lod: str | None,
+    path: str | os.PathLike[str],
+) -> tuple[list[dict[str, Any]], list[shapely.Geometry], int]:
+    """Rows and footprints of the Buildings of a document (and of each feature of a sequence)."""
+    blocks = [(doc.get("CityObjects") or {}, verts)]
+    for number, feature in enumerate(features or [], start=2):
+        objects = feature.get("CityObjects")
+        if not isinstance(objects, dict):
+            raise FileFormatError(
+                "a CityJSONFeature has no CityObjects", path=path, line=number, code="CJS006"
+            )
+        where = f"feature {feature.get('id', number)!r}"
+        blocks.append((objects, real_vertices(feature.get("vertices"), transform, path, where)))
+    rows, geoms, skipped_instances = [], [], 0
+    for objects, block_verts in blocks:
+        for oid, obj in objects.items():
+            if not isinstance(obj, dict) or obj.get("type") != _BUILDING:
+                continue
+            try:
+                row, footprint, skipped = _building_row(oid, obj, objects, block_verts, lod, path)
+            except CimkitError:
+                raise
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError, GEOSException) as err:
+                raise FileFormatError(
+                    f"its geometry cannot be read ({type(err).__name__}: {err})",
+                    path=path,
+                    entity=oid,
+                    code="CJS003",
+                    hint="repair the object's geometry (cjio validate).",
+                ) from err
+            rows.append(row)
+            geoms.append(footprint)
+            skipped_instances += skipped
+    return rows, geoms, skipped_instances
 
 
 _EMPTY_COLUMNS = [
@@ -285,7 +303,10 @@ def read_cityjson(
     Parameters
     ----------
     path
-        A ``.city.json`` / ``.json`` CityJSON file (not CityJSONSeq).
+        A CityJSON file (``.city.json``, ``.json``) or a CityJSONSeq file (``.city.jsonl``: a
+        CityJSON header line then one CityJSONFeature per line), recognised by content, not by
+        extension; gzip / bz2 / xz compressed files are read transparently (within the
+        ``max_input_mb`` and ``max_decompressed_mb`` limits).
     crs
         Target CRS for the footprints (reprojected, recorded in the provenance).
     source_crs
@@ -320,8 +341,19 @@ def read_cityjson(
         The file has no ``metadata.referenceSystem`` and ``source_crs`` is not given.
     CRSError
         ``source_crs`` contradicts ``metadata.referenceSystem``.
-    FileFormatError, UnsupportedSchemaError
-        Not a CityJSON document, or a version other than 1.0, 1.1 and 2.0.
+    FileFormatError
+        Not JSON or not CityJSON (``CJS001``); a vertex index that is negative, out of range or
+        not an integer, named by CityObject id (``CJS003``); a CityJSON 1.1 / 2.0 file without
+        ``transform``, whose integer vertices would be misplaced (``CJS004``); malformed or
+        non-finite vertices or transform (``CJS005``); a CityJSONSeq line that is not a
+        CityJSONFeature (``CJS006``).
+    UnsupportedSchemaError
+        A version other than 1.0, 1.1 and 2.0 (``CJS002``). A 1.0 file is read with a
+        ``CJS101`` warning; without a transform its vertices are read as real coordinates.
+    PlacementError
+        The buildings do not fall inside the area of use of their CRS.
+    ResourceLimitError
+        The file passes ``max_input_mb`` (or, compressed, ``max_decompressed_mb``).
 
     Examples
     --------
@@ -343,23 +375,33 @@ def read_cityjson(
     True
     >>> folder.cleanup()
     """
-    doc = _load_document(path)
+    doc, features = load_document(path)
+    version = version_of(doc, path)
     record = provenance.record_for_files(path, reader="cimkit.read_cityjson", libraries=["shapely", "pyproj"])
-    verts = _vertices(doc, record)
+    if version == "1.0":
+        warnings.warn(
+            CimkitWarning(
+                f"{os.fspath(path)}: CityJSON 1.0 file read with the 1.1 rules (the transform is optional "
+                "in 1.0); upgrade it with `cjio in.json upgrade save out.json` to silence this",
+                code="CJS101",
+            ),
+            stacklevel=2,
+        )
+        record.add_step(
+            "old_version", "CityJSON 1.0 read with the 1.1 rules", version=str(doc.get("version"))
+        )
+    verts, transform = vertices(doc, version, path, record)
     file_crs = _file_crs(doc, source_crs, path, record)
-    objects: dict[str, Any] = doc.get("CityObjects", {})
-    rows, geoms = [], []
-    skipped_instances = 0
-    for oid, obj in objects.items():
-        if obj.get("type") != _BUILDING:
-            continue
-        row, footprint, skipped = _building_row(oid, obj, objects, verts, lod)
-        rows.append(row)
-        geoms.append(footprint)
-        skipped_instances += skipped
+    rows, geoms, skipped_instances = _read_buildings(doc, features, verts, transform, lod, path)
+    if features is not None:
+        record.add_step("read_sequence", "CityJSONSeq: one CityJSONFeature per line", features=len(features))
     if skipped_instances:
         warnings.warn(
-            f"{os.fspath(path)}: {skipped_instances} GeometryInstance(s) (templates) ignored", stacklevel=2
+            CimkitWarning(
+                f"{os.fspath(path)}: {skipped_instances} GeometryInstance(s) (templates) ignored",
+                code="CJS102",
+            ),
+            stacklevel=2,
         )
         record.add_step("skip_templates", "GeometryInstance geometries are not read", count=skipped_instances)
     frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=_EMPTY_COLUMNS)
@@ -369,15 +411,23 @@ def read_cityjson(
     empty = gdf.geometry.is_empty
     if empty.any():
         warnings.warn(
-            f"{os.fspath(path)}: {int(empty.sum())} building(s) without a usable geometry"
-            + (f" at LoD {lod}" if lod else ""),
+            CimkitWarning(
+                f"{os.fspath(path)}: {int(empty.sum())} building(s) without a usable geometry"
+                + (f" at LoD {lod}" if lod else "")
+                + " have an empty footprint",
+                code="CJS103",
+            ),
             stacklevel=2,
         )
+        record.add_step("empty_footprints", "buildings without a usable geometry", count=int(empty.sum()))
     record.add_step(
         "select_buildings", "Building objects, BuildingParts merged into their parent", count=len(gdf)
     )
     _record_ground(gdf, record)
-    accepted = check_object_placement(gdf, path=path, layer="buildings", record=record)
+    note = (
+        None if transform is not None else "the file has no transform: its vertices were read as coordinates"
+    )
+    accepted = check_object_placement(gdf, path=path, layer="buildings", record=record, note=note)
     projected = reproject_with_provenance(gdf, crs, record=record, path=path)
     if projected is not gdf and not accepted:  # also where the target CRS says it should be
         check_object_placement(projected, path=path, layer="buildings", record=record)

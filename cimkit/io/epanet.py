@@ -110,6 +110,7 @@ def _units(sections: Sections, path: Path) -> _Units:
             f"unknown flow unit {flow_units!r}",
             path=path,
             line=row.line,
+            code="NET005",
             hint=f"use one of {', '.join(FLOW_UNITS_LPS)}.",
         )
     us = flow_units in US_FLOW_UNITS
@@ -229,6 +230,7 @@ def _link_records(
                 f"unknown valve type {row.fields[4]!r}",
                 path=path,
                 line=row.line,
+                code="NET005",
                 entity=row.fields[0],
                 hint=f"use one of {', '.join(sorted(_VALVE_TYPES))}.",
             )
@@ -259,6 +261,7 @@ def _apply_status(
                 f"[STATUS] names link {name!r}, which is not defined",
                 path=path,
                 line=row.line,
+                code="NET002",
                 entity=name,
                 hint="define the link in [PIPES], [PUMPS] or [VALVES].",
             )
@@ -283,11 +286,18 @@ def _coordinates(
     missing = np.flatnonzero(np.isnan(xy[:, 0]))
     if len(missing):
         first = records[missing[0]]
+        where = (
+            "no [COORDINATES] row"
+            if "COORDINATES" in sections.rows
+            else "no coordinates (no [COORDINATES] section)"
+        )
         raise FileFormatError(
-            f"{len(missing)} node(s) have no [COORDINATES] row (first: {first['epanet_id']!r})",
+            f"{len(missing)} of {len(records)} node(s) have {where} (first: {first['epanet_id']!r}); "
+            "cimkit never invents positions",
             path=path,
             line=first["_line"],
             entity=first["epanet_id"],
+            code="NET004",
             hint="add x y coordinates for every node; EPANET's editor writes them when you save.",
         )
     return xy
@@ -305,6 +315,7 @@ def _link_vertices(
                 f"[VERTICES] names link {name!r}, which is not defined",
                 path=path,
                 line=row.line,
+                code="NET002",
                 entity=name,
             )
         vertices.setdefault(name, []).append(
@@ -389,8 +400,12 @@ def read_epanet(
     Raises
     ------
     FileFormatError
-        With the line number, for a malformed number, a missing field, an unknown node or a
-        node without coordinates.
+        With the line number and a stable code: an unknown node or link (``NET002``), an id
+        defined twice (``NET003``), nodes without coordinates (``NET004``: a missing
+        ``[COORDINATES]`` section or missing rows), a malformed number, field or section
+        (``NET005``).
+    ResourceLimitError
+        The file passes ``max_input_mb``.
     CRSError
         ``crs`` is not a CRS pyproj understands.
     PlacementError

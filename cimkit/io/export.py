@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ import numpy as np
 import shapely
 from pyproj import CRS
 
-from cimkit._atomic import atomic_path
+from cimkit._atomic import write_text_atomic
+from cimkit.audit import check_publication
 from cimkit.errors import MissingCRSError, ValidationError
 
 __all__ = ["write_cityjson"]
@@ -120,6 +122,7 @@ def write_cityjson(
     base_column: str = "base_elevation_m",
     storey_height_m: float = 3.0,
     precision_m: float = 0.001,
+    allow: Mapping[str, str] | None = None,
 ) -> Path:
     """Write buildings as CityJSON 2.0 with LoD1 solids, atomically.
 
@@ -139,6 +142,9 @@ def write_cityjson(
         Height per storey when only ``storeys`` is known (m).
     precision_m
         The ``transform.scale`` of the integer vertices (m).
+    allow
+        ``{"buildings": "reason"}`` to publish buildings above the public level (a level set in
+        their provenance, or columns naming people); the allowance goes to the audit log.
 
     Returns
     -------
@@ -148,6 +154,9 @@ def write_cityjson(
 
     Raises
     ------
+    PublicationError
+        PUB001: the buildings are above the public level and not allowed (a CityJSON file is
+        a public output; see :func:`cimkit.audit.check_publication`).
     MissingCRSError
         The buildings have no CRS.
     ValidationError
@@ -169,6 +178,7 @@ def write_cityjson(
     5.9
     >>> folder.cleanup()
     """
+    check_publication(buildings, output=os.fspath(path), allow=allow, name="buildings")
     if buildings.crs is None:
         raise MissingCRSError(
             "the buildings have no CRS",
@@ -210,6 +220,5 @@ def write_cityjson(
     }
     if skipped:
         doc["metadata"]["cimkit"] = {"buildings_without_height_left_out": skipped}
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    write_text_atomic(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
     return Path(path)

@@ -15,9 +15,19 @@ The file holds
   cells), the network reports and the DEM's nodata and units;
 - ``cimkit_provenance``: one JSON :class:`~cimkit.provenance.Provenance` record per layer.
 
-It is written to a temporary file beside the destination and renamed over it at the end, so an
-interrupted write leaves the previous file and no temporary behind. Reading restores index,
-column order and dtypes exactly.
+It is written to a temporary file beside the destination, checked (``PRAGMA integrity_check``,
+every expected table with its row count) and renamed over it at the end, so an interrupted or
+failed write leaves the previous file and no temporary behind (see :mod:`cimkit._atomic`).
+The metadata also records a content sha256 of every stored table (``sha256``: table -> digest,
+by :func:`cimkit.io.integrity.compute_table_sha256`: the table's columns, then its rows in rowid
+order), which :func:`cimkit.io.integrity.check_model_file` re-computes to find later edits.
+Reading restores index, column order and dtypes exactly.
+
+Reading is strict: a missing, empty, non-SQLite, truncated or corrupted file, a GeoPackage not
+written by cimkit, a damaged metadata table or a missing table raise a typed error with a
+``MOD`` code (``docs/errors.md``). A foreign GeoPackage is refused rather than read with a
+guess: a saved model promises exact dtypes, one CRS and a provenance record per layer, which a
+foreign file does not carry; its layers are read with :func:`cimkit.io.vector.read_layer`.
 
 Examples
 --------
@@ -55,7 +65,13 @@ from pyproj import CRS
 
 from cimkit import provenance as prov
 from cimkit._atomic import atomic_path
-from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
+from cimkit.errors import CimkitError, FileFormatError, RepairWarning, ValidationError
+from cimkit.io.integrity import (
+    _check_written_model,
+    _list_stored_tables,
+    _read_stored_metadata,
+    compute_table_sha256,
+)
 from cimkit.network.graph import Network
 from cimkit.raster import Raster
 
@@ -184,9 +200,11 @@ def write_gpkg(
         "networks": {},
         "dem": None,
     }
-    with atomic_path(path) as tmp:
+    with atomic_path(path, verify=lambda tmp: _check_written_model(tmp, meta, len(records))) as tmp:
         if dem is not None:
             meta["dem"] = _write_dem(dem, tmp)
+            if meta["dem"]["cast"] is not None:
+                records[DEM_TABLE] = _record_cast(records.get(DEM_TABLE), meta["dem"]["cast"], dem)
         for table, layer in layers.items():
             meta["layers"][table] = _write_frame(layer, tmp, table)
         for kind, net in networks.items():
@@ -196,12 +214,6 @@ def write_gpkg(
                 "report": prov._jsonable(net.report),
             }
         pyogrio.write_dataframe(
-            pd.DataFrame({"key": ["cimkit"], "value": [json.dumps(meta, ensure_ascii=False)]}),
-            tmp,
-            layer=META_TABLE,
-            driver="GPKG",
-        )
-        pyogrio.write_dataframe(
             pd.DataFrame(
                 {"layer": list(records), "record": [r.to_json() for r in records.values()]},
                 columns=["layer", "record"],
@@ -210,8 +222,28 @@ def write_gpkg(
             layer=PROVENANCE_TABLE,
             driver="GPKG",
         )
+        meta["sha256"] = {table: compute_table_sha256(tmp, table) for table in _list_stored_tables(meta)}
+        pyogrio.write_dataframe(
+            pd.DataFrame({"key": ["cimkit"], "value": [json.dumps(meta, ensure_ascii=False)]}),
+            tmp,
+            layer=META_TABLE,
+            driver="GPKG",
+        )
     logger.info("city model written to %s", path)
     return path
+
+
+def _record_cast(record: prov.Provenance | None, cast: Mapping[str, Any], dem: Raster) -> prov.Provenance:
+    """Return a copy of the DEM's record with the float32 cast as a step (the model's own is untouched)."""
+    stored = record.copy() if record is not None else prov.Provenance(layer=DEM_TABLE)
+    stored.add_step(
+        "store_dem_float32",
+        "the DEM was stored as float32, the GeoPackage coverage type",
+        cells=int(dem.values.size),
+        from_dtype=cast["from"],
+        max_abs_change=cast["max_abs_change"],
+    )
+    return stored
 
 
 def _encode_columns(out: pd.DataFrame, geometry_column: str | None) -> tuple[dict[str, str], dict[str, str]]:
@@ -293,8 +325,12 @@ def _write_dem(dem: Raster, path: Path) -> dict[str, Any]:
         err = float(np.nanmax(np.abs(as32.astype("float64") - values))) if values.size else 0.0
         if values.dtype.kind == "f" and err > 0:
             warnings.warn(
-                f"{path.name}: DEM stored as float32 (GeoPackage gridded coverage); "
-                f"largest change {err:.2e} {dem.units}",
+                RepairWarning(
+                    f"DEM stored as float32 (GeoPackage gridded coverage): {values.size} cell(s), "
+                    f"largest change {err:.2e} {dem.units}; keep the DEM as a GeoTIFF "
+                    "(Raster.to_geotiff) where float64 matters",
+                    code="MOD101",
+                ),
                 stacklevel=4,
             )
             cast = {"from": str(values.dtype), "max_abs_change": err}
@@ -353,10 +389,12 @@ def read_gpkg(path: str | os.PathLike[str]) -> StoredModel:
     Raises
     ------
     CimkitIOError
-        The file does not exist.
+        The file does not exist (``MOD001``).
     FileFormatError
-        The file is not a readable GeoPackage, was not written by cimkit (no
-        ``cimkit_metadata`` table), or uses a newer format than this cimkit reads.
+        The file is not a GeoPackage (``MOD002``), is empty (``MOD003``), truncated or
+        corrupted (``MOD004``), was not written by cimkit (no ``cimkit_metadata`` table,
+        ``MOD005``), has a damaged metadata table (``MOD006``), uses a newer format than this
+        cimkit reads (``MOD007``) or lacks a table its metadata lists (``MOD008``).
 
     Examples
     --------
@@ -373,31 +411,48 @@ def read_gpkg(path: str | os.PathLike[str]) -> StoredModel:
     import pyogrio
 
     path = Path(path)
-    meta, tables = _read_metadata(path)
-    crs = CRS.from_wkt(meta["crs"])
+    meta, tables = _read_stored_metadata(path, format_version=FORMAT_VERSION)
+    crs = _parse(path, META_TABLE, lambda: CRS.from_wkt(meta["crs"]))
     records: dict[str, prov.Provenance] = {}
     if PROVENANCE_TABLE in tables:
-        frame = pyogrio.read_dataframe(path, layer=PROVENANCE_TABLE, read_geometry=False)
-        records = {row.layer: prov.Provenance.from_json(row.record) for row in frame.itertuples()}
+        frame = _parse(
+            path,
+            PROVENANCE_TABLE,
+            lambda: pyogrio.read_dataframe(path, layer=PROVENANCE_TABLE, read_geometry=False),
+        )
+        records = _parse(
+            path,
+            PROVENANCE_TABLE,
+            lambda: {row.layer: prov.Provenance.from_json(row.record) for row in frame.itertuples()},
+        )
     if _OLD_DEM_KEY in records:
         records[DEM_TABLE] = records.pop(_OLD_DEM_KEY)
         records[DEM_TABLE].layer = DEM_TABLE
     layers: dict[str, pd.DataFrame] = {}
     for table, spec in meta["layers"].items():
-        layers[table] = prov.attach(_read_frame(path, spec, crs), _record(records, table))
+        frame = _read_table(path, tables, spec, crs, _record(records, table))
+        layers[table] = prov.attach(frame, _record(records, table))
     networks: dict[str, Network] = {}
     for kind, spec in meta["networks"].items():
-        nodes = _read_frame(path, spec["nodes"], crs)
-        edges = _read_frame(path, spec["edges"], crs)
-        net = Network(nodes, edges, kind=kind, report=spec.get("report"))
-        networks[kind] = prov.attach(net, _record(records, f"network_{kind}"))
+        record = _record(records, f"network_{kind}")
+        nodes = _read_table(path, tables, spec["nodes"], crs, record)
+        edges = _read_table(path, tables, spec["edges"], crs, record)
+        net = _build_network(path, kind, nodes, edges, spec.get("report"))
+        networks[kind] = prov.attach(net, record)
     dem = None
     dem_spec = meta.get("dem") or meta.get(_OLD_DEM_KEY)
     if dem_spec:
-        dem = prov.attach(_read_dem(path, dem_spec, crs), _record(records, DEM_TABLE))
+        _require_table(path, tables, dem_spec["table"])
+        dem = prov.attach(
+            _parse(path, DEM_TABLE, lambda: _read_dem(path, dem_spec, crs)), _record(records, DEM_TABLE)
+        )
     return StoredModel(
         name=meta.get("name", "city"), crs=crs, layers=layers, networks=networks, dem=dem, records=records
     )
+
+
+def _build_network(path: Path, kind: str, nodes: Any, edges: Any, report: Any) -> Network:
+    return _parse(path, f"network_{kind}", lambda: Network(nodes, edges, kind=kind, report=report))
 
 
 def _record(records: dict[str, prov.Provenance], name: str) -> prov.Provenance:
@@ -405,39 +460,46 @@ def _record(records: dict[str, prov.Provenance], name: str) -> prov.Provenance:
     return records.setdefault(name, prov.Provenance(layer=name))
 
 
-def _read_metadata(path: Path) -> tuple[dict[str, Any], set[str]]:
-    """Return the metadata document and the table names, after checking the file is a cimkit model."""
-    import pyogrio
-
-    if not path.is_file():
-        raise CimkitIOError(
-            "no such file", path=path, hint="check the path; models are saved with model.to_file()."
-        )
+def _parse(path: Path, table: str, read: Any) -> Any:
+    """Run ``read()``; re-raise any failure but a cimkit error as a typed ``MOD004`` naming the table."""
     try:
-        tables = {name for name, _ in pyogrio.list_layers(path)}
+        return read()
+    except CimkitError:
+        raise
     except Exception as err:
         raise FileFormatError(
-            f"not a readable GeoPackage ({err})",
+            f"table {table!r} cannot be read: the file is corrupted ({type(err).__name__}: {err})",
             path=path,
-            hint="pass a .gpkg written by CityModel.to_file().",
+            layer=table,
+            hint="restore the file from a copy or save the model again.",
+            code="MOD004",
         ) from err
-    if META_TABLE not in tables:
+
+
+def _require_table(path: Path, tables: set[str], table: str) -> None:
+    if table not in tables:
         raise FileFormatError(
-            "the GeoPackage has no cimkit_metadata table",
+            f"table {table!r} listed in the metadata is missing from the file",
             path=path,
-            hint="this file was not written by CityModel.to_file(); build a model with "
-            "CityModel(crs) and add its layers with add_layer().",
+            layer=table,
+            hint="the file was changed outside cimkit; restore it or save the model again.",
+            code="MOD008",
         )
-    frame = pyogrio.read_dataframe(path, layer=META_TABLE, read_geometry=False)
-    meta = json.loads(frame["value"].iloc[0])
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise FileFormatError(
-            f"the file uses cimkit model format {meta['format_version']}, newer than this "
-            f"cimkit reads ({FORMAT_VERSION})",
-            path=path,
-            hint="upgrade cimkit.",
-        )
-    return meta, tables
+
+
+def _read_table(
+    path: Path, tables: set[str], spec: Mapping[str, Any], crs: CRS, record: prov.Provenance
+) -> pd.DataFrame:
+    _require_table(path, tables, spec["table"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = _parse(path, spec["table"], lambda: _read_frame(path, spec, crs))
+    for warning in caught:
+        if isinstance(warning.message, RepairWarning) and warning.message.code == "MOD102":
+            column = str(warning.message).split("column ", 1)[-1].split(" ", 1)[0].strip("'")
+            record.add_step("restore_dtype", str(warning.message), column=column, rows=len(frame))
+        warnings.warn(warning.message, stacklevel=4)
+    return frame
 
 
 def _decode_column(frame: pd.DataFrame, col: str, dtype: str, kind: str | None, where: str) -> None:
@@ -461,7 +523,12 @@ def _decode_column(frame: pd.DataFrame, col: str, dtype: str, kind: str | None, 
             frame[col] = series.astype(dtype)
         except (TypeError, ValueError) as err:
             warnings.warn(
-                f"{where}: column {col!r} restored as {series.dtype}, not {dtype} ({err})", stacklevel=5
+                RepairWarning(
+                    f"{where}: column {col!r} restored as {series.dtype}, not {dtype} ({err}); "
+                    f"{len(series)} row(s) kept as read",
+                    code="MOD102",
+                ),
+                stacklevel=5,
             )
 
 
@@ -482,6 +549,7 @@ def _read_frame(path: Path, spec: Mapping[str, Any], crs: CRS) -> pd.DataFrame:
                 path=path,
                 layer=spec["table"],
                 hint="the file was changed outside cimkit; re-create it.",
+                code="MOD008",
             )
         _decode_column(frame, col, dtype, spec["encoded"].get(col), f"{path}: table {spec['table']!r}")
     frame = frame.set_index(spec["index"])

@@ -279,6 +279,7 @@ def _parse_gtfs_time(values: pd.Series, *, path: Any = None, layer: str = "stop_
             f"invalid time {text.iloc[row]!r} in column {values.name!r}",
             path=path,
             layer=layer,
+            code="GTF003",
             line=int(label) + 2,
             hint="GTFS times are H:MM:SS or HH:MM:SS (hours may exceed 24 after midnight).",
         )
@@ -301,6 +302,7 @@ def _read_tables(src_path: Path) -> tuple[Provenance, dict[str, pd.DataFrame]]:
                 "the feed has neither calendar.txt nor calendar_dates.txt",
                 path=src_path,
                 layer="calendar.txt",
+                code="GTF001",
                 hint="a GTFS feed needs calendar.txt and/or calendar_dates.txt to know when trips run.",
             )
         for name in ("calendar", "calendar_dates"):
@@ -347,6 +349,7 @@ def _prepare_stop_times(
                 layer="stop_times.txt",
                 line=row + 2,
                 entity=str(st[col].iloc[row]),
+                code="GTF004",
                 hint=f"every stop_times.{col} must appear in {table}.",
             )
     st = st.sort_values(["trip_id", "stop_sequence"], kind="stable")
@@ -387,8 +390,17 @@ def read_gtfs(path: str | os.PathLike[str], *, date: Any = None) -> GtfsFeed:
     CimkitIOError
         When the path does not exist.
     FileFormatError
-        When a required table or column is missing, or a value cannot be read (the error names
-        the table and the file line), or a stop time refers to an unknown trip or stop.
+        With the table and the file line: a required table missing (``GTF001``: stops.txt,
+        routes.txt, trips.txt, stop_times.txt, and calendar.txt or calendar_dates.txt), a
+        required column missing or a table that is not CSV (``GTF002``), a value that cannot be
+        read (``GTF003``), a stop time naming a trip or stop that is not defined (``GTF004``:
+        refused, never dropped, since a trip with a hole would give wrong travel times), a
+        duplicated id (``GTF005``), a path that is neither a zip nor a folder (``GTF006``); an
+        unsafe or corrupt zip (``ARC001``, ``ARC002``).
+    ResourceLimitError
+        The zip passes ``max_input_mb``, or inflates past ``max_decompressed_mb`` or
+        ``max_compression_ratio`` (a zip bomb: ``LIM003`` / ``LIM004``), counted while the
+        tables are read, never inflated in memory first.
 
     Examples
     --------

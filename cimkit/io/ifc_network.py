@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from cimkit.errors import (
     CimkitIOError,
     FileFormatError,
     NetworkError,
+    RepairWarning,
     UnsupportedSchemaError,
     ValidationError,
 )
@@ -404,7 +406,27 @@ def read_ifc_network(
             hint=f"a {kind} network needs {' or '.join(segment_classes)} elements.",
         )
     node_builder = _Nodes(model, scale, match_distance_m)
-    rows = [row for row in (_edge_row(seg, node_builder, scale) for seg in segments) if row is not None]
+    all_rows = [_edge_row(seg, node_builder, scale) for seg in segments]
+    rows = [row for row in all_rows if row is not None]
+    skipped = [seg.GlobalId for seg, row in zip(segments, all_rows, strict=True) if row is None]
+    if not rows:
+        raise NetworkError(
+            f"none of the {len(segments)} segment(s) has two ports or an axis to place it",
+            path=path,
+            entity=skipped[:5],
+            code="NET001",
+            hint="export the segments with their ports or an 'Axis' representation.",
+        )
+    if skipped:
+        warnings.warn(
+            RepairWarning(
+                f"{os.fspath(path)}: {len(skipped)} of {len(segments)} segment(s) have neither two ports "
+                f"nor an axis and were left out of the network (first: {skipped[:3]}; counted in "
+                "network.report['segments_skipped'] and the provenance)",
+                code="NET101",
+            ),
+            stacklevel=2,
+        )
     nodes, edges = _tables(node_builder, rows, target)
     if placed is not None:
         _place(nodes, edges, placed)
@@ -412,6 +434,7 @@ def read_ifc_network(
     nodes["degree"] = report.pop("degree")
     nodes["component"] = report.pop("component")
     report["segments"] = len(edges)
+    report["segments_skipped"] = len(skipped)
     report["connected_by"] = edges["connected_by"].value_counts().to_dict()
     network = Network(nodes, edges, kind=kind, report=report)
     record = provenance.record_for_files(path, reader="cimkit.read_ifc_network", libraries=["ifcopenshell"])
@@ -422,6 +445,13 @@ def read_ifc_network(
         connected_by=report["connected_by"],
         crs_assigned=None if target is None else crs_label(target),
     )
+    if skipped:
+        record.add_step(
+            "skip_segments",
+            "segments without two ports or an axis left out",
+            count=len(skipped),
+            of=len(segments),
+        )
     if placed is not None:
         record.add_step(
             "place", "local coordinates placed by origin=", origin=[float(v) for v in origin or ()]

@@ -19,6 +19,14 @@ unpacks the tags cimkit uses and keeps the ways of one network kind:
     ways tagged ``power=line``, ``minor_line`` or ``cable``; tags ``voltage``, ``cables``,
     ``location``.
 
+The format is found from the content, not the name: OSM XML (``.osm``) and PBF (``.osm.pbf``),
+either of them compressed with gzip, bzip2 or xz (``.osm.bz2``, ``.osm.gz`` as Geofabrik and
+Overpass serve them) -- decompressed through :func:`cimkit.io._archive.open_decompressed` to a
+temporary file, counted against ``max_decompressed_mb`` and ``max_compression_ratio`` while it
+is written. OSM XML is checked to be well formed (expat, streaming) before GDAL reads it: GDAL
+stops at the first error with a byte offset, cimkit names the line (``NET007``). A document
+type declaration is refused (``NET008``): OSM XML has none, and entities are how XML bombs work.
+
 Waterways (rivers, streams, ditches) are **not** taken for any kind: they are hydrography, not
 supply or drainage networks; read them as a plain layer if needed. Relations
 (``multilinestrings`` layer) are not read: OSM networks are mapped as ways.
@@ -29,19 +37,23 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from xml.parsers import expat
 
 import geopandas as gpd
 import pandas as pd
 
 from cimkit.errors import CimkitIOError, FileFormatError, ValidationError
+from cimkit.io._archive import detect_compression, open_decompressed
 
 __all__ = ["OSM_SUFFIXES", "read_osm_lines"]
 
 logger = logging.getLogger(__name__)
 
-OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
+OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz", ".osm.xz")
 
 ROAD_EXCLUDED = frozenset(
     {
@@ -70,6 +82,89 @@ _TAGS_BY_KIND = {
 _PAIR = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
 
 
+_CHUNK = 1 << 20
+
+
+class _NotOsm(Exception):
+    pass
+
+
+def _check_xml(head: bytes, stream: IO[bytes], sink: IO[bytes] | None, path: Path) -> None:
+    """Parse OSM XML with expat (streaming), copying it to ``sink``; raise with the line on an error."""
+    parser = expat.ParserCreate()
+    root: list[str] = []
+
+    def start(name: str, attrs: Any) -> None:
+        if not root:
+            root.append(name)
+            if name != "osm":
+                raise _NotOsm(f"the XML root element is <{name}>, not <osm>")
+
+    def doctype(*args: Any) -> None:
+        raise _NotOsm("the XML declares a document type (DTD); OSM XML has none")
+
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    chunk = head
+    try:
+        while chunk:
+            if sink is not None:
+                sink.write(chunk)
+            parser.Parse(chunk, False)
+            chunk = stream.read(_CHUNK)
+        parser.Parse(b"", True)
+    except expat.ExpatError as err:
+        raise FileFormatError(
+            f"the OSM XML is truncated or not well formed: {expat.ErrorString(err.code)} "
+            f"(line {err.lineno}, column {err.offset})",
+            path=path,
+            line=err.lineno,
+            code="NET007",
+            hint="download the extract again; a cut-off transfer leaves the file without its closing </osm>.",
+        ) from err
+    except _NotOsm as err:
+        raise FileFormatError(
+            str(err), path=path, line=parser.CurrentLineNumber, code="NET008", hint="pass an OSM extract."
+        ) from err
+
+
+def _prepare_source(path: Path, folder: Path) -> Path:
+    """Return the file GDAL's OSM driver should read: ``path``, or its decompressed copy in ``folder``."""
+    compression = detect_compression(path)
+    if compression == "zip":
+        raise FileFormatError(
+            "the file is a zip archive",
+            path=path,
+            code="NET008",
+            hint="extract the .osm / .osm.pbf file first.",
+        )
+    with open_decompressed(path) as stream:
+        head = stream.read(_CHUNK)
+        if b"OSMHeader" in head[:64]:
+            if compression is None:
+                return path
+            out = folder / "extract.osm.pbf"
+            with open(out, "wb") as sink:
+                sink.write(head)
+                shutil.copyfileobj(stream, sink, _CHUNK)
+            return out
+        if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            raise FileFormatError(
+                "neither OSM XML nor OSM PBF (found by content)",
+                path=path,
+                code="NET008",
+                hint="give an OpenStreetMap .osm.pbf or .osm extract (possibly .bz2 / .gz compressed).",
+            )
+        if compression is None:
+            _check_xml(head, stream, None, path)
+            return path
+        out = folder / "extract.osm"
+        with open(out, "wb") as sink:
+            _check_xml(head, stream, sink, path)
+        return out
+
+
 def _is_osm_path(path: str | os.PathLike[str]) -> bool:
     """Tell whether a file name ends in ``.osm.pbf``, ``.pbf`` or ``.osm``."""
     name = os.fspath(path).lower()
@@ -89,7 +184,8 @@ def read_osm_lines(path: str | os.PathLike[str], *, kind: str) -> gpd.GeoDataFra
     Parameters
     ----------
     path
-        An ``.osm.pbf`` or ``.osm`` file.
+        An ``.osm.pbf`` or ``.osm`` file, possibly compressed (``.osm.bz2``, ``.osm.gz``); the
+        format is found from the content.
     kind
         ``road``, ``water``, ``sewer`` or ``power`` (what each takes is in the module docstring).
 
@@ -104,7 +200,12 @@ def read_osm_lines(path: str | os.PathLike[str], *, kind: str) -> gpd.GeoDataFra
     ValidationError
         ``kind`` is not one of the four network kinds.
     CimkitIOError, FileFormatError
-        The file does not exist, or GDAL's OSM driver cannot read it.
+        The file does not exist; OSM XML that is truncated or not well formed, with its line
+        (``NET007``); neither OSM XML nor PBF, or XML with a DTD (``NET008``); or GDAL's OSM
+        driver cannot read it.
+    ResourceLimitError
+        The file passes ``max_input_mb``, or decompresses past ``max_decompressed_mb`` /
+        ``max_compression_ratio``.
 
     Examples
     --------
@@ -138,15 +239,17 @@ def read_osm_lines(path: str | os.PathLike[str], *, kind: str) -> gpd.GeoDataFra
     path = Path(path)
     if not path.is_file():
         raise CimkitIOError("file not found", path=path, hint="check the path.")
-    try:
-        frame = pyogrio.read_dataframe(path, layer="lines", use_arrow=False)
-    except Exception as err:  # pyogrio raises DataSourceError / DataLayerError / GDAL errors
-        raise FileFormatError(
-            f"GDAL's OSM driver could not read the ways ({err})",
-            path=path,
-            layer="lines",
-            hint="give an OpenStreetMap .osm.pbf or .osm extract.",
-        ) from err
+    with tempfile.TemporaryDirectory(prefix="cimkit-osm-") as folder:
+        source = _prepare_source(path, Path(folder))
+        try:
+            frame = pyogrio.read_dataframe(source, layer="lines", use_arrow=False)
+        except Exception as err:  # pyogrio raises DataSourceError / DataLayerError / GDAL errors
+            raise FileFormatError(
+                f"GDAL's OSM driver could not read the ways ({err})",
+                path=path,
+                layer="lines",
+                hint="give an OpenStreetMap .osm.pbf or .osm extract.",
+            ) from err
     tags = frame["other_tags"].map(_parse_other_tags) if "other_tags" in frame.columns else None
 
     def tag(name: str) -> pd.Series:

@@ -10,6 +10,7 @@ The public functions are also reachable from :mod:`cimkit.io.vector` (``cimkit.r
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import re
@@ -22,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from cimkit import provenance
-from cimkit.errors import CimkitIOError, DataTableError, InputError
-from cimkit.io._layers import PathLike, read_layer, set_identity, validate_polygons
+from cimkit.errors import CimkitIOError, CimkitWarning, CoverageWarning, DataTableError, InputError
+from cimkit.io._layers import PathLike, load_layer, set_identity, validate_polygons
 
 __all__ = [
     "PRESCRIPTION_TYPES",
@@ -114,7 +115,13 @@ def _read_rules_table(source: Any) -> pd.DataFrame:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as err:
-            raise DataTableError(f"invalid TOML ({err})", path=source, hint="fix the TOML syntax.") from err
+            raise DataTableError(
+                f"invalid TOML ({err})", path=source, code="ZON016", hint="fix the TOML syntax."
+            ) from err
+        except UnicodeDecodeError as err:
+            raise DataTableError(
+                f"the TOML file is not UTF-8 ({err})", path=source, code="ZON016", hint="save it as UTF-8."
+            ) from err
         if isinstance(data.get("rules"), list):
             rows = data["rules"]
         else:
@@ -122,8 +129,13 @@ def _read_rules_table(source: Any) -> pd.DataFrame:
         return pd.DataFrame(rows)
     try:
         return pd.read_csv(path, dtype={"libelle": str}, sep=None, engine="python", encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise DataTableError(f"cannot parse the CSV ({err})", path=source, hint="write a UTF-8 CSV.") from err
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as err:
+        raise DataTableError(
+            f"cannot parse the CSV ({err})",
+            path=source,
+            code="ZON016",
+            hint="write a UTF-8 CSV with a header row.",
+        ) from err
 
 
 def read_zone_rules(source: PathLike | pd.DataFrame) -> pd.DataFrame:
@@ -178,32 +190,48 @@ def read_zone_rules(source: PathLike | pd.DataFrame) -> pd.DataFrame:
         raise DataTableError(
             f"the rules table has no 'libelle' column (columns: {', '.join(table.columns)})",
             path=path,
+            code="ZON010",
             hint="add a 'libelle' column with the zone labels of the PLU.",
         )
     unknown = [c for c in table.columns if c not in RULE_COLUMNS]
     if unknown:
         logger.info("rules table: extra columns kept: %s", unknown)
-    table["libelle"] = table["libelle"].astype(str).str.strip()
+    labels = [None if pd.isna(v) else str(v).strip() for v in table["libelle"].tolist()]
+    blank = [i for i, v in enumerate(labels) if not v]
+    if blank:
+        raise DataTableError(
+            f"row {blank[0] + 1} of the rules table has no zone label (libelle)",
+            path=path,
+            line=blank[0] + 2 if path is not None else None,
+            code="ZON014",
+            hint="fill its libelle or delete the row.",
+        )
+    table["libelle"] = labels
     dup = table["libelle"].duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
+        first = int(np.flatnonzero((table["libelle"] == table["libelle"].iloc[row]).to_numpy())[0])
+        where = f" (lines {first + 2} and {row + 2})" if path is not None else f" (rows {first} and {row})"
         raise DataTableError(
-            f"zone label {table['libelle'].iloc[row]!r} appears twice",
+            f"zone label {table['libelle'].iloc[row]!r} appears twice{where}",
             path=path,
             line=row + 2 if path is not None else None,
+            entity=table["libelle"].iloc[row],
+            code="ZON011",
             hint="keep one row per libelle.",
         )
     for col in RULE_COLUMNS[1:-1]:
         if col not in table.columns:
             table[col] = np.nan
             continue
-        values = pd.to_numeric(table[col], errors="coerce")
-        bad = values.isna() & table[col].notna() & (table[col].astype(str).str.strip() != "")
-        bad |= values < 0
+        raw = table[col].map(lambda v: v.strip() if isinstance(v, str) else v).replace("", np.nan)
+        values = pd.to_numeric(raw.map(lambda v: None if isinstance(v, bool) else v), errors="coerce")
+        text = (values.isna() & raw.notna()).to_numpy()
+        bad = text | ~np.isfinite(values.fillna(0).to_numpy(dtype="float64")) | (values < 0).to_numpy()
         if col in _RATIO_COLUMNS:
-            bad |= values > 1
+            bad |= (values > 1).to_numpy()
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+            row = int(np.flatnonzero(bad)[0])
             limit = "a number between 0 and 1" if col in _RATIO_COLUMNS else "a number >= 0"
             raise DataTableError(
                 f"column {col!r} holds {table[col].iloc[row]!r} for zone {table['libelle'].iloc[row]!r}; "
@@ -211,6 +239,7 @@ def read_zone_rules(source: PathLike | pd.DataFrame) -> pd.DataFrame:
                 path=path,
                 line=row + 2 if path is not None else None,
                 entity=table["libelle"].iloc[row],
+                code="ZON012" if text[row] else "ZON013",
                 hint=f"write {limit} (or leave the cell blank for no rule).",
             )
         table[col] = values.astype("float64")
@@ -224,6 +253,44 @@ def read_zone_rules(source: PathLike | pd.DataFrame) -> pd.DataFrame:
         for u in table["allowed_uses"].tolist()
     ]
     return table.set_index("libelle")
+
+
+def _match_rules(
+    zones: gpd.GeoDataFrame, table: pd.DataFrame, *, path: PathLike, rules: Any
+) -> tuple[list[str], list[str]]:
+    """Compare the zone labels with the rules' labels: refuse near-misses, warn on the rest."""
+    labels = set(zones["libelle"].dropna())
+    missing = sorted(labels - set(table.index))
+    unused = sorted(set(table.index) - labels)
+    folded = {re.sub(r"\s+", "", label).lower(): label for label in missing}
+    for position, label in enumerate(table.index):
+        near = folded.get(re.sub(r"\s+", "", str(label)).lower())
+        if label in unused and near is not None:
+            rules_path = None if isinstance(rules, pd.DataFrame) else rules
+            raise DataTableError(
+                f"the rules table names zone {label!r}, the zoning layer {near!r}: the zone would get no rule",
+                path=rules_path,
+                line=position + 2 if rules_path is not None else None,
+                entity=label,
+                code="ZON015",
+                hint=f"write the label exactly as in the zoning layer ({near!r}).",
+            )
+    n_zones = int(zones["libelle"].isin(missing).sum())
+    if missing:
+        warnings.warn(
+            CoverageWarning(
+                f"{os.fspath(path)}: {n_zones} zone(s) with label(s) {missing} have no row in the rules "
+                "table; their checks will be unknown. Add a row per label to silence this",
+                code="ZON101",
+            ),
+            stacklevel=3,
+        )
+    if unused:
+        warnings.warn(
+            CoverageWarning(f"rules given for label(s) not in the zoning layer: {unused}", code="ZON102"),
+            stacklevel=3,
+        )
+    return missing, unused
 
 
 def read_zoning(
@@ -279,7 +346,15 @@ def read_zoning(
     >>> zones.set_index("libelle").loc["UB", ["max_height_m", "max_footprint_ratio"]].tolist()
     [12.0, 0.4]
     """
-    gdf = read_layer(path, layer=layer, crs=crs, source_crs=source_crs, reader="cimkit.read_zoning")
+    gdf = load_layer(
+        path,
+        layer=layer,
+        crs=crs,
+        source_crs=source_crs,
+        reader="cimkit.read_zoning",
+        empty_layer="error",
+        empty_geometry="refuse" if repair == "refuse" else "drop",
+    )
     record = provenance.get(gdf)
     geom_name = gdf.geometry.name
     gdf = gdf.rename(columns={c: c.lower() for c in gdf.columns if c != geom_name})
@@ -308,22 +383,24 @@ def read_zoning(
     gdf["typezone"], changed = _normalise_typezone(gdf["typezone"], gdf["libelle"])
     unknown = gdf["typezone"].isna() & gdf["typezone_source"].notna()
     if unknown.any():
+        values = sorted(set(map(str, gdf.loc[unknown, "typezone_source"])))
         warnings.warn(
-            f"{os.fspath(path)}: {int(unknown.sum())} zone(s) with an unknown TYPEZONE "
-            f"({sorted(set(map(str, gdf.loc[unknown, 'typezone_source'])))}) set to None",
+            CimkitWarning(
+                f"{os.fspath(path)}: {int(unknown.sum())} zone(s) with an unknown TYPEZONE ({values}) "
+                "set to None; fix TYPEZONE in the layer (U, AUc, AUs, A, N)",
+                code="ZON103",
+            ),
             stacklevel=2,
         )
+        if record is not None:
+            record.add_step(
+                "unknown_typezone", "unknown TYPEZONE set to None", count=int(unknown.sum()), values=values
+            )
     if changed and record is not None:
         record.add_step("normalise_typezone", "TYPEZONE mapped onto U, AUc, AUs, A, N", count=changed)
     if rules is not None:
         table = read_zone_rules(rules)
-        labels = set(gdf["libelle"].dropna())
-        missing = sorted(labels - set(table.index))
-        unused = sorted(set(table.index) - labels)
-        if missing:
-            warnings.warn(f"{os.fspath(path)}: no rule for zone label(s) {missing}", stacklevel=2)
-        if unused:
-            warnings.warn(f"rules given for label(s) not in the zoning layer: {unused}", stacklevel=2)
+        missing, unused = _match_rules(gdf, table, path=path, rules=rules)
         clash = [c for c in table.columns if c in gdf.columns]
         gdf = gdf.drop(columns=clash)
         joined = table.reindex(gdf["libelle"].to_numpy())
@@ -381,7 +458,14 @@ def read_prescriptions(
     >>> prescriptions[["typepsc", "label", "legal_reference"]].iloc[0].tolist()
     ['01', 'Espace boisé classé', 'L113-1']
     """
-    gdf = read_layer(path, layer=layer, crs=crs, source_crs=source_crs, reader="cimkit.read_prescriptions")
+    gdf = load_layer(
+        path,
+        layer=layer,
+        crs=crs,
+        source_crs=source_crs,
+        reader="cimkit.read_prescriptions",
+        empty_layer="error",
+    )
     record = provenance.get(gdf)
     geom_name = gdf.geometry.name
     gdf = gdf.rename(columns={c: c.lower() for c in gdf.columns if c != geom_name})

@@ -11,6 +11,14 @@ Shapefile (also zipped: a ``.zip`` path or a ``zip://`` URL) and any other OGR f
 Polygon layers are validated; invalid rings are repaired with :func:`shapely.make_valid`
 (a warning and a provenance step with the count) or refused (``repair="refuse"``).
 
+Hostile input is stopped at the door, with the stable codes of ``docs/errors.md`` (the table
+is in ``docs/checks.md``, "Vector layers and zoning rules at the readers' door"): NaN or
+infinite coordinates (``GMT010``), a shapefile without .dbf (``VEC010``) or .prj (``CRS010``),
+zip slip and zip bombs (``ARC001``, ``LIM003``, ``LIM004``), more features than ``max_features``
+(``LIM020``), a layer with no feature (``VEC011``). Repairs warn and land in the provenance
+with counts and ids: a missing .shx rebuilt (``VEC101``), Latin-1 text decoded (``VEC102``),
+unclosed rings closed (``GMT102``), null or empty geometries dropped (``GMT101``).
+
 The PLU readers (:func:`read_zoning`, :func:`read_prescriptions`, :func:`read_zone_rules`) live in
 :mod:`cimkit.io.plu` and are re-exported here.
 """
@@ -28,10 +36,11 @@ import pandas as pd
 import shapely
 
 from cimkit import provenance
-from cimkit.errors import InputError
+from cimkit.errors import InputError, RepairWarning
 from cimkit.io._layers import (
     PathLike,
     find_column,
+    load_layer,
     metric_area,
     read_layer,
     set_identity,
@@ -90,7 +99,13 @@ def read_parcels(
     ------
     PlacementError
         The layer lies outside the area of use of its CRS or of ``crs`` (every vector reader
-        checks this; accept with ``cimkit.set_options(placement="accept")``).
+        checks this; accept with ``cimkit.set_options(placement="accept")``): degrees declared
+        as Lambert-93, swapped lat/lon or x/y.
+    GeometryError
+        NaN or infinite coordinates (``GMT010``); with ``repair="refuse"``, invalid polygons,
+        unclosed rings (``GMT014``) or features without geometry (``GMT012``).
+    InputError
+        No feature with a geometry (``VEC011``); a shapefile without its .dbf (``VEC010``).
 
     Examples
     --------
@@ -106,7 +121,15 @@ def read_parcels(
     >>> flagged.index.tolist(), round(float(flagged["contenance_ratio"].iloc[0]), 2)
     (['91999000AC0005'], 1.3)
     """
-    gdf = read_layer(path, layer=layer, crs=crs, source_crs=source_crs, reader="cimkit.read_parcels")
+    gdf = load_layer(
+        path,
+        layer=layer,
+        crs=crs,
+        source_crs=source_crs,
+        reader="cimkit.read_parcels",
+        empty_layer="error",
+        empty_geometry="refuse" if repair == "refuse" else "drop",
+    )
     column = id_column if id_column is not None else find_column(gdf.columns, "id", "idu")
     gdf = validate_polygons(gdf, repair=repair, path=path, layer=layer, id_column=column)
     gdf = set_identity(
@@ -175,7 +198,15 @@ def read_buildings(
     >>> footprints.loc["BATI0001", ["footprint_m2", "height_m"]].astype(float).round(1).tolist()
     [80.4, 5.9]
     """
-    gdf = read_layer(path, layer=layer, crs=crs, source_crs=source_crs, reader="cimkit.read_buildings")
+    gdf = load_layer(
+        path,
+        layer=layer,
+        crs=crs,
+        source_crs=source_crs,
+        reader="cimkit.read_buildings",
+        empty_layer="error",
+        empty_geometry="refuse" if repair == "refuse" else "drop",
+    )
     gdf = validate_polygons(gdf, repair=repair, path=path, layer=layer)
     if id_column is not None:
         column, explicit = id_column, True
@@ -235,7 +266,9 @@ def read_pois(
     >>> len(pois), pois["category"].value_counts()[["bus_stop", "school"]].tolist()
     (23, [6, 2])
     """
-    gdf = read_layer(path, layer=layer, crs=crs, source_crs=source_crs, reader="cimkit.read_pois")
+    gdf = load_layer(
+        path, layer=layer, crs=crs, source_crs=source_crs, reader="cimkit.read_pois", empty_layer="error"
+    )
     if category_column not in gdf.columns:
         raise InputError(
             f"no category column {category_column!r} (columns: {', '.join(map(str, gdf.columns))})",
@@ -253,7 +286,12 @@ def read_pois(
         fixed[not_point] = shapely.point_on_surface(geoms[not_point])
         gdf[gdf.geometry.name] = gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs)
         warnings.warn(
-            f"{os.fspath(path)}: {n} non-point POI(s) replaced by a point inside them", stacklevel=2
+            RepairWarning(
+                f"{os.fspath(path)}: {n} non-point POI(s) replaced by a point inside them "
+                "(shapely.point_on_surface); give point geometries to silence this",
+                code="VEC104",
+            ),
+            stacklevel=2,
         )
         if record is not None:
             record.add_step("point_on_surface", "non-point POIs replaced by a point inside them", count=n)

@@ -22,9 +22,10 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 
-from cimkit.errors import NetworkError, ValidationError
+from cimkit.errors import GeometryError, NetworkError, ValidationError
 
 __all__ = ["NETWORK_KINDS", "CSRGraph", "Network", "summarise_topology"]
 
@@ -116,6 +117,23 @@ class CSRGraph:
         return pos.astype("int64")
 
 
+def _check_node_positions(nodes: gpd.GeoDataFrame, kind: str) -> None:
+    """Refuse nodes whose position holds NaN or infinity (nearest-node and distances would be wrong)."""
+    if "geometry" not in nodes or not isinstance(nodes, gpd.GeoDataFrame) or len(nodes) == 0:
+        return
+    coords, row = shapely.get_coordinates(nodes.geometry.to_numpy(), return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        rows = np.unique(row[bad])
+        raise GeometryError(
+            f"{len(rows)} node(s) have NaN or infinite coordinates",
+            layer=f"{kind} nodes",
+            entity=nodes.index[rows][:5].tolist(),
+            code="NET006",
+            hint="repair the node positions (or the lines they come from) before building the network.",
+        )
+
+
 def _is_sorted(a: np.ndarray) -> bool:
     return bool(len(a) < 2 or np.all(a[1:] > a[:-1]))
 
@@ -170,6 +188,7 @@ class Network:
         if "oneway" not in edges.columns:
             edges["oneway"] = False
         edges["oneway"] = edges["oneway"].fillna(False).astype(bool)
+        _check_node_positions(nodes, kind)
         known = nodes.index
         missing = ~(edges["u"].isin(known) & edges["v"].isin(known))
         if missing.any():

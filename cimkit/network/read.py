@@ -72,6 +72,7 @@ from cimkit.errors import (
     LayerNotFoundError,
     MissingCRSError,
     NetworkError,
+    RepairWarning,
     ValidationError,
 )
 from cimkit.network.graph import NETWORK_KINDS, Network
@@ -370,10 +371,11 @@ def _from_lines(
     where: str,
     path: Path | None,
 ) -> Network:
-    from cimkit.network.topology import build_network
+    from cimkit.network.topology import build_network, check_finite_lines
 
     if len(frame) == 0:
         raise NetworkError("there are no lines to build a network from", path=path, layer=where)
+    check_finite_lines(frame, where, path)  # before any reprojection: pyproj turns NaN into inf
     frame = _target_crs(frame, source_crs, where, path)
     if crs is not None:
         target = CRS.from_user_input(crs)
@@ -395,6 +397,13 @@ def _from_lines(
         frame = _prepare_roads(frame, record)
     net = build_network(frame, kind=kind, snap_tolerance_m=snap_tolerance_m, layer=where)
     report = net.report
+    if report["null_geometries_dropped"]:
+        record.add_step(
+            "drop_null_geometries",
+            "lines without geometry (null or empty) left out of the network",
+            count=report["null_geometries_dropped"],
+            of=report["input_lines"],
+        )
     record.add_step(
         "snap",
         "line endpoints snapped to endpoints, vertices and segments within the tolerance",
@@ -426,9 +435,12 @@ def _from_lines(
     )
     if snapped or report["duplicates_dropped"]:
         warnings.warn(
-            f"{where}: topology repaired: {snapped} line end(s) snapped within "
-            f"{report['snap_tolerance_m']} m, {report['duplicates_dropped']} duplicate edge(s) dropped "
-            "(see network.report and the provenance steps)",
+            RepairWarning(
+                f"{where}: topology repaired: {snapped} line end(s) snapped within "
+                f"{report['snap_tolerance_m']} m, {report['duplicates_dropped']} duplicate edge(s) dropped "
+                "(see network.report and the provenance steps)",
+                code="NET103",
+            ),
             stacklevel=3,
         )
     if kind == "road":

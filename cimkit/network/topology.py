@@ -6,7 +6,11 @@
 
 The rules, in the order they are applied
 ----------------------------------------
-1. **Clean-up.** MultiLineStrings are exploded into their parts; empty parts and repeated
+1. **Clean-up.** Lines with a NaN or infinite coordinate are refused
+   (:class:`~cimkit.errors.GeometryError`, ``NET006``). Lines without geometry (null or empty)
+   are left out with a :class:`~cimkit.errors.RepairWarning` (``NET101``) and counted in
+   ``report["null_geometries_dropped"]`` (and, through :func:`cimkit.read_network`, in the
+   provenance). MultiLineStrings are exploded into their parts; empty parts and repeated
    consecutive vertices are dropped; Z is ignored (topology is planar, lengths are 2-D).
 2. **Endpoint to endpoint snapping.** Line endpoints closer than ``snap_tolerance_m`` to each
    other are merged into one point: the member position shared by most vertices of all lines (so
@@ -39,6 +43,7 @@ With ``snap_tolerance_m=0`` only exact coincidences connect lines (steps 2-4 do 
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import geopandas as gpd
@@ -47,7 +52,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from cimkit.errors import CRSError, GeographicCRSError, GeometryError, ValidationError
+from cimkit.errors import CRSError, GeographicCRSError, GeometryError, RepairWarning, ValidationError
 from cimkit.network.graph import Network, summarise_topology
 
 __all__ = ["build_network"]
@@ -121,8 +126,23 @@ def build_network(
         raise ValidationError(f"'lines' must be a GeoDataFrame of lines; {type(lines).__name__} was given.")
     _check_metric_crs(lines.crs, where)
 
-    parts, source_row = _explode_lines(lines, where)
-    report: dict[str, Any] = {"input_lines": len(lines), "line_parts": len(parts)}
+    check_finite_lines(lines, where)
+    parts, source_row, n_null = _explode_lines(lines, where)
+    report: dict[str, Any] = {
+        "input_lines": len(lines),
+        "line_parts": len(parts),
+        "null_geometries_dropped": n_null,
+    }
+    if n_null:
+        warnings.warn(
+            RepairWarning(
+                f"{where}: {n_null} of {len(lines)} line(s) have no geometry (null or empty) and were "
+                "left out of the network (counted in network.report['null_geometries_dropped'] and "
+                "the provenance); drop or repair them in the source to silence this",
+                code="NET101",
+            ),
+            stacklevel=2,
+        )
     coords, line_of = _line_coordinates(parts)
     coords, line_of, snap_counts = _snap(coords, line_of, float(snap_tolerance_m))
     report.update(snap_counts)
@@ -217,8 +237,25 @@ def _check_metric_crs(crs: Any, where: str) -> None:
         )
 
 
-def _explode_lines(lines: gpd.GeoDataFrame, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """LineString parts and, for each, the row position of its source line."""
+def check_finite_lines(lines: gpd.GeoDataFrame | gpd.GeoSeries, where: str, path: Any = None) -> None:
+    """Refuse lines with NaN or infinite coordinates (GEOS and pyproj would fail or misplace them)."""
+    geoms = lines.geometry.to_numpy() if isinstance(lines, gpd.GeoDataFrame) else lines.to_numpy()
+    coords, row = shapely.get_coordinates(geoms, return_index=True)  # x, y: z is not used
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        rows = np.unique(row[bad])
+        raise GeometryError(
+            f"{len(rows)} line(s) have NaN or infinite coordinates",
+            path=path,
+            layer=where,
+            entity=lines.index[rows][:5].tolist(),
+            code="NET006",
+            hint="repair or drop those features in the source; a network cannot place them.",
+        )
+
+
+def _explode_lines(lines: gpd.GeoDataFrame, where: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """LineString parts, for each the row position of its source line, and the null / empty lines left out."""
     geoms = lines.geometry.to_numpy()
     missing = shapely.is_missing(geoms)
     types = shapely.get_type_id(geoms)
@@ -235,7 +272,7 @@ def _explode_lines(lines: gpd.GeoDataFrame, where: str) -> tuple[np.ndarray, np.
     parts, idx = shapely.get_parts(geoms[keep], return_index=True)
     parts = shapely.force_2d(parts)
     nonempty = ~shapely.is_empty(parts)
-    return parts[nonempty], keep[idx[nonempty]]
+    return parts[nonempty], keep[idx[nonempty]], len(geoms) - len(keep)
 
 
 def _line_coordinates(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

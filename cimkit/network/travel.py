@@ -342,10 +342,12 @@ def compute_edge_travel_times(
     info["edges_with_default_speed"] = defaulted
     if info["country"] is None and info["table"] is None and car_kmh is None and defaulted:
         warnings.warn(
-            f"no national road speeds for the location of these edges (or no location): the French "
-            f"built-up-area defaults (50 km/h, motorway 130) were used for {defaulted} of {len(out)} "
-            "edges without a maxspeed tag; pass country= (ISO code) or car_kmh= to choose.",
-            CimkitWarning,
+            CimkitWarning(
+                f"no national road speeds for the location of these edges (or no location): the French "
+                f"built-up-area defaults (50 km/h, motorway 130) were used for {defaulted} of {len(out)} "
+                "edges without a maxspeed tag; pass country= (ISO code) or car_kmh= to choose.",
+                code="NET102",
+            ),
             stacklevel=2,
         )
     length_km = out["length_m"].astype("float64") / 1000.0

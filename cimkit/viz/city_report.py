@@ -9,12 +9,16 @@ from. Every section is optional: pass only the results you have.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from cimkit import _sensitivity as sens
+from cimkit.audit import check_publication
+from cimkit.errors import ValidationError
 from cimkit.viz.report import Report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,33 +34,54 @@ def build_city_report(
     flood: Any = None,
     carbon: Any = None,
     access: Any = None,
+    governance: Any = None,
     title: str | None = None,
     intro: str = "",
     folder: str | os.PathLike[str] | None = None,
+    audience: Literal["public", "internal"] = "public",
+    allow: Mapping[str, str] | None = None,
 ) -> Report:
     """Build the plain-language report of a city model and the results of its analyses.
 
     Parameters
     ----------
     model
-        The city model the results were computed on. Only its public layers are described:
-        pass :func:`~cimkit.viz.public_model` of it for a report meant for the public.
+        The city model the results were computed on. For a public report (the default) every
+        layer and network must be public: pass :func:`~cimkit.viz.public_model` of it, or allow
+        the others with ``allow``.
     zoning, flood, carbon, access
         Results of :func:`cimkit.analysis.zoning.assess`, :func:`cimkit.analysis.flood.assess`,
         :func:`cimkit.analysis.carbon.assess` and :func:`cimkit.analysis.accessibility.assess`;
         each one given adds its section (None leaves it out). The section "Checks on the data"
         (the rows of ``model.quality()`` that are not ``ok``) and the sources are always there.
+    governance
+        The result of :func:`cimkit.governance.compute_governance`: adds the section "Data
+        governance and risks" (the score, what would raise it, the risk register). Rows about
+        layers not in ``model`` (withheld from a public view) are counted, not shown.
     title
         The page title (default: the model's name).
     intro
         A paragraph under the title.
     folder
         Where to save the maps (PNG) drawn for the report; None draws no map.
+    audience
+        ``"public"`` (default): a model holding a layer above public (the water network, the
+        owners of the cadastre, see :mod:`cimkit._sensitivity`) raises
+        :class:`~cimkit.errors.PublicationError` (PUB001) unless ``allow`` names it; each
+        allowance is written to the audit log (:mod:`cimkit.audit`). ``"internal"``: no check;
+        the introduction says the report is not for publication and which layers make it so.
+    allow
+        Layer or network name -> reason (non-empty text) to publish a part above public.
 
     Returns
     -------
     Report
         Write it with ``report.write(folder)`` (HTML and Markdown).
+
+    Raises
+    ------
+    PublicationError
+        PUB001: a public report of a model holding a layer above public, not allowed.
 
     Examples
     --------
@@ -64,20 +89,38 @@ def build_city_report(
     >>> from cimkit.analysis import zoning
     >>> from cimkit.datasets import load_sample_city
     >>> from cimkit.viz import build_city_report
+    >>> from cimkit.viz import public_model
     >>> model = load_sample_city(with_ifc=False)
-    >>> report = build_city_report(model, zoning=zoning.assess(model))
+    >>> report = build_city_report(public_model(model), zoning=zoning.assess(model))
     >>> [section.title for section in report.sections]
     ['Buildings, parcels and the local urban plan', 'Checks on the data', 'Where the numbers come from']
+    >>> build_city_report(model).sections[0].title  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cimkit.errors.PublicationError: layer 'network_water': report is a public output; ...
+    >>> build_city_report(model, audience="internal").intro[:38]
+    'Internal report, not for publication: '
     """
+    if audience == "public":
+        check_publication(model, output="report", allow=allow)
+    elif audience == "internal":
+        closed = [f"{name} ({level})" for name, level in sens.iter_above_public(sens.get_model_levels(model))]
+        if closed:
+            note = f"Internal report, not for publication: it describes {', '.join(closed)}."
+            intro = f"{note} {intro}".strip()
+    else:
+        raise ValidationError(f"'audience' must be 'public' or 'internal'; {audience!r} was given.")
     report = Report(title or f"{model.name}: what the city model says", intro=intro)
     if zoning is not None:
-        _zoning_section(model, report, zoning)
+        _zoning_section(model, report, zoning, public=audience == "public")
     if flood is not None:
         _flood_section(model, report, flood)
     if carbon is not None:
         _carbon_section(model, report, carbon)
     if access is not None:
         _access_section(model, report, access)
+    if governance is not None:
+        _governance_section(model, report, governance)
     _quality_section(model, report)
     _sources_section(model, report)
     if folder is not None:
@@ -108,7 +151,7 @@ def _caveats(report: Report, result: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- sections
-def _zoning_section(model: CityModel, report: Report, result: Any) -> None:
+def _zoning_section(model: CityModel, report: Report, result: Any, *, public: bool = True) -> None:
     city, buildings = result.city, result.buildings
     report.section("Buildings, parcels and the local urban plan")
     n_parcels = len(model.parcels) if model.parcels is not None else 0
@@ -311,6 +354,46 @@ def _access_section(model: CityModel, report: Report, result: Any) -> None:
     if not result.zones.empty:
         cols = [c for c in result.zones.columns if c.endswith("_median") or c.startswith("homes")]
         report.table(_zone_labels(model, result.zones[cols]), "Medians by PLU zone", floatfmt="{:,.2f}")
+    _caveats(report, result)
+
+
+def _governance_section(model: CityModel, report: Report, result: Any) -> None:
+    from cimkit.governance import CRITERIA
+
+    shown = {*model.layers, *(f"network_{k}" for k in model.networks), "city_model"}
+    shown |= {"dem"} if model.dem is not None else set()
+    report.section("Data governance and risks")
+    report.text(
+        f"Data-governance score: {result.score:g} / 100: the mean, over the layers, networks and terrain "
+        "model, of the shares that have a licence, a sha256 of their sources, no error in the checks, a "
+        "sensitivity level set, a documented CRS and an owner (ISO/IEC 27005 and ISO 31000 vocabulary)."
+    )
+    asks = [CRITERIA[c][0] for c in result.shares.index]
+    shares = pd.DataFrame({"asks": asks, "share (%)": result.shares * 100})
+    report.table(shares, "Layers meeting each criterion")
+    actions = result.actions.copy()
+    actions["missing"] = actions["missing"].map(lambda t: ", ".join(n for n in t.split(", ") if n in shown))
+    actions = actions.loc[actions["missing"] != ""]
+    if len(actions):
+        report.table(actions[["missing", "fix", "points"]], "What would raise the score (points gained)")
+    register = result.register
+    kept = register.loc[register["asset"].isin(shown)]
+    columns = [
+        "asset",
+        "threat",
+        "existing_control",
+        "likelihood",
+        "impact",
+        "risk_level",
+        "risk_band",
+        "treatment",
+    ]
+    report.table(
+        kept[[*columns, "action"]],
+        "Risk register: risk level = likelihood (1-4) x impact (1-4); low 1-3, medium 4-6, high 8-9, critical 12-16",
+    )
+    if len(kept) < len(register):
+        report.note(f"{len(register) - len(kept)} further risks concern layers withheld from this report.")
     _caveats(report, result)
 
 

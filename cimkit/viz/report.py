@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from cimkit._atomic import atomic_path
+from cimkit._atomic import write_bytes_atomic, write_text_atomic
 
 __all__ = ["Report"]
 
@@ -261,8 +261,7 @@ class Report:
         fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
         png = buffer.getvalue()
         if path is not None:
-            with atomic_path(path) as tmp:
-                tmp.write_bytes(png)
+            write_bytes_atomic(path, png)
         self._current().blocks.append(
             ("figure", (png, alt, caption, None if path is None else Path(path).name))
         )
@@ -382,10 +381,8 @@ class Report:
         """
         folder = Path(folder)
         html_path, md_path = folder / f"{stem}.html", folder / f"{stem}.md"
-        with atomic_path(html_path) as tmp:
-            tmp.write_text(self.to_html(), encoding="utf-8")
-        with atomic_path(md_path) as tmp:
-            tmp.write_text(self.to_markdown(), encoding="utf-8")
+        write_text_atomic(html_path, self.to_html())
+        write_text_atomic(md_path, self.to_markdown())
         return html_path, md_path
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from cimkit._atomic import atomic_path
+from cimkit._atomic import write_bytes_atomic
 from cimkit.raster import Raster
 
 __all__ = ["build_lod1_meshes", "build_scene", "write_gltf"]
@@ -168,8 +168,7 @@ def write_gltf(meshes: Mapping[Any, Any], path: str | os.PathLike[str]) -> Path:
     for key, mesh in meshes.items():
         scene.add_geometry(mesh, node_name=str(key), geom_name=str(key))
     data = scene.export(file_type="glb")
-    with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(data)
+    write_bytes_atomic(path, data)
     return Path(path)
 
 

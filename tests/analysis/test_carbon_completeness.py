@@ -247,7 +247,7 @@ def test_city_report_shows_completeness_next_to_each_number():
         warnings.simplefilter("ignore")
         model = load_sample_city(with_ifc=True)
         result = carbon.assess(model, period="new_low_energy")
-        text = build_city_report(model, carbon=result).to_markdown()
+        text = build_city_report(model, carbon=result, audience="internal").to_markdown()
     section = text.split("## Carbon footprint")[1].split("\n## ")[0]
     b = result.buildings
     ifc = b[b["embodied_source"] == "ifc"]

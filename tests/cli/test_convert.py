@@ -77,3 +77,49 @@ def test_dask_cluster_path(inputs, tmp_path):
         )
     assert (report.converted, report.failed) == (2, 1)
     assert len(pyogrio.read_dataframe(tmp_path / "dask" / "parcels.geojson.gpkg")) == 2
+
+
+def test_outputs_hashed_verified_and_a_changed_output_redone(inputs, tmp_path, capsys):
+    from cimkit.io.integrity import check_convert_report
+    from cimkit.provenance import compute_sha256
+
+    out = tmp_path / "out"
+    report = run_convert([inputs], out, crs="EPSG:2154")
+    ok = [r for r in report.records if r["status"] == "ok"]
+    assert all(r["output_sha256"] == compute_sha256(r["output"]) for r in ok)
+    saved = json.loads((out / "convert-report.json").read_text())
+    assert sorted(r.get("output_sha256") is not None for r in saved["files"]) == [False, True, True]
+    assert main(["-q", "verify", str(out)]) == 0
+    table = check_convert_report(out)
+    assert sorted(table["kind"]) == ["output", "output", "source", "source"]
+    assert (table["status"] == "ok").all()
+
+    output = out / "parcels.geojson.gpkg"  # changed after the batch: verify names it; resume redoes it
+    output.write_bytes(output.read_bytes() + b"\0" * 4096)
+    capsys.readouterr()
+    assert main(["-q", "verify", str(out)]) == 1
+    assert "mismatch" in capsys.readouterr().out.split("parcels.geojson.gpkg")[0].splitlines()[-1]
+    again = run_convert([inputs], out, crs="EPSG:2154")
+    status = {r["input"].rsplit("/", 1)[-1]: r["status"] for r in again.records}
+    assert status == {"parcels.geojson": "ok", "pois.geojson": "skipped", "broken.geojson": "failed"}
+    assert main(["-q", "verify", str(out)]) == 0
+
+
+def test_a_journal_line_cut_by_a_kill_does_not_swallow_the_next(inputs, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "convert-journal.jsonl").write_text('{"input": "cut sho', encoding="utf-8")
+    run_convert([inputs], out)
+    lines = (out / "convert-journal.jsonl").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == '{"input": "cut sho' and len(lines) == 4
+    assert all(json.loads(line)["status"] for line in lines[1:])
+
+
+def test_unreadable_inputs_fail_typed(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "noise.fgb").write_bytes(bytes(range(256)))
+    (src / "empty.gpkg").write_bytes(b"")
+    report = run_convert([src], tmp_path / "out")
+    codes = {r["input"].rsplit("/", 1)[-1]: (r["error_type"], r["code"]) for r in report.records}
+    assert codes == {"noise.fgb": ("FileFormatError", "GEN002"), "empty.gpkg": ("FileFormatError", "GEN002")}

@@ -209,3 +209,29 @@ def expected_corners(e0, n0, rotation_deg, s=1.0, local=SLAB_OUTLINE) -> np.ndar
 def write(f, path: Path) -> Path:
     f.write(str(path))
     return path
+
+
+_HOUSE_TEXT: dict[tuple, str] = {}
+
+
+def house_text(*, storeys: int = 1, length_unit: str = "METRE", scale=None, opening: bool = False) -> str:
+    """The IFC text of the reference house on an IfcMapConversion to EPSG:2154 (cached per process).
+
+    The house (:func:`add_house`, 10 m x 6 m) stands at E 651000, N 6861000, not rotated, so its
+    footprint is the box 651000-651010 x 6861000-6861006 (60 m2). Hostile-input tests edit this
+    text (a scale, a cut, a cycle) and write it under their own folder.
+    """
+    key = (storeys, length_unit, scale, opening)
+    if key not in _HOUSE_TEXT:
+        unit = 0.001 if length_unit == "MILLIMETRE" else 1.0
+        f, project, body = new_project(length_unit=length_unit)
+        add_house(f, project, body, storeys=storeys, unit=unit, opening=opening, materials=False)
+        map_conversion(f, epsg=2154, eastings=651000, northings=6861000, scale=scale)
+        _HOUSE_TEXT[key] = f.to_string()
+    return _HOUSE_TEXT[key]
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write IFC ``text`` to ``path`` and return the path."""
+    Path(path).write_text(text)
+    return Path(path)

@@ -10,7 +10,14 @@ import pytest
 import shapely
 
 from cimkit import provenance
-from cimkit.errors import CRSError, FileFormatError, MissingCRSError, UnsupportedSchemaError
+from cimkit.errors import (
+    CimkitIOError,
+    CimkitWarning,
+    CRSError,
+    FileFormatError,
+    MissingCRSError,
+    UnsupportedSchemaError,
+)
 from cimkit.io.cityjson import read_cityjson
 
 
@@ -212,3 +219,158 @@ def test_height_from_the_ground_surface_not_the_lowest_part(tmp_path):
     assert row.base_elevation_m == pytest.approx(10.0)
     step = next(s for s in provenance.get(gdf).steps if s.action == "ground_level")
     assert step.params["ground_source"] == {"GroundSurface": 1}
+
+
+# ---- hostile documents: vertex indices, transform, versions, content detection ----------------
+
+
+def _box_b2(doc):
+    return doc["CityObjects"]["B2"]["geometry"][1]["boundaries"]
+
+
+@pytest.mark.parametrize("bad_index", [-1, 10_000, 2.5, "7"])
+def test_bad_vertex_index_is_refused_naming_the_object(tmp_path, bad_index):
+    doc = _document()
+    _box_b2(doc)[0][1][0][2] = bad_index  # roof ring of B2, third vertex
+    with pytest.raises(FileFormatError, match="vertex index") as info:
+        read_cityjson(_write(tmp_path, doc))
+    assert info.value.code == "CJS003" and info.value.entity == "B2"
+    assert info.value.path.endswith("city.json")
+
+
+def test_a_negative_index_in_a_building_part_names_the_part(tmp_path):
+    doc = _document()
+    doc["CityObjects"]["B1-p"]["geometry"][0]["boundaries"][0][0][0][0] = -3
+    with pytest.raises(FileFormatError) as info:
+        read_cityjson(_write(tmp_path, doc))
+    assert (info.value.code, info.value.entity) == ("CJS003", "B1-p")
+
+
+def test_boundaries_nested_wrongly_are_refused(tmp_path):
+    doc = _document()
+    doc["CityObjects"]["B2"]["geometry"][1]["boundaries"] = [[[1, 2, 3]]]  # a Solid one level short
+    with pytest.raises(FileFormatError) as info:
+        read_cityjson(_write(tmp_path, doc))
+    assert (info.value.code, info.value.entity) == ("CJS003", "B2")
+
+
+@pytest.mark.parametrize("version", ["2.0", "1.1"])
+def test_missing_transform_is_refused_not_misplaced(tmp_path, version):
+    doc = _document(version=version)
+    del doc["transform"]  # the integers would land ~85,000 km from Delft
+    with pytest.raises(FileFormatError, match="transform") as info:
+        read_cityjson(_write(tmp_path, doc))
+    assert info.value.code == "CJS004"
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [{"scale": [0.0, 0.001, 0.001], "translate": [85000.0, 447000.0, -1.0]}, {"scale": [0.001] * 3}],
+)
+def test_unusable_transform_is_refused(tmp_path, transform):
+    doc = _document()
+    doc["transform"] = transform
+    with pytest.raises(FileFormatError) as info:
+        read_cityjson(_write(tmp_path, doc))
+    assert info.value.code == "CJS005"
+
+
+def test_cityjson_1_0_with_real_coordinates_is_read_with_a_note(tmp_path):
+    doc = _document(version="1.0", reference="urn:ogc:def:crs:EPSG::7415")
+    scale = np.asarray(doc["transform"]["scale"])
+    translate = np.asarray(doc.pop("transform")["translate"])
+    doc["vertices"] = (np.asarray(doc["vertices"]) * scale + translate).round(3).tolist()
+    with pytest.warns(CimkitWarning, match="1.0") as caught:
+        gdf = read_cityjson(_write(tmp_path, doc))
+    assert "CJS101" in {w.message.code for w in caught}
+    assert gdf.geometry["B1"].bounds == pytest.approx((85000, 447000, 85014, 447008))
+    assert gdf.loc["B1", "height_m"] == pytest.approx(6.0)
+    steps = {s.action: s for s in provenance.get(gdf).steps}
+    assert "old_version" in steps and "no_transform" in steps and "apply_transform" not in steps
+
+
+@pytest.mark.parametrize("version", ["0.9", "0.6", "3.0"])
+def test_old_and_future_versions_are_refused(tmp_path, version):
+    with pytest.raises(UnsupportedSchemaError) as info:
+        read_cityjson(_write(tmp_path, _document(version=version)))
+    assert info.value.code == "CJS002"
+
+
+def test_patch_version_2_0_1_is_read(tmp_path):
+    gdf = read_cityjson(_write(tmp_path, _document(version="2.0.1")))
+    assert gdf.loc["B1", "footprint_m2"] == pytest.approx(112.0)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x89PNG\r\n\x1a\n\x00\x00garbage", b'{"type": "CityJSON", "version": "2.0", "Cit', b"[1, 2, 3]", b""],
+)
+def test_not_json_or_not_cityjson_is_refused(tmp_path, content):
+    path = tmp_path / "city.json"
+    path.write_bytes(content)
+    with pytest.raises(FileFormatError) as info:
+        read_cityjson(path)
+    assert info.value.code == "CJS001"
+
+
+def test_non_finite_vertices_are_refused(tmp_path):
+    doc = _document()
+    doc["vertices"][3][0] = float("nan")  # json.dumps writes the NaN token, which json.loads accepts
+    with pytest.raises(FileFormatError, match="NaN") as info:
+        read_cityjson(_write(tmp_path, doc))
+    assert info.value.code == "CJS005"
+
+
+def test_cityjson_seq_is_read_feature_by_feature(tmp_path):
+    doc = _document()
+    header = {k: v for k, v in doc.items() if k not in ("CityObjects", "vertices")}
+    header.update({"CityObjects": {}, "vertices": []})
+    verts = doc["vertices"]
+    objects = doc["CityObjects"]
+
+    def renumber(boundaries, offset):  # a feature's indices point into its own vertex list
+        return [
+            [[[i - offset for i in ring] for ring in surface] for surface in shell] for shell in boundaries
+        ]
+
+    b1 = {"B1": objects["B1"], "B1-p": objects["B1-p"]}
+    b2 = {"B2": json.loads(json.dumps(objects["B2"]))}
+    for g in b2["B2"]["geometry"]:
+        g["boundaries"] = renumber(g["boundaries"], 16)
+    lines = [
+        header,
+        {"type": "CityJSONFeature", "id": "B1", "CityObjects": b1, "vertices": verts[:16]},
+        {"type": "CityJSONFeature", "id": "B2", "CityObjects": b2, "vertices": verts[16:]},
+    ]
+    path = tmp_path / "city.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    gdf = read_cityjson(path)
+    assert gdf.index.tolist() == ["B1", "B2"]
+    assert gdf.loc["B1", "footprint_m2"] == pytest.approx(112.0)
+    assert gdf.geometry["B2"].bounds == pytest.approx((85030, 447030, 85035, 447035))
+    assert "read_sequence" in [s.action for s in provenance.get(gdf).steps]
+    # a line that is not a feature is named by its line number
+    path.write_text("\n".join([json.dumps(header), json.dumps(lines[1]), '{"type": "Feature"}']) + "\n")
+    with pytest.raises(FileFormatError) as info:
+        read_cityjson(path)
+    assert (info.value.code, info.value.line) == ("CJS006", 3)
+    # a lone feature has no transform to place its vertices
+    lone = tmp_path / "lone.json"
+    lone.write_text(json.dumps(lines[1]))
+    with pytest.raises(FileFormatError, match="CityJSONFeature") as info:
+        read_cityjson(lone)
+    assert info.value.code == "CJS001"
+
+
+def test_gzipped_cityjson_is_read_by_content(tmp_path):
+    import gzip
+
+    path = tmp_path / "city.json"  # no .gz suffix: the content decides
+    path.write_bytes(gzip.compress(json.dumps(_document()).encode()))
+    gdf = read_cityjson(path)
+    assert gdf.loc["B1", "footprint_m2"] == pytest.approx(112.0)
+
+
+def test_a_folder_is_refused_typed(tmp_path):
+    with pytest.raises(CimkitIOError):
+        read_cityjson(tmp_path)

@@ -195,3 +195,68 @@ def test_origin_is_checked(tmp_path):
         read_epanet(path, crs="EPSG:2154", origin=(652000, 6861000, 5, 0))
     with pytest.raises(GeoreferenceError, match="origin must be"):
         read_epanet(path, crs="EPSG:2154", origin=(652000,))
+
+
+# ---- hostile files: stable codes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "code"),
+    [
+        (" P1  R1  J1  120.5", " P1  R1  J9  120.5", 10, "NET002"),  # unknown node in a link
+        (" J2  10", " J1  10", 6, "NET003"),  # junction id defined twice
+        (" P2  J1  J2  80", " P1  J1  J2  80", 11, "NET003"),  # pipe id defined twice
+        (" J1  12.5  2.0", " J1  nan  2.0", 5, "NET005"),  # NaN elevation
+        (" J1  12.5  2.0", " J1  inf  2.0", 5, "NET005"),
+    ],
+)
+def test_hostile_rows_have_codes_and_lines(tmp_path, old, new, line, code):
+    assert SI_INP.splitlines()[line - 1].startswith(old)
+    path = tmp_path / "bad.inp"
+    path.write_text(SI_INP.replace(old, new, 1))
+    with pytest.raises(FileFormatError) as err:
+        read_epanet(path)
+    assert (err.value.code, err.value.line) == (code, line)
+
+
+def test_no_coordinates_section_is_refused_with_its_code(tmp_path):
+    head, _, tail = SI_INP.partition("[COORDINATES]")
+    path = tmp_path / "nocoordinates.inp"
+    path.write_text(head + tail[tail.index("[VERTICES]") :].replace("[VERTICES]\n P2  40 10\n", ""))
+    with pytest.raises(FileFormatError, match=r"no \[COORDINATES\] section") as err:
+        read_epanet(path)
+    assert err.value.code == "NET004" and err.value.entity == "J1" and err.value.line == 5
+    assert "3 of 3 node(s)" in str(err.value)
+    # partial: one node of three lacks its row -> the same code, naming that node
+    path.write_text(SI_INP.replace(" J2  80 0\n", ""))
+    assert " J2  80 0\n" in SI_INP
+    with pytest.raises(FileFormatError, match="1 of 3") as err:
+        read_epanet(path)
+    assert (err.value.code, err.value.entity) == ("NET004", "J2")
+
+
+@pytest.mark.shared_data
+def test_net1_with_a_dangling_pipe_end_names_the_line(shared_data, tmp_path):
+    text = (shared_data / "epanet_networks" / "Net1.inp").read_text()
+    lines = text.splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if line.split()[:1] == ["110"])  # pipe 110 2 12
+    fields = lines[number - 1].split(";")[0].split()
+    assert fields[:3] == ["110", "2", "12"]
+    lines[number - 1] = " ".join([fields[0], "99", *fields[2:]])
+    path = tmp_path / "Net1.inp"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileFormatError, match="'99'") as err:
+        read_epanet(path)
+    assert (err.value.code, err.value.line, err.value.entity) == ("NET002", number, "110")
+
+
+def test_a_folder_or_binary_garbage_is_refused_typed(tmp_path):
+    from cimkit.errors import CimkitIOError
+
+    with pytest.raises(CimkitIOError):
+        read_epanet(tmp_path)
+    garbage = tmp_path / "garbage.inp"
+    garbage.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(FileFormatError) as err:
+        read_epanet(garbage)
+    assert err.value.code == "NET005"

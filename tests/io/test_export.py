@@ -50,3 +50,33 @@ def test_export_refuses_missing_crs(tmp_path):
 
     with pytest.raises(MissingCRSError):
         write_cityjson(gpd.GeoDataFrame({"height_m": [3.0]}, geometry=[box(0, 0, 1, 1)]), tmp_path / "x.json")
+
+
+def test_cityjson_write_is_atomic_and_typed(tmp_path, monkeypatch):
+    from cimkit import _atomic
+    from cimkit.errors import CimkitIOError
+
+    buildings = gpd.GeoDataFrame(
+        {"height_m": [6.0]}, geometry=[box(651000, 6847000, 651010, 6847010)], index=["A"], crs=2154
+    )
+    dest = write_cityjson(buildings, tmp_path / "city.json")
+    before = dest.read_bytes()
+    real_replace = _atomic.os.replace
+    seen = []
+
+    def check_then_replace(src, dst):  # at the rename the temporary is complete and verified
+        seen.append(json.loads(open(src, encoding="utf-8").read())["CityObjects"]["A"]["attributes"])
+        real_replace(src, dst)
+
+    monkeypatch.setattr(_atomic.os, "replace", check_then_replace)
+    write_cityjson(buildings.assign(height_m=9.0), dest)
+    assert seen == [{"height_m": 9.0, "measuredHeight": 9.0}]
+    assert json.loads(dest.read_text())["CityObjects"]["A"]["attributes"]["measuredHeight"] == 9.0
+
+    monkeypatch.setattr(_atomic.os, "replace", real_replace)
+    dest.write_bytes(before)
+    with pytest.raises(CimkitIOError) as info:
+        write_cityjson(buildings, tmp_path / "city.json" / "inner.json")
+    assert info.value.code == "WRT003" and "is a file" in str(info.value)
+    assert dest.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["city.json"]

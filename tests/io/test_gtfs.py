@@ -236,3 +236,77 @@ def test_normalise_date_reads_every_service_date_form():
     assert normalise_date(pd.Timestamp("2024-03-05 08:00")) == day
     with pytest.raises(ValidationError, match="05/03/2024"):
         normalise_date("05/03/2024")
+
+
+# ---- hostile feeds: stable codes, times past midnight, zip bombs ------------------------------
+
+
+def test_times_past_24h_are_valid_and_read_in_seconds(tmp_path):
+    st = (
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "T4,23:55:00,23:56:00,C,1\nT4,25:10:00,25:10:30,F,2\n"  # 25:10 = 01:10 next morning
+    )
+    feed = read_gtfs(write_tiny_feed(tmp_path, replace={"stop_times.txt": st}))
+    t4 = feed.stop_times.set_index("stop_id")
+    # by hand: 25*3600 + 10*60 = 90 600 s and 90 630 s; 23*3600 + 55*60 = 86 100 s
+    assert t4.loc["F", "arrival_s"] == 90_600 and t4.loc["F", "departure_s"] == 90_630
+    assert t4.loc["C", "arrival_s"] == 86_100 and t4.loc["C", "departure_s"] == 86_160
+
+
+@pytest.mark.parametrize(
+    ("replace", "code", "line"),
+    [
+        ({"stops.txt": None}, "GTF001", None),
+        ({"stop_times.txt": None}, "GTF001", None),
+        ({"trips.txt": "route_id,trip_id\nR1,T1\n"}, "GTF002", 1),
+        (
+            {
+                "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                "T1,08:00:00,08:00:00,A,1\nT1,08:10:00,08:10:00,NOWHERE,2\n"
+            },
+            "GTF004",
+            3,
+        ),
+        ({"stops.txt": "stop_id,stop_lat,stop_lon\nA,48.6,2.3\nA,48.7,2.4\n"}, "GTF005", 3),
+        ({"stops.txt": "stop_id,stop_lat,stop_lon\nA,nord,2.3\n"}, "GTF003", 2),
+    ],
+)
+def test_hostile_feeds_have_stable_codes(tmp_path, replace, code, line):
+    with pytest.raises(FileFormatError) as info:
+        read_gtfs(write_tiny_feed(tmp_path, replace=replace))
+    assert (info.value.code, info.value.line) == (code, line)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    from cimkit.errors import ResourceLimitError
+
+    path = write_tiny_feed(tmp_path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("shapes.txt", b"\0" * (48 * 1024 * 1024))  # 48 MiB of zeros in ~50 kB
+    assert path.stat().st_size < 200_000
+    with pytest.raises(ResourceLimitError) as info:
+        read_gtfs(path)
+    assert info.value.code == "LIM004" and info.value.path == str(path)
+
+
+def test_the_decompressed_size_limit_applies_to_a_real_size_feed(tmp_path):
+    from cimkit.errors import ResourceLimitError
+    from cimkit.options import set_options
+
+    path = write_tiny_feed(tmp_path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("shapes.txt", "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence\n" * 30_000)
+    with set_options(max_decompressed_mb=1), pytest.raises(ResourceLimitError) as info:
+        read_gtfs(path)
+    assert info.value.code == "LIM003"
+    assert len(read_gtfs(path).stops) == 6  # within the default limits it reads
+
+
+def test_a_zip_slip_member_is_refused(tmp_path):
+    path = write_tiny_feed(tmp_path)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("../../evil.txt", "x\n")
+    with pytest.raises(FileFormatError) as info:
+        read_gtfs(path)
+    assert info.value.code == "ARC001"
+    assert not (tmp_path.parent / "evil.txt").exists()

@@ -70,8 +70,8 @@ def test_chamber_positions_are_file_coordinates(drainage):
     assert nodes.crs.to_epsg() == 3878
 
 
-def _local_pipes(tmp_path):
-    """Write an IFC4 file in local coordinates; return its path."""
+def _local_pipes(tmp_path, *, bare: int = 0):
+    """Write an IFC4 file in local coordinates (plus ``bare`` pipes without ports or axis); return its path."""
     import ifcopenshell.api.context
     import ifcopenshell.api.geometry
     import ifcopenshell.api.project
@@ -110,6 +110,10 @@ def _local_pipes(tmp_path):
         )
         rep = model.createIfcShapeRepresentation(axis_ctx, "Axis", "Curve3D", [polyline])
         ifcopenshell.api.geometry.assign_representation(model, product=pipe, representation=rep)
+    for k in range(bare):
+        place(
+            ifcopenshell.api.root.create_entity(model, ifc_class="IfcPipeSegment", name=f"bare{k}"), 5.0, 5.0
+        )
     path = tmp_path / "pipes.ifc"
     model.write(str(path))
     return path
@@ -203,3 +207,31 @@ def test_drainage_origin_in_its_own_crs(drainage):
     assert net.edges["length_m"].tolist() == local.edges["length_m"].tolist()
     actions = [s.action for s in provenance.get(net).steps]
     assert "place" in actions and "accept_placement" not in actions
+
+
+def test_segments_without_ports_or_axis_are_counted_not_dropped_silently(tmp_path):
+    from cimkit.errors import RepairWarning
+
+    path = _local_pipes(tmp_path, bare=1)
+    with pytest.warns(RepairWarning, match="1 of 3 segment") as caught:
+        net = read_ifc_network(path, kind="water")
+    assert "NET101" in {getattr(w.message, "code", None) for w in caught}
+    assert len(net.edges) == 2 and net.report["segments_skipped"] == 1
+    step = next(s for s in provenance.get(net).steps if s.action == "skip_segments")
+    assert (step.params["count"], step.params["of"]) == (1, 3)
+
+
+def test_no_placeable_segment_is_an_error(tmp_path):
+    import ifcopenshell.api.project
+    import ifcopenshell.api.root
+    import ifcopenshell.api.unit
+
+    model = ifcopenshell.api.project.create_file(version="IFC4")
+    ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject", name="p")
+    ifcopenshell.api.unit.assign_unit(model)
+    ifcopenshell.api.root.create_entity(model, ifc_class="IfcPipeSegment", name="lost")
+    path = tmp_path / "lost.ifc"
+    model.write(str(path))
+    with pytest.raises(NetworkError, match="none of the 1 segment") as info:
+        read_ifc_network(path, kind="water")
+    assert info.value.code == "NET001"

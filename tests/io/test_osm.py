@@ -71,3 +71,90 @@ def test_errors(tmp_path, helsinki):
     bad.write_text("this is not xml")
     with pytest.raises(FileFormatError):
         read_osm_lines(bad, kind="road")
+
+
+# ---- compressed, truncated and foreign files --------------------------------------------------
+
+TOWN_OSM = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<osm version="0.6">\n'
+    '<node id="1" lat="48.70" lon="2.30"/>\n'
+    '<node id="2" lat="48.70" lon="2.31"/>\n'
+    '<node id="3" lat="48.71" lon="2.31"/>\n'
+    '<way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="residential"/></way>\n'
+    '<way id="11"><nd ref="2"/><nd ref="3"/><tag k="highway" v="primary"/></way>\n'
+    "</osm>\n"
+)
+
+
+@pytest.mark.parametrize("suffix", [".osm.bz2", ".osm.gz", ".osm"])  # .osm: compressed, wrong name
+def test_compressed_osm_xml_is_read_transparently(tmp_path, suffix):
+    import bz2
+    import gzip
+
+    data = TOWN_OSM.encode()
+    path = tmp_path / f"town{suffix}"
+    path.write_bytes(bz2.compress(data) if suffix != ".osm.gz" else gzip.compress(data))
+    roads = read_osm_lines(path, kind="road")
+    assert roads["osm_id"].tolist() == [10, 11] and roads["highway"].tolist() == ["residential", "primary"]
+    # the second way runs from node 2 (2.31, 48.70) to node 3 (2.31, 48.71)
+    assert list(roads.geometry.iloc[1].coords) == [(2.31, 48.70), (2.31, 48.71)]
+
+
+def test_compressed_pbf_reads_like_the_original(tmp_path, helsinki):
+    import gzip
+
+    path = tmp_path / "Helsinki.osm.pbf.gz"
+    path.write_bytes(gzip.compress(helsinki.read_bytes()))
+    assert len(read_osm_lines(path, kind="road")) == 2469  # as test_road_ways
+
+
+def test_a_compressed_osm_bomb_is_refused(tmp_path):
+    import bz2
+
+    from cimkit.errors import ResourceLimitError
+    from cimkit.options import set_options
+
+    path = tmp_path / "bomb.osm.bz2"
+    path.write_bytes(
+        bz2.compress(TOWN_OSM.replace("</osm>", "<!-- " + "x" * 3_000_000 + " --></osm>").encode())
+    )
+    with set_options(max_decompressed_mb=1), pytest.raises(ResourceLimitError) as info:
+        read_osm_lines(path, kind="road")
+    assert info.value.code == "LIM003"
+
+
+@pytest.mark.parametrize(
+    ("cut", "line"),
+    [(-8, 7), (-60, 7), (200, 6)],  # the closing </osm> lost; cut inside way 11; cut inside way 10
+)
+def test_truncated_osm_xml_names_the_line(tmp_path, cut, line):
+    text = TOWN_OSM[:cut]
+    path = tmp_path / "cut.osm"
+    path.write_text(text)
+    with pytest.raises(FileFormatError, match="truncated") as info:
+        read_osm_lines(path, kind="road")
+    assert info.value.code == "NET007"
+    assert info.value.line == line == text.count("\n") + 1  # the last, cut-off line
+
+
+def test_foreign_files_are_refused_by_content(tmp_path):
+    dtd = tmp_path / "dtd.osm"
+    dtd.write_text('<?xml version="1.0"?><!DOCTYPE osm [<!ENTITY a "aaaa">]><osm>&a;</osm>')
+    html = tmp_path / "page.osm"
+    html.write_text("<html><body>rate limited</body></html>")
+    binary = tmp_path / "noise.osm.pbf"
+    binary.write_bytes(bytes(range(256)) * 4)
+    for path in (dtd, html, binary):
+        with pytest.raises(FileFormatError) as info:
+            read_osm_lines(path, kind="road")
+        assert info.value.code == "NET008", path
+
+
+def test_the_content_decides_not_the_suffix(tmp_path, helsinki):
+    pbf_named_xml = tmp_path / "helsinki.osm"
+    pbf_named_xml.write_bytes(helsinki.read_bytes())
+    assert len(read_osm_lines(pbf_named_xml, kind="road")) == 2469
+    xml_named_pbf = tmp_path / "town.osm.pbf"
+    xml_named_pbf.write_text(TOWN_OSM)
+    assert read_osm_lines(xml_named_pbf, kind="road")["osm_id"].tolist() == [10, 11]

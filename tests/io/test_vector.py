@@ -298,3 +298,215 @@ def test_sample_city_layers(sample_city_dir):
     assert footprints["height_m"].isna().sum() == 3  # "a few footprints have no height_m"
     pois = read_pois(sample_city_dir / "pois.geojson")
     assert len(pois) == 23 and "school" in set(pois["category"])
+
+
+# --------------------------------------------------------------------------------------------
+# hostile input at the readers' door (codes of docs/errors.md; more cases in tests/corpus)
+# --------------------------------------------------------------------------------------------
+def _shp(tmp_path, frame=None, name="shp"):
+    folder = tmp_path / name
+    folder.mkdir()
+    (frame if frame is not None else _parcels_frame()).to_file(folder / "parcels.shp")
+    return folder / "parcels.shp"
+
+
+def test_shapefile_sidecars(tmp_path):
+    from cimkit.errors import RepairWarning
+
+    shp = _shp(tmp_path)
+    shp.with_suffix(".shx").unlink()
+    with pytest.warns(RepairWarning, match="no .shx") as rec:
+        parcels = read_parcels(shp)
+    assert [w.message.code for w in rec if isinstance(w.message, RepairWarning)] == ["VEC101"]
+    np.testing.assert_allclose(parcels["area_m2"], [100, 200, 300])
+    assert not shp.with_suffix(".shx").exists()  # the input folder is left as it was
+    assert provenance.get(parcels).steps[0].action == "restore_shx"
+    shp.with_suffix(".dbf").unlink()
+    with pytest.raises(InputError, match=r"no \.dbf") as err:
+        read_parcels(shp)
+    assert err.value.code == "VEC010"
+    shp = _shp(tmp_path, name="no-prj")
+    shp.with_suffix(".prj").unlink()
+    with pytest.raises(MissingCRSError, match=r"no \.prj") as err:
+        read_parcels(shp)
+    assert err.value.code == "CRS010"
+    assert read_parcels(shp, source_crs=L93).crs.to_epsg() == 2154
+
+
+def test_latin1_shapefile_without_cpg(tmp_path):
+    from cimkit.errors import RepairWarning
+
+    names = ["Épinay-sur-Orge", "Rue de l'Église", "Orge"]
+    shp = _shp(tmp_path, _parcels_frame().assign(nom=names))
+    data = shp.with_suffix(".dbf").read_bytes()
+    for name in names[:2]:
+        data = data.replace(name.encode(), name.encode("cp1252") + b" ")  # one byte shorter each
+    shp.with_suffix(".dbf").write_bytes(data)
+    shp.with_suffix(".cpg").unlink()
+    with pytest.warns(RepairWarning, match="Windows-1252") as rec:
+        parcels = read_parcels(shp)
+    assert {w.message.code for w in rec if isinstance(w.message, RepairWarning)} == {"VEC102"}
+    assert parcels["nom"].tolist() == names
+    step = next(s for s in provenance.get(parcels).steps if s.action == "decode_text")
+    assert step.params == {"encoding": "cp1252", "columns": ["nom"], "count": 2}
+
+
+def _raw_geojson(path, coordinates, kind="Polygon"):
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"id": f"F{i}", "libelle": "UA", "typezone": "U", "category": "shop"},
+            "geometry": None if c is None else {"type": kind, "coordinates": c},
+        }
+        for i, c in enumerate(coordinates)
+    ]
+    doc = {
+        "type": "FeatureCollection",
+        "features": features,
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}},
+    }
+    import json
+
+    path.write_text(json.dumps(doc).replace('"NaN"', "NaN").replace('"-Infinity"', "-Infinity"))
+    return path
+
+
+def _ring(x=X0, y=Y0):
+    return [[[x, y], [x + 10, y], [x + 10, y + 10], [x, y + 10], [x, y]]]
+
+
+@pytest.mark.parametrize("reader", [read_parcels, read_buildings, read_zoning, read_prescriptions, read_pois])
+def test_nonfinite_coordinates_are_refused_by_every_reader(tmp_path, reader):
+    bad = [[[X0, Y0], [X0 + 10, "NaN"], [X0 + 10, Y0 + 10], [X0, Y0]]]
+    kind = "Polygon"
+    rings = [_ring(), bad, _ring(X0 + 20)]
+    if reader is read_pois:
+        kind, rings = "Point", [[X0, Y0], [X0, "-Infinity"], [X0 + 1, Y0]]
+    path = _raw_geojson(tmp_path / "bad.geojson", rings, kind=kind)
+    with pytest.raises(GeometryError, match="NaN or infinite") as err:
+        reader(path)
+    assert err.value.code == "GMT010" and err.value.entity == "F1"
+
+
+def test_unclosed_ring_null_and_empty_layers(tmp_path):
+    from cimkit.errors import RepairWarning
+    from cimkit.io.vector import read_layer
+
+    open_ring = [[[X0, Y0], [X0 + 20, Y0], [X0 + 20, Y0 + 10], [X0, Y0 + 10]]]
+    path = _raw_geojson(tmp_path / "open.geojson", [_ring(), open_ring, None])
+    with pytest.warns(RepairWarning) as rec:
+        parcels = read_parcels(path)
+    assert {w.message.code for w in rec if isinstance(w.message, RepairWarning)} == {"GMT101", "GMT102"}
+    assert parcels.index.tolist() == ["F0", "F1"]
+    np.testing.assert_allclose(parcels["area_m2"], [100.0, 200.0])
+    steps = {s.action: s.params for s in provenance.get(parcels).steps}
+    assert steps["close_rings"] == {"count": 1, "ids": ["F1"]}
+    assert steps["drop_empty"] == {"count": 1, "ids": ["F2"]}
+    with pytest.raises(GeometryError) as err:
+        read_parcels(path, repair="refuse")
+    assert err.value.code == "GMT014" and err.value.entity == "F1"  # no repair at all
+    closed_only = _raw_geojson(tmp_path / "null.geojson", [_ring(), None])
+    with pytest.raises(GeometryError) as err:
+        read_parcels(closed_only, repair="refuse")
+    assert err.value.code == "GMT012" and err.value.entity == "F1"
+    empty = _raw_geojson(tmp_path / "empty.geojson", [])
+    with pytest.raises(InputError) as err:
+        read_parcels(empty)
+    assert err.value.code == "VEC011"
+    with pytest.warns(RepairWarning, match="no features"):
+        assert len(read_layer(empty)) == 0
+
+
+def test_max_features_is_checked_before_reading(tmp_path, monkeypatch):
+    import cimkit
+    from cimkit.errors import ResourceLimitError
+
+    path = _write(_parcels_frame(), tmp_path / "p.gpkg")
+    calls = []
+    import pyogrio
+
+    monkeypatch.setattr(pyogrio, "read_dataframe", lambda *a, **k: calls.append(a))
+    with cimkit.set_options(max_features=2), pytest.raises(ResourceLimitError, match="3 features") as err:
+        read_parcels(path)
+    assert err.value.code == "LIM020" and calls == []  # refused before any feature was read
+
+
+def test_zone_rules_errors_name_line_and_zone(tmp_path):
+    header = "libelle,max_height_m,max_footprint_ratio\n"
+    cases = [
+        ("UA,12,0.5\nUB,-3,0.4\n", "ZON013", 3, "UB"),
+        ("UA,12,0.5\nUB,12 m,0.4\n", "ZON012", 3, "UB"),
+        ("UA,12,0.5\nUB,9,0.4\nUA,15,0.6\n", "ZON011", 4, "UA"),
+        ("UA,12,0.5\n,9,0.4\n", "ZON014", 3, None),
+    ]
+    for body, code, line, zone in cases:
+        path = tmp_path / f"{code}.csv"
+        path.write_text(header + body, encoding="utf-8")
+        with pytest.raises(DataTableError) as err:
+            read_zone_rules(path)
+        assert (err.value.code, err.value.line, err.value.entity) == (code, line, zone), body
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_wkb_scan_finds_every_nonfinite_number():
+    """Property: the WKB scan used on geometries GEOS refuses agrees with numpy on the coordinates."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cimkit.io._vector_input import _wkb_nonfinite
+
+    number = st.one_of(st.floats(-1e7, 1e7, allow_nan=False), st.sampled_from([np.nan, np.inf, -np.inf]))
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        st.lists(st.tuples(number, number, number), min_size=4, max_size=12),
+        st.sampled_from(["ring", "line", "multi"]),
+        st.booleans(),
+        st.sampled_from([0, 1]),
+    )
+    def check(points, kind, with_z, byte_order):
+        coords = np.array(points if with_z else [p[:2] for p in points], dtype=float)
+        if kind != "line":
+            coords[0] = 0.0  # GEOS cannot build a ring whose closing point is NaN (GMT011's case)
+        ring = np.vstack([coords, coords[:1]])
+        if kind == "line":
+            geom = shapely.linestrings(coords)
+        else:
+            geom = shapely.polygons(ring)
+            if kind == "multi":
+                geom = shapely.multipolygons([geom, shapely.polygons(ring + 1.0)])
+        with np.errstate(invalid="ignore"):
+            wkb = shapely.to_wkb(geom, byte_order=byte_order, output_dimension=3 if with_z else 2)
+        assert _wkb_nonfinite(wkb) == (not np.isfinite(coords).all())
+
+    check()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_check_geometries_names_the_first_bad_feature():
+    """Property: any NaN vertex in any feature is refused with that feature's id (GMT010)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cimkit.io._layers import check_geometries
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.integers(1, 8), st.data())
+    def check(n, data):
+        bad = sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=n)))
+        geoms = []
+        for i in range(n):
+            ring = np.add([[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]], [X0 + 20 * i, Y0], dtype=float)
+            if i in bad:  # a middle vertex: GEOS cannot build a ring whose closing point is NaN
+                ring[data.draw(st.integers(1, 3)), data.draw(st.integers(0, 1))] = np.nan
+            with np.errstate(invalid="ignore"):
+                geoms.append(shapely.Polygon(ring))
+        frame = gpd.GeoDataFrame({"id": [f"P{i}" for i in range(n)]}, geometry=geoms, crs=L93)
+        if not bad:
+            assert check_geometries(frame) is frame
+            return
+        with pytest.raises(GeometryError) as err:
+            check_geometries(frame, path="x.geojson")
+        assert err.value.code == "GMT010" and err.value.entity == f"P{bad[0]}"
+
+    check()

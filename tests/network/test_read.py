@@ -406,3 +406,47 @@ def test_oakland_network_in_utm_10n_takes_us_speeds():
     assert _speed_step(fr)["chosen"] == "given"
     with pytest.raises(ValidationError, match="road networks only"):
         read_network(frame, kind="water", country="FR")
+
+
+# --- hostile lines: null geometries, NaN / infinite coordinates ---------------------------------
+def test_null_and_empty_geometries_are_dropped_with_a_warning_and_a_count():
+    from cimkit.errors import RepairWarning
+
+    gdf = streets()
+    gdf.loc[2, "geometry"] = None  # Allée C
+    gdf.loc[3, "geometry"] = LineString()  # Rue D, empty
+    with pytest.warns(RepairWarning, match="2 of 4 line") as caught:
+        net = read_network(gdf, kind="road", snap_tolerance_m=0.5)
+    assert "NET101" in {w.message.code for w in caught if isinstance(w.message, RepairWarning)}
+    assert net.report["null_geometries_dropped"] == 2
+    assert sorted(net.edges["name"]) == ["Rue A", "Rue B"] and len(net.nodes) == 3
+    step = next(s for s in provenance.get(net).steps if s.action == "drop_null_geometries")
+    assert (step.params["count"], step.params["of"]) == (2, 4)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_infinite_coordinates_are_refused_naming_the_lines(bad):
+    from cimkit.errors import GeometryError
+
+    gdf = streets()
+    gdf.loc[1, "geometry"] = LineString([(100, 0), (bad, 0)])
+    with pytest.raises(GeometryError, match="NaN or infinite") as info:
+        read_network(gdf, kind="road")
+    assert info.value.code == "NET006" and info.value.entity == [1]
+    # the same in geographic coordinates, refused before reprojection
+    wgs = streets().to_crs(4326)
+    wgs.loc[0, "geometry"] = LineString([(2.3, 48.8), (2.3, bad)])
+    with pytest.raises(GeometryError) as info:
+        read_network(wgs, kind="road")
+    assert info.value.code == "NET006" and info.value.entity == [0]
+
+
+def test_a_network_refuses_nan_node_positions():
+    from cimkit.errors import GeometryError
+    from cimkit.network.graph import Network
+
+    nodes = gpd.GeoDataFrame(geometry=[Point(0, 0), Point(np.nan, 5.0)], crs="EPSG:2154")
+    edges = gpd.GeoDataFrame({"u": [0], "v": [1]}, geometry=[LineString([(0, 0), (1, 5)])], crs="EPSG:2154")
+    with pytest.raises(GeometryError) as info:
+        Network(nodes, edges, kind="water")
+    assert info.value.code == "NET006" and info.value.entity == [1]

@@ -19,10 +19,10 @@ def model():
 
 
 def test_sections_follow_the_results_given(model):
-    report = build_city_report(model)
+    report = build_city_report(model, audience="internal")
     assert [s.title for s in report.sections] == ["Checks on the data", "Where the numbers come from"]
     rules = zoning.assess(model)
-    report = build_city_report(model, zoning=rules)
+    report = build_city_report(model, zoning=rules, audience="internal")
     titles = [s.title for s in report.sections]
     assert titles[0] == "Buildings, parcels and the local urban plan"
     text = report.to_markdown()

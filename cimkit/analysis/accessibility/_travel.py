@@ -74,12 +74,11 @@ def access_nodes(
     else:
         ids = np.asarray(features)
         out = pd.DataFrame({"node_id": ids, "distance_m": 0.0}, index=pd.Index(ids, name="node_id"))
-    if walk_kmh is None:
+    speed = check_speed(walk_kmh)
+    if speed is None:
         out["access_min"] = 0.0
     else:
-        if not walk_kmh > 0:
-            raise ValidationError(f"'walk_kmh' must be > 0; {walk_kmh!r} was given.")
-        out["access_min"] = out["distance_m"].astype("float64") / (walk_kmh * 1000.0 / 60.0)
+        out["access_min"] = out["distance_m"].astype("float64") / (speed * 1000.0 / 60.0)
     return out
 
 
@@ -92,13 +91,51 @@ def check_time_budget(max_time_min: Any, *, name: str = "max_time_min") -> float
     try:
         value = float(max_time_min)
     except (TypeError, ValueError):
-        raise ValidationError(f"{name!r} must be a number of minutes; {max_time_min!r} was given.") from None
+        raise ValidationError(
+            f"{name!r} must be a number of minutes; {max_time_min!r} was given.", code="ANA030"
+        ) from None
     if not (np.isfinite(value) and value > 0):
         raise ValidationError(
             f"{name!r} must be finite minutes > 0; {max_time_min!r} was given.",
+            code="ANA030",
             hint="a budget of 0 minutes or less reaches nothing: pass e.g. max_time_min=15.",
         )
     return value
+
+
+def check_speed(speed_kmh: Any, *, name: str = "walk_kmh") -> float | None:
+    """Return a speed in km/h as a float (None stays None), refusing zero, negative, NaN and infinity.
+
+    A NaN speed would make every access time NaN, so every origin "unreachable" without a word.
+    """
+    if speed_kmh is None:
+        return None
+    try:
+        value = float(speed_kmh)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"{name!r} must be a speed in km/h; {speed_kmh!r} was given.", code="ANA031"
+        ) from None
+    if not (np.isfinite(value) and value > 0):
+        raise ValidationError(
+            f"{name!r} must be a finite speed > 0 km/h; {speed_kmh!r} was given.",
+            code="ANA031",
+            hint="pass e.g. walk_kmh=4.8, or walk_kmh=None for no access walk.",
+        )
+    return value
+
+
+def check_destinations(destinations: Any, travel: Any) -> None:
+    """Refuse an empty set of destinations (every origin would silently reach nothing)."""
+    empty = destinations is not None and hasattr(destinations, "__len__") and len(destinations) == 0
+    if destinations is None and isinstance(travel, pd.DataFrame):
+        empty = travel.shape[1] == 0
+    if empty:
+        raise InputError(
+            "no destinations were given (0 POIs): every origin would score as reaching nothing",
+            code="ANA032",
+            hint="pass the POIs (destinations=...) or a travel-time matrix with one column per destination.",
+        )
 
 
 def directed_for(weight: str) -> Directed:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cimkit.analysis.accessibility._travel import DEFAULT_WALK_KMH, check_time_budget
+from cimkit.analysis.accessibility._travel import DEFAULT_WALK_KMH, check_speed, check_time_budget
 from cimkit.analysis.accessibility.metrics import compute_nearest_times
 from cimkit.analysis.accessibility.population import _use_class
 from cimkit.analysis.accessibility.scores import (
@@ -228,6 +228,7 @@ def _required(
         raise InputError(
             "the model has no points of interest",
             layer="pois",
+            code="ANA032",
             hint="add a 'pois' layer with a 'category' column (school, doctor, supermarket ...).",
         )
     if "category" not in pois.columns:
@@ -359,6 +360,7 @@ def assess(
     (9, [0.92, 0.51])
     """
     buildings, pois, network = _required(model, max_time_min, closed_network)
+    check_speed(walk_kmh)
     groups, weights = _groups_and_weights(categories, None)
     _check_groups(groups)
     cats = sorted({c for cs in groups.values() for c in cs})

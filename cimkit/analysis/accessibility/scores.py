@@ -26,8 +26,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from cimkit.analysis.accessibility._travel import DEFAULT_WALK_KMH, check_time_budget
-from cimkit.analysis.accessibility.metrics import compute_nearest_times
+from cimkit.analysis.accessibility._travel import (
+    DEFAULT_WALK_KMH,
+    check_destinations,
+    check_speed,
+    check_time_budget,
+)
+from cimkit.analysis.accessibility.metrics import _categories_of, compute_nearest_times
 from cimkit.errors import CoverageWarning, InputError, ValidationError
 from cimkit.network.graph import Network
 
@@ -112,16 +117,28 @@ def compute_fifteen_minute_score(
     weights
         Group name → weight (default 1 each); groups missing from ``weights`` weigh 0.
     max_time_min
-        Time budget in minutes (inclusive, > 0; 0 or less raises
-        :class:`~cimkit.errors.ValidationError`).
+        Time budget in minutes (inclusive, > 0; 0 or less, NaN or infinity raise
+        :class:`~cimkit.errors.ValidationError` ``ANA030``: such a budget would score everyone 0).
     category_column, weight, walk_kmh
-        See :func:`~cimkit.analysis.accessibility.compute_nearest_times`.
+        See :func:`~cimkit.analysis.accessibility.compute_nearest_times`. ``walk_kmh`` must be
+        a finite speed > 0 or None (``ANA031``).
 
     Returns
     -------
     pandas.DataFrame
         On the origins' index: ``<group>_min`` (time to the nearest destination of the group),
-        ``groups_reached`` (count) and ``score`` (0-1).
+        ``groups_reached`` (count) and ``score`` (0-1). ``attrs["unmatched_destinations"]``:
+        how many destinations have a category of no group (left out, with a
+        :class:`~cimkit.errors.CoverageWarning` ``ANA130``).
+
+    Raises
+    ------
+    ValidationError
+        ``max_time_min`` not finite and > 0 (``ANA030``); ``walk_kmh`` not finite and > 0
+        (``ANA031``).
+    InputError
+        No destinations at all (``ANA032``); no destination of any group's category
+        (``ANA033``: a wrong ``category_column`` or categories in another vocabulary).
 
     Examples
     --------
@@ -139,7 +156,10 @@ def compute_fifteen_minute_score(
     ([2, 1, 2], [0.75, 0.25, 0.5])
     """
     budget = check_time_budget(max_time_min)
+    check_speed(walk_kmh)
+    check_destinations(destinations, travel)
     groups, w = _groups_and_weights(categories, weights)
+    unmatched = _check_categories(travel, destinations, groups, category_column)
     near = compute_nearest_times(
         travel,
         origins,
@@ -160,7 +180,38 @@ def compute_fifteen_minute_score(
             CoverageWarning,
             stacklevel=2,
         )
-    return _score_from_nearest(near, groups, w, budget)
+    out = _score_from_nearest(near, groups, w, budget)
+    out.attrs["unmatched_destinations"] = unmatched
+    return out
+
+
+def _check_categories(
+    travel: Any, destinations: Any, groups: Mapping[str, Sequence[str]], category_column: str
+) -> int:
+    """Refuse destinations none of which has a category of a group; warn about those left out."""
+    columns = travel.columns if isinstance(travel, pd.DataFrame) else None
+    cats = _categories_of(destinations, category_column, columns)
+    wanted = {c for cs in groups.values() for c in cs}
+    outside = ~cats.isin(wanted)
+    found = sorted(cats.unique())[:10]
+    if len(cats) and outside.all():
+        raise InputError(
+            f"none of the {len(cats)} destinations has a category of the score's groups "
+            f"(categories found: {found}; expected: {sorted(wanted)})",
+            code="ANA033",
+            hint="check category_column, or map your categories to groups with categories={...}.",
+        )
+    if outside.any():
+        warnings.warn(
+            CoverageWarning(
+                f"fifteen-minute score: {int(outside.sum())} of {len(cats)} destinations have a category "
+                f"of no group ({sorted(cats[outside].unique())[:10]}) and were left out; add them to "
+                "categories= to count them (the count is in result.attrs['unmatched_destinations'])",
+                code="ANA130",
+            ),
+            stacklevel=3,
+        )
+    return int(outside.sum())
 
 
 def summarise_by_zone(

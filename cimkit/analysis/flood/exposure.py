@@ -230,6 +230,18 @@ def compute_building_depths(buildings: Any, depth: Raster) -> pd.DataFrame:
     (7, 0.73)
     """
     _check_raster(depth, "depth")
+    if len(buildings) == 0:
+        raise InputError(
+            "compute_building_depths: the buildings layer is empty",
+            code="ANA014",
+            hint="pass a layer with building footprints (check a filter or a bbox upstream).",
+        )
+    if not depth.valid_mask().any():
+        raise InputError(
+            f"the depth grid has no cell with data (all {depth.values.size} cells are nodata or NaN)",
+            code="ANA010",
+            hint="check its nodata value; dry cells hold 0 m, not nodata.",
+        )
     stats = compute_footprint_stats(buildings, depth)
     out = pd.DataFrame(
         {

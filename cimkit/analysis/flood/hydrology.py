@@ -91,8 +91,40 @@ def _check_has_data(dem: Raster, what: str) -> None:
         raise InputError(
             f"{what}: the DEM has no cell with data (all {dem.values.size} cells are no data, "
             f"nodata={dem.nodata!r})",
-            hint="check the file's nodata value and that the DEM covers the area (read_dem(..., bbox=) "
-            "or the CRS may be wrong).",
+            hint="check the file's nodata value and that the DEM covers the area (the CRS may be wrong).",
+            code="ANA010",
+        )
+
+
+def _check_water_height(level: np.ndarray) -> None:
+    """Refuse a water height above the drainage that is NaN, infinite or negative."""
+    finite = level[np.isfinite(level)]
+    unusable = bool(np.isinf(level).any() or finite.size == 0)
+    if unusable or (finite < 0).any():
+        lowest = f"{float(finite.min()):g}" if finite.size else "no finite value"
+        raise ValidationError(
+            f"'water_level_m' (the stage above the drainage) must be finite and >= 0 m; lowest: {lowest}",
+            code="ANA011" if unusable else "ANA012",
+            hint="pass the water height above the stream in metres, not an elevation or a difference.",
+        )
+
+
+def _check_depth_grid(depth: Raster, what: str) -> None:
+    """Refuse a water-depth grid without data, or with negative or infinite depths."""
+    values = depth.masked()
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise InputError(
+            f"{what} has no cell with data (all {values.size} cells are nodata or NaN)",
+            code="ANA010",
+            hint="check its nodata value; dry cells hold 0 m, not nodata.",
+        )
+    if np.isinf(values).any() or (finite < 0).any():
+        raise ValidationError(
+            f"{what} holds {int((finite < 0).sum())} negative and {int(np.isinf(values).sum())} infinite "
+            f"depth(s) (minimum {float(finite.min()):g} m): a depth is water above the ground, >= 0 m",
+            code="ANA012",
+            hint="pass depths, not water-surface elevations or differences (clip them at 0 if intended).",
         )
 
 
@@ -552,6 +584,7 @@ def compute_hand_depth(hand: Raster, water_level_m: float | Raster | np.ndarray)
             f"'water_level_m' has shape {level.shape}; HAND has {h.shape}",
             hint="pass a number or a grid like HAND.",
         )
+    _check_water_height(level)
     with np.errstate(invalid="ignore"):
         depth = np.where(h < level, level - h, 0.0)
     depth[np.isnan(h)] = np.nan

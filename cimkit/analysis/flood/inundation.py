@@ -11,6 +11,7 @@ import pandas as pd
 
 from cimkit.analysis.flood.hydrology import (
     _burn_geometries,
+    _check_depth_grid,
     _check_has_data,
     _check_raster,
     _record_step,
@@ -71,12 +72,13 @@ def _level_array(dem: Raster, water_level: Any) -> tuple[np.ndarray, bool]:
                 f"the water-level raster has shape {water_level.shape}; the DEM has {dem.shape}",
                 hint="resample the water surface on the DEM grid.",
             )
-        return np.ascontiguousarray(water_level.masked()), False
+        return _check_level_grid(np.ascontiguousarray(water_level.masked()), dem), False
     level = np.asarray(water_level, dtype=np.float64)
     if level.ndim == 0:
         if not np.isfinite(level):
             raise ValidationError(
-                f"'water_level_m' must be a finite number of metres; {water_level!r} was given."
+                f"'water_level_m' must be a finite number of metres; {water_level!r} was given.",
+                code="ANA011",
             )
         return level.reshape(1, 1), True
     if level.shape != dem.shape:
@@ -84,7 +86,21 @@ def _level_array(dem: Raster, water_level: Any) -> tuple[np.ndarray, bool]:
             f"'water_level_m' has shape {level.shape}; the DEM has {dem.shape}",
             hint="pass a number or a grid of water levels like the DEM.",
         )
-    return np.ascontiguousarray(level), False
+    return _check_level_grid(np.ascontiguousarray(level), dem), False
+
+
+def _check_level_grid(level: np.ndarray, dem: Raster) -> np.ndarray:
+    """Refuse a water-level grid with an infinite cell or no finite level on the DEM's data."""
+    finite = np.isfinite(level)
+    if np.isinf(level).any() or not (finite & dem.valid_mask()).any():
+        raise ValidationError(
+            f"the water-level grid has {int(np.isinf(level).sum())} infinite cell(s) and "
+            f"{int((finite & dem.valid_mask()).sum())} finite level(s) on cells with ground data: "
+            "no depth can be computed",
+            code="ANA011",
+            hint="pass finite water levels in metres (NaN only where there is no water surface).",
+        )
+    return level
 
 
 def _connected_depth(
@@ -211,13 +227,21 @@ def _scenario_items(scenarios: Any) -> list[tuple[float, Any]]:
     if not items:
         raise InputError("no scenario given", hint="pass e.g. {10: 31.5, 100: 32.4, 1000: 33.1}.")
     for rp, _ in items:
-        if isinstance(rp, bool) or not isinstance(rp, (int, float, np.integer, np.floating)) or not rp > 0:
-            raise ValidationError(f"return periods must be numbers > 0 years; {rp!r} was given.")
+        if (
+            isinstance(rp, bool)
+            or not isinstance(rp, (int, float, np.integer, np.floating))
+            or not np.isfinite(rp)
+            or not rp > 0
+        ):
+            raise ValidationError(
+                f"return periods must be finite numbers > 0 years; {rp!r} was given.", code="ANA013"
+            )
     return sorted(items, key=lambda item: float(item[0]))
 
 
 def _external_depth(value: Raster, dem: Raster | None, rp: Any) -> Raster:
     depth = value.copy(values=np.where(value.valid_mask(), value.masked(), np.nan), nodata=np.nan)
+    _check_depth_grid(depth, f"the depth grid of return period {rp}")
     if dem is not None and depth.shape != dem.shape:
         raise InputError(
             f"the depth grid of return period {rp} has shape {depth.shape}; the DEM has {dem.shape}",

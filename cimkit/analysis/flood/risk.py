@@ -16,6 +16,7 @@ from cimkit.analysis.flood.exposure import (
     compute_building_depths,
     compute_first_floor_height,
 )
+from cimkit.analysis.flood.hydrology import _check_depth_grid
 from cimkit.analysis.flood.vulnerability import (
     USE_TO_JRC_CLASS,
     compute_damage_fraction,
@@ -63,6 +64,7 @@ def format_return_period(return_period: float) -> str:
 
 def _as_scenarios(depths: Raster | Mapping[Any, Raster]) -> dict[float, Raster]:
     if isinstance(depths, Raster):
+        _check_depth_grid(depths, "the depth grid")
         rp = depths.attrs.get("return_period")
         return {float(rp) if rp is not None else np.nan: depths}
     if isinstance(depths, Mapping):
@@ -73,6 +75,7 @@ def _as_scenarios(depths: Raster | Mapping[Any, Raster]) -> dict[float, Raster]:
                     f"scenario {rp!r}: expected a depth Raster; got {type(raster).__name__}",
                     hint="compute the depths first with compute_flood_depths(dem, {...}).",
                 )
+            _check_depth_grid(raster, f"the depth grid of scenario {rp!r}")
             out[float(rp)] = raster
         if not out:
             raise InputError("no scenario given", hint="pass {return_period: depth Raster}.")
@@ -325,7 +328,9 @@ def compute_ead_weights(
     if rps.ndim != 1 or len(rps) == 0:
         raise InputError("give at least one return period")
     if np.any(~np.isfinite(rps)) or np.any(rps <= 0):
-        raise ValidationError(f"return periods must be finite and > 0 years; {rps.tolist()} was given.")
+        raise ValidationError(
+            f"return periods must be finite and > 0 years; {rps.tolist()} was given.", code="ANA013"
+        )
     if len(np.unique(rps)) != len(rps):
         raise ValidationError(f"return periods must be distinct; {rps.tolist()} was given.")
     if rare_tail is None:

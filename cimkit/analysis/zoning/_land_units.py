@@ -136,7 +136,8 @@ def _manual_reasons(
     if owners is not None:
         values = list(dict.fromkeys(v for v in owners.reindex(list(group)) if not pd.isna(v)))
         if len(values) > 1:
-            reasons.append(f"its parcels have different owners ({', '.join(str(v) for v in values)})")
+            # the count, never the names: owners are personal data, the note may be published
+            reasons.append(f"its parcels have {len(values)} different owners")
     if shapely.get_num_geometries(shapely.buffer(unit_geom, limit_tolerance_m / 2)) > 1:
         reasons.append(f"its parcels are not contiguous (more than {limit_tolerance_m:g} m apart)")
     return reasons

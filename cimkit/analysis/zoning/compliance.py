@@ -438,10 +438,15 @@ def check_compliance(
     >>> hugo["libelle"], float(hugo["height_m"]), float(hugo["max_height_m"]), bool(hugo["height_ok"])
     ('UB', 15.0, 12.0, False)
     """
-    if tolerance_m < 0:
-        raise InputError(f"'tolerance_m' must be >= 0; {tolerance_m!r} was given")
+    for name, value in (
+        ("tolerance_m", tolerance_m),
+        ("limit_tolerance_m", limit_tolerance_m),
+        ("road_max_distance_m", road_max_distance_m),
+    ):
+        if not value >= 0 or not np.isfinite(value):  # NaN fails both comparisons
+            raise InputError(f"'{name}' must be a finite number >= 0; {value!r} was given", code="ZON020")
     if not 0 <= min_share < 1:
-        raise InputError(f"'min_share' must be in [0, 1); {min_share!r} was given")
+        raise InputError(f"'min_share' must be in [0, 1); {min_share!r} was given", code="ZON020")
     _check_crs(buildings, parcels, metric=True)
     _check_crs(buildings, zones, metric=True)
     out, rule_rows, rules, zone_of_parcel = _locate(buildings, parcels, zones)

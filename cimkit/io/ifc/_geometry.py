@@ -259,12 +259,17 @@ def check_directions(f, path: str) -> None:
             raise FileFormatError(
                 f"IfcDirection has non-finite or missing ratios {ratios}",
                 path=path,
+                code="IFC008",
                 entity=f"#{d.id()}",
                 hint="repair the direction in the authoring tool and re-export",
             )
         if not any(ratios):
             raise FileFormatError(
-                "IfcDirection is the zero vector", path=path, entity=f"#{d.id()}", hint="repair and re-export"
+                "IfcDirection is the zero vector",
+                path=path,
+                entity=f"#{d.id()}",
+                code="IFC008",
+                hint="repair and re-export",
             )
 
 
@@ -328,6 +333,7 @@ def product_geometry(
             raise GeometryError(
                 "tessellation produced non-finite coordinates",
                 path=path,
+                code="IFC008",
                 entity=shape.guid,
                 hint="the element's placement or geometry holds NaN/inf values; repair and re-export",
             )

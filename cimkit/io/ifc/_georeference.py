@@ -50,6 +50,52 @@ def effective_scale(
     return conversion * float(scale), None
 
 
+#: A genuine map-conversion scale factor (projection / ground-to-grid) stays this close to 1.
+MAX_SCALE_DEVIATION = 0.1
+
+
+def check_scale(
+    scale: float | None,
+    s_eff: float,
+    unit_scale: float,
+    map_unit_m: float = 1.0,
+    *,
+    method: str = "IfcMapConversion",
+    source: str | None = None,
+) -> None:
+    """Refuse a Scale that is neither 1, the unit conversion, nor a scale factor near 1 (``IFC012``).
+
+    The length unit (``unit_scale``: metres per project unit, from the IfcSIUnit prefix) already
+    converts the model to metres; what ``Scale`` adds on top (``s_eff / conversion``) is a
+    projection scale factor, within :data:`MAX_SCALE_DEVIATION` of 1 (UTM's 0.9996). A Scale of
+    1000 on a metre model (or 1 / 0.001 inverted) would multiply lengths by 1000 and areas by 10^6.
+
+    Examples
+    --------
+    >>> check_scale(0.9996, 0.9996, 1.0)
+    >>> check_scale(1000.0, 1000.0, 1.0)
+    Traceback (most recent call last):
+    ...
+    cimkit.errors.GeoreferenceError: IfcMapConversion: Scale = 1000 ...
+    """
+    conversion = unit_scale / map_unit_m
+    extra = s_eff / conversion
+    if scale is None or abs(extra - 1.0) <= MAX_SCALE_DEVIATION:
+        return
+    unit = {1.0: "metre", 0.001: "millimetre", 0.01: "centimetre", 0.3048: "foot"}.get(
+        round(unit_scale, 6), f"{unit_scale:g} m"
+    )
+    raise GeoreferenceError(
+        f"{method}: Scale = {scale:g} with a project length unit of {unit} would multiply every length by "
+        f"{extra:g} (areas by {extra * extra:.3g}); a projection scale factor stays within "
+        f"{MAX_SCALE_DEVIATION:.0%} of 1",
+        path=source,
+        code="IFC012",
+        hint=f"set Scale to 1 or {conversion:g} (the {unit}-to-map-unit conversion) in the file, or pass "
+        "origin=(x, y, z, rotation_deg) and crs= to place the model yourself (the file's conversion is then ignored)",
+    )
+
+
 def utm_crs_for(lon: float, lat: float):
     """Return the WGS 84 / UTM zone CRS (EPSG 326xx north, 327xx south) that contains ``lon, lat``."""
     import pyproj
@@ -250,6 +296,7 @@ def _from_values(
     if scale is not None and (not math.isfinite(scale) or scale <= 0):
         raise GeoreferenceError(f"{method}: Scale = {scale} is not a positive number", path=source)
     s_eff, note = effective_scale(scale, unit_scale, map_unit_m)
+    check_scale(scale, s_eff, unit_scale, map_unit_m, method=method, source=source)
     if note:
         warnings.append(note)
     crs = file_crs
@@ -258,6 +305,7 @@ def _from_values(
             raise GeoreferenceError(
                 f"{method} names the CRS {crs_name!r}, which pyproj does not know",
                 path=source,
+                code="IFC014",
                 hint='pass crs="EPSG:nnnn" (the CRS the map conversion leads to)',
             )
         crs = target
@@ -419,12 +467,19 @@ def georeference_from_model(
 
     unit_scale = float(ifcopenshell.util.unit.calculate_unit_scale(f))
     options = {"crs": crs, "unit_scale": unit_scale, "source": source}
-    in_file = _from_coordinate_operation(f, **options) or _from_property_sets(f, **options)
     if origin is not None:
         geo = user_origin_georeference(origin, crs=crs, unit_scale=unit_scale, source=source)
+        try:
+            in_file = _from_coordinate_operation(f, **options) or _from_property_sets(f, **options)
+        except GeoreferenceError as err:  # the override is how a broken conversion is bypassed
+            geo.warnings.append(
+                f"the file's own georeferencing was refused ({err.message}) and overridden by origin="
+            )
+            return geo
         if in_file is not None:
             geo.warnings.append(f"the file's own {in_file.method} was overridden by origin=")
         return geo
+    in_file = _from_coordinate_operation(f, **options) or _from_property_sets(f, **options)
     if in_file is not None:
         return in_file
     geo = _from_site_latlon(f, **options)

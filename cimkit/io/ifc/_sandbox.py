@@ -23,14 +23,30 @@ from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from cimkit.errors import CimkitError, ReaderCrashError
+from cimkit.errors import CimkitError, FileFormatError, ReaderCrashError
 from cimkit.options import get_options
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["IfcSandbox"]
+__all__ = ["IfcSandbox", "interpretation_error"]
 
 _PRELOAD = ["cimkit.io.ifc._tasks"]
+
+
+#: What ifcopenshell and the task code raise on a model that parses but cannot be interpreted
+#: (an attribute of the wrong type, an enumeration the schema does not know ...).
+MODEL_FAILURES = (AttributeError, TypeError, ValueError, IndexError, KeyError, RuntimeError, ArithmeticError)
+
+
+def interpretation_error(err: BaseException, path: str) -> FileFormatError:
+    """Return the typed error for a model that parsed but could not be interpreted (``IFC007``)."""
+    return FileFormatError(
+        f"the IFC model could not be interpreted ({type(err).__name__}: {err})",
+        path=path,
+        code="IFC007",
+        hint="an entity holds a value its schema does not allow; validate the file "
+        "(python -m ifcopenshell.validate) and re-export it",
+    )
 
 
 def _limit_memory(memory_mb: int | None) -> None:
@@ -180,6 +196,8 @@ class IfcSandbox:
             ) from err
         except CimkitError:
             raise
+        except MODEL_FAILURES as err:
+            raise interpretation_error(err, self.path) from err
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run one task and return its result."""

@@ -44,12 +44,14 @@ def open_model(path: str):
         raise UnsupportedSchemaError(
             f"ifcopenshell cannot read this schema ({err}); supported: {', '.join(SUPPORTED_SCHEMAS)}",
             path=path,
+            code="IFC006",
             hint="re-export the model as IFC4 or IFC4X3_ADD2",
         ) from err
     except (ifcopenshell.Error, RuntimeError, OSError, ValueError) as err:
         raise FileFormatError(
             f"ifcopenshell could not parse the file ({err})",
             path=path,
+            code="IFC007",
             hint="validate and re-export the file",
         ) from err
     if not f.by_type("IfcProject"):

@@ -21,11 +21,12 @@ import pandas as pd
 from cimkit import provenance as _prov
 from cimkit._crs import crs_label, resolve_crs
 from cimkit._placement import check_object_placement
-from cimkit.errors import GeographicCRSError, ValidationError
+from cimkit.errors import CimkitError, CimkitWarning, GeographicCRSError, ValidationError
 from cimkit.io.ifc import _assemble
 from cimkit.io.ifc._geometry import DEFAULT_GEOMETRY_LIBRARY
 from cimkit.io.ifc._header import check_file
-from cimkit.io.ifc._sandbox import IfcSandbox
+from cimkit.io.ifc._input import check_building_size, plain_ifc
+from cimkit.io.ifc._sandbox import MODEL_FAILURES, IfcSandbox, interpretation_error
 from cimkit.io.ifc.georeference import Georeference
 
 if TYPE_CHECKING:
@@ -36,8 +37,11 @@ logger = logging.getLogger(__name__)
 __all__ = ["IfcGeoreferenceWarning", "IfcModel", "read_georeference", "read_ifc", "read_ifc_model"]
 
 
-class IfcGeoreferenceWarning(UserWarning):
+class IfcGeoreferenceWarning(CimkitWarning):
     """The placement of an IFC model rests on an assumption (lat/lon only, Scale reading, override).
+
+    A :class:`~cimkit.errors.CimkitWarning` with code ``IFC101``; the same sentences are kept in
+    the ``georeference`` step of the model's provenance (``warnings``).
 
     Parameters
     ----------
@@ -58,8 +62,10 @@ class IfcGeoreferenceWarning(UserWarning):
     ['Scale taken as the length-unit conversion: Scale =']
     """
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    code = "IFC101"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
 
 
 @dataclass
@@ -127,7 +133,7 @@ def read_ifc(
     Parameters
     ----------
     path
-        An IFC-SPF file (IFC2X3, IFC4 or IFC4X3_ADD2).
+        An IFC-SPF file (IFC2X3, IFC4 or IFC4X3_ADD2), or an ``.ifczip`` holding exactly one.
     crs
         Target CRS, projected (a geographic CRS such as EPSG:4326 raises
         :class:`~cimkit.errors.GeographicCRSError`: building quantities are metric). ``None``: the
@@ -169,7 +175,18 @@ def read_ifc(
         The buildings fall outside the area of use of their CRS (for instance a model in Boston
         read with ``crs="EPSG:2056"``): accept with ``cimkit.set_options(placement="accept")``.
     FileFormatError, UnsupportedSchemaError, ReaderCrashError
-        Malformed or truncated file, unsupported schema, crashed or timed-out parser.
+        Malformed or truncated file, unsupported schema, crashed or timed-out parser; the file
+        is checked as text before any parser runs (empty, another format, broken STEP syntax,
+        ``nan`` numbers, dangling references, placement and aggregation cycles: codes
+        ``IFC002``-``IFC011``, naming the entity ``#id`` and the line; ``docs/checks.md``).
+    GeoreferenceError
+        Also for an implausible ``IfcMapConversion.Scale`` (``IFC012``; ``origin=`` overrides)
+        and an unknown ``IfcProjectedCRS`` name without ``crs=`` (``IFC014``).
+    InputError
+        A building's footprint over 2 km2 or height over 1,500 m (``IFC013``): a unit error.
+    ResourceLimitError
+        Over ``max_input_mb``, ``max_ifc_entities``, or an ``.ifczip`` that expands past the
+        archive limits.
 
     Examples
     --------
@@ -236,48 +253,73 @@ def read_ifc_model(
     True
     """
     _check_read_options(lod, simplify_tolerance_m, processes)
-    schema = check_file(path)
-    target = resolve_crs(crs, path=path)
+    with plain_ifc(path) as (member, label):
+        return _read_model(
+            member,
+            label,
+            source_file=os.fspath(path),
+            crs=crs,
+            origin=origin,
+            meshes=bool(meshes or per_element_meshes),
+            per_element_meshes=per_element_meshes,
+            lod=lod,
+            simplify_tolerance_m=simplify_tolerance_m,
+            processes=processes,
+            timeout_s=timeout_s,
+            sandbox=sandbox,
+            fast_path=fast_path,
+            kernel=geometry_library or DEFAULT_GEOMETRY_LIBRARY,
+        )
+
+
+def _read_model(
+    member: str, label: str, *, source_file: str, crs: Any, origin: Any, meshes: bool, **kw: Any
+) -> IfcModel:
+    """Read the plain IFC-SPF file ``member``; ``label`` names it in messages, ``source_file`` in provenance."""
+    schema = check_file(member)
+    target = resolve_crs(crs, path=label)
     if target is not None and not target.is_projected:
         raise GeographicCRSError(
             f"crs={crs_label(target)} is not a projected CRS; IFC models are read on a metric map",
-            path=os.fspath(path),
+            path=label,
             hint="pass a projected CRS (the local UTM zone or national grid), or crs=None for the file's own",
         )
-    meshes = bool(meshes or per_element_meshes)
-    spath = os.fspath(path)
-    kernel = geometry_library or DEFAULT_GEOMETRY_LIBRARY
     semantics, records = _run_workers(
-        spath,
+        member,
         target,
         origin,
         meshes=meshes,
-        fast_path=fast_path,
-        kernel=kernel,
-        processes=processes,
-        timeout_s=timeout_s,
-        sandbox=sandbox,
+        fast_path=kw["fast_path"],
+        kernel=kw["kernel"],
+        processes=kw["processes"],
+        timeout_s=kw["timeout_s"],
+        sandbox=kw["sandbox"],
     )
     geo: Georeference = semantics["georeference"]
     for text in geo.warnings:
-        warnings.warn(f"{spath}: {text}", IfcGeoreferenceWarning, stacklevel=3)
-    record = _read_record(path, geo, records, kernel)
+        warnings.warn(f"{label}: {text}", IfcGeoreferenceWarning, stacklevel=4)
+    record = _read_record(source_file, geo, records, kw["kernel"])
+    if label != source_file:  # an .ifczip: say which member was read
+        record.add_step(
+            "unpack", "read the one .ifc member of the .ifczip archive", member=label.split("!", 1)[1]
+        )
     schema = semantics.get("schema") or schema
     tables = _assemble.assemble(
         semantics,
         records,
         geo=geo,
         target=target,
-        source=spath,
+        source=label,
         schema=schema,
-        lod=lod,
-        simplify_tolerance_m=float(simplify_tolerance_m),
+        lod=kw["lod"],
+        simplify_tolerance_m=float(kw["simplify_tolerance_m"]),
         meshes=meshes,
-        per_element_meshes=per_element_meshes,
+        per_element_meshes=kw["per_element_meshes"],
         record=record,
     )
+    check_building_size(tables["buildings"], path=label, map_unit_m=geo.map_unit_m)
     placed_at = _placed_at(geo)
-    check_object_placement(tables["buildings"], path=spath, layer="buildings", record=record, note=placed_at)
+    check_object_placement(tables["buildings"], path=label, layer="buildings", record=record, note=placed_at)
     return IfcModel(**tables, georeference=geo, provenance=record, schema=schema)
 
 
@@ -423,12 +465,17 @@ def read_georeference(
     """
     from cimkit.io.ifc import _tasks  # imports ifcopenshell: only when a file is read
 
-    check_file(path)
-    target = resolve_crs(crs, path=path)
-    if not sandbox:
-        try:
-            return _tasks.georeference_task(str(path), target, origin, True)
-        finally:
-            _tasks.release()
-    with IfcSandbox(path, processes=1, timeout_s=timeout_s) as box:
-        return box.run(_tasks.georeference_task, str(path), target, origin, True)
+    with plain_ifc(path) as (member, label):
+        check_file(member)
+        target = resolve_crs(crs, path=label)
+        if not sandbox:
+            try:
+                return _tasks.georeference_task(member, target, origin, True)
+            except CimkitError:
+                raise
+            except MODEL_FAILURES as err:
+                raise interpretation_error(err, member) from err
+            finally:
+                _tasks.release()
+        with IfcSandbox(member, processes=1, timeout_s=timeout_s) as box:
+            return box.run(_tasks.georeference_task, member, target, origin, True)
