@@ -168,6 +168,7 @@ def test_two_processes_do_not_interleave(tmp_path):
 
 
 def test_default_path_and_option(tmp_path, monkeypatch):
+    cimkit.set_options(audit_log=None)  # the default (the autouse fixture restores its own after)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     assert audit.get_audit_log_path() == tmp_path / "state" / "cimkit" / "audit.jsonl"
     monkeypatch.delenv("XDG_STATE_HOME")
