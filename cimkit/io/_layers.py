@@ -25,7 +25,15 @@ from cimkit import provenance
 from cimkit._crs import assign_or_check_source_crs, reproject_with_provenance
 from cimkit._placement import check_object_placement
 from cimkit.errors import GeometryError, InputError, RepairWarning, ValidationError
-from cimkit.io._vector_input import MAX_IDS, Notes, PathLike, feature_ids, is_vsi, open_vector
+from cimkit.io._vector_input import (
+    MAX_IDS,
+    Notes,
+    PathLike,
+    feature_ids,
+    is_vsi,
+    open_vector,
+    raise_nonfinite,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +71,7 @@ def check_geometries(
     if bad_point.any():
         bad = np.zeros(len(geoms), dtype=bool)
         bad[np.unique(index[bad_point])] = True
-        ids = feature_ids(gdf, bad)
-        raise GeometryError(
-            f"{int(bad.sum())} feature(s) have NaN or infinite coordinates: {ids}",
-            path=path,
-            layer=layer,
-            entity=ids[0],
-            code="GMT010",
-            hint="fix or delete these features in a GIS; cimkit does not guess where they should be.",
-        )
+        raise_nonfinite(gdf, bad, path=path, layer=layer)
     if has_z.any() and record is not None:
         record.add_step(
             "keep_z", "Z coordinates kept as read; areas and lengths are planar", count=int(has_z.sum())
