@@ -54,9 +54,14 @@ def run_info(path: str | os.PathLike[str], *, risk_register: str | os.PathLike[s
     from cimkit.model import read_model
 
     model = read_model(p)
-    prov = model.provenance[["reader", "source", "n_steps", "steps"]]
+    prov = model.provenance
     governance = format_governance(compute_governance(model))
-    text = f"{model!r}\n\nprovenance:\n{prov.to_string()}\n\n{governance}"
+    # one line per layer; the steps themselves are in model.provenance_record(name).steps
+    table = "\n".join(
+        f"  {name:<14} {row['reader']:<28} {row['n_steps']:>3} step(s)  {row['source']}"
+        for name, row in prov.iterrows()
+    )
+    text = f"{model!r}\n\nprovenance (layer, reader, steps, first source):\n{table}\n\n{governance}"
     if risk_register is not None:
         written = write_risk_register(model, risk_register)
         text += f"\nrisk register written to {written}"
