@@ -520,6 +520,8 @@ def _place(obj: Any, model: Any, *, record: Any, layer: str, placement: Any, res
     if hasattr(obj, "columns") and getattr(obj, "_geometry_column_name", None) not in obj.columns:
         return obj  # an attribute table
     crs = getattr(obj, "crs", None)
+    if hasattr(obj, "columns"):
+        _check_finite(obj, layer)
     source_failed = check_placement(compute_extent(obj), crs, layer=layer, placement=placement, record=record)
     moved = reproject_with_provenance(obj, model.crs, record=record, layer=layer, resampling=resampling)
     if not source_failed:  # an accepted failure is not reported twice
@@ -532,3 +534,24 @@ def _place(obj: Any, model: Any, *, record: Any, layer: str, placement: Any, res
             record=record,
         )
     return moved
+
+
+def _check_finite(frame: Any, layer: str) -> None:
+    """Refuse a layer built in code with NaN or infinite coordinates (``GMT010``, as the readers do)."""
+    import numpy as np
+    import shapely
+
+    from cimkit.errors import GeometryError
+
+    coords, index = shapely.get_coordinates(frame.geometry.to_numpy(), return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        rows = np.unique(index[bad])
+        ids = [str(v) for v in frame.index[rows[:10]]]
+        raise GeometryError(
+            f"{len(rows)} feature(s) have NaN or infinite coordinates: {ids}",
+            layer=layer,
+            entity=ids[0],
+            code="GMT010",
+            hint="fix or drop these features before adding the layer; cimkit does not guess where they are.",
+        )

@@ -277,3 +277,22 @@ def test_add_network_and_set_dem_are_checked():
     with cimkit.set_options(placement="accept"), pytest.warns(PlacementWarning):
         model.set_dem(dem)
     assert model.provenance_record("dem").steps[-1].action == "accept_placement"
+
+
+def test_a_layer_built_in_code_with_nan_coordinates_is_refused():
+    from cimkit.errors import GeometryError
+    from cimkit.model import CityModel
+
+    model = CityModel(2154)
+    frame = gpd.GeoDataFrame(
+        {"category": ["school", "park", "shop"]},
+        geometry=[Point(652000, 6861000), Point(np.inf, 6861000), Point(652000, np.nan)],
+        index=["p1", "p2", "p3"],
+        crs=2154,
+    )
+    with pytest.raises(GeometryError) as caught:
+        model.add_layer("pois", frame)
+    assert caught.value.code == "GMT010" and "['p2', 'p3']" in str(caught.value)
+    assert "pois" not in model
+    model.add_layer("pois", frame.loc[["p1"]])  # the finite row alone is fine
+    assert model.pois.geometry.iloc[0].coords[0] == (652000.0, 6861000.0)
