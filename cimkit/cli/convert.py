@@ -32,7 +32,7 @@ from cimkit._atomic import atomic_path, write_text_atomic
 from cimkit._placement import check_object_placement
 from cimkit._progress import track
 from cimkit.errors import CimkitError, CimkitIOError, FileFormatError, PlacementError, ValidationError
-from cimkit.provenance import compute_sha256
+from cimkit.provenance import Provenance, compute_sha256
 
 __all__ = ["ConvertReport", "convert_file", "discover_inputs", "run_convert"]
 
@@ -280,7 +280,7 @@ def _write_layers(layers: dict[str, Any], dest: Path, output_format: str) -> dic
     with atomic_path(dest, verify=same_rows) as tmp:
         for name, frame in layers.items():
             if output_format == "parquet":
-                frame.to_parquet(tmp)
+                _parquet_ready(frame).to_parquet(tmp)
                 continue
             frame = frame.reset_index() if frame.index.name is not None else frame
             if not isinstance(frame, gpd.GeoDataFrame):
@@ -288,6 +288,26 @@ def _write_layers(layers: dict[str, Any], dest: Path, output_format: str) -> dic
             driver = "GPKG" if output_format == "gpkg" else "GeoJSON"
             pyogrio.write_dataframe(frame, tmp, layer=name, driver=driver)
     return expected
+
+
+def _parquet_ready(frame: Any) -> Any:
+    """Return a shallow copy whose ``attrs`` are plain JSON (pandas stores them in Parquet metadata).
+
+    The provenance record becomes its dict (``attrs["provenance"]`` when read back); anything
+    else that JSON cannot hold is left out rather than failing the write.
+    """
+    out = frame.copy(deep=False)
+    attrs = {}
+    for key, value in frame.attrs.items():
+        if isinstance(value, Provenance):
+            value = value.to_dict()
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        attrs[key] = value
+    out.attrs = attrs
+    return out
 
 
 def _read_journal(path: Path) -> dict[str, dict[str, Any]]:

@@ -123,3 +123,20 @@ def test_unreadable_inputs_fail_typed(tmp_path):
     report = run_convert([src], tmp_path / "out")
     codes = {r["input"].rsplit("/", 1)[-1]: (r["error_type"], r["code"]) for r in report.records}
     assert codes == {"noise.fgb": ("FileFormatError", "GEN002"), "empty.gpkg": ("FileFormatError", "GEN002")}
+
+
+def test_an_ifc_converts_to_geoparquet_with_its_provenance(tmp_path):
+    from cimkit import provenance as prov
+    from cimkit.datasets import sample_city_path
+    from cimkit.io.ifc import read_ifc
+
+    src = sample_city_path() / "buildings" / "maison_lilas_3.ifc"
+    report = run_convert([src], tmp_path / "out", output_format="parquet")
+    assert (report.converted, report.failed) == (1, 0)  # was: TypeError, Provenance not JSON serializable
+    back = gpd.read_parquet(tmp_path / "out" / "maison_lilas_3.ifc.parquet")
+    direct = read_ifc(src)
+    assert back.crs.to_epsg() == 2154 and back.index.name == "building_id"
+    assert back.index.tolist() == direct.index.tolist()
+    assert back.geometry.area.round(3).tolist() == direct.geometry.area.round(3).tolist()
+    assert back.attrs["provenance"]["reader"] == "cimkit.read_ifc"
+    assert back.attrs["provenance"]["source_files"][0]["sha256"] == prov.get(direct).source_files[0].sha256
