@@ -521,7 +521,7 @@ def _place(obj: Any, model: Any, *, record: Any, layer: str, placement: Any, res
         return obj  # an attribute table
     crs = getattr(obj, "crs", None)
     if hasattr(obj, "columns"):
-        _check_finite(obj, layer)
+        check_finite_coordinates(obj, layer=layer)
     source_failed = check_placement(compute_extent(obj), crs, layer=layer, placement=placement, record=record)
     moved = reproject_with_provenance(obj, model.crs, record=record, layer=layer, resampling=resampling)
     if not source_failed:  # an accepted failure is not reported twice
@@ -536,22 +536,42 @@ def _place(obj: Any, model: Any, *, record: Any, layer: str, placement: Any, res
     return moved
 
 
-def _check_finite(frame: Any, layer: str) -> None:
-    """Refuse a layer built in code with NaN or infinite coordinates (``GMT010``, as the readers do)."""
-    import numpy as np
-    import shapely
+def check_finite_coordinates(
+    frame: Any, *, layer: str | None = None, path: Any = None, name_ids: Any = None
+) -> np.ndarray:
+    """Raise ``GMT010`` when a feature has a NaN or infinite coordinate (x, y, or z where present).
 
+    The one coordinate check of every reader's door and of ``CityModel.add_layer``: such a
+    feature cannot be placed and is never turned into an empty or moved geometry.
+    ``name_ids(frame, mask)`` names the features (default: their index labels). Returns
+    ``shapely.has_z`` of the geometries.
+    """
+    geoms = frame.geometry.to_numpy()
+    coords, index = shapely.get_coordinates(geoms, include_z=True, return_index=True)
+    has_z = shapely.has_z(geoms)
+    bad_point = ~np.isfinite(coords[:, :2]).all(axis=1) | (has_z[index] & ~np.isfinite(coords[:, 2]))
+    if bad_point.any():
+        bad = np.zeros(len(geoms), dtype=bool)
+        bad[np.unique(index[bad_point])] = True
+        raise_nonfinite(frame, bad, layer=layer, path=path, name_ids=name_ids)
+    return has_z
+
+
+def raise_nonfinite(
+    frame: Any, bad: np.ndarray, *, layer: str | None, path: Any = None, name_ids: Any = None
+) -> None:
+    """Raise ``GMT010`` naming the features of ``frame`` flagged in ``bad``."""
     from cimkit.errors import GeometryError
 
-    coords, index = shapely.get_coordinates(frame.geometry.to_numpy(), return_index=True)
-    bad = ~np.isfinite(coords).all(axis=1)
-    if bad.any():
-        rows = np.unique(index[bad])
-        ids = [str(v) for v in frame.index[rows[:10]]]
-        raise GeometryError(
-            f"{len(rows)} feature(s) have NaN or infinite coordinates: {ids}",
-            layer=layer,
-            entity=ids[0],
-            code="GMT010",
-            hint="fix or drop these features before adding the layer; cimkit does not guess where they are.",
-        )
+    if name_ids is not None:
+        ids = list(name_ids(frame, bad))
+    else:
+        ids = [str(v) for v in frame.index[np.flatnonzero(bad)[:10]]]
+    raise GeometryError(
+        f"{int(bad.sum())} feature(s) have NaN or infinite coordinates: {ids}",
+        path=path,
+        layer=layer,
+        entity=ids[0],
+        code="GMT010",
+        hint="fix or delete these features (in a GIS, or drop them); cimkit does not guess where they should be.",
+    )

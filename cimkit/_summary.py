@@ -25,6 +25,7 @@ __all__ = [
     "compute_bounds",
     "copy_parts",
     "count_checks",
+    "run_quality",
     "format_html",
     "format_text",
     "remove_part",
@@ -130,14 +131,19 @@ def join_columns(
     return out
 
 
-def count_checks(model: Any) -> dict[str, int] | None:
-    """Rows per status of ``model.quality()``, or None when a check fails (a repr never raises)."""
-    from cimkit._quality import count_statuses
-
+def run_quality(model: Any) -> Any:
+    """``model.quality()``, or None when a check fails (a repr never raises)."""
     try:
-        return count_statuses(model.quality())
+        return model.quality()
     except Exception:  # the repr must show whatever the checks make of the model
         return None
+
+
+def count_checks(quality: Any) -> dict[str, int] | None:
+    """Rows per status of a ``model.quality()`` table (None stays None)."""
+    from cimkit._quality import count_statuses
+
+    return None if quality is None else count_statuses(quality)
 
 
 def _source_label(records: Mapping[str, Any], name: str) -> str:

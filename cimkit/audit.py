@@ -87,9 +87,9 @@ def get_audit_log_path() -> Path:
     Examples
     --------
     >>> from cimkit.options import set_options
-    >>> with set_options(audit_log="/tmp/city/audit.jsonl"):
+    >>> with set_options(audit_log="city/audit.jsonl"):
     ...     get_audit_log_path().as_posix()
-    '/tmp/city/audit.jsonl'
+    'city/audit.jsonl'
     >>> get_audit_log_path().name
     'audit.jsonl'
     """

@@ -221,12 +221,13 @@ def _normalise_published(model: Any, published: Published, names: list[str]) -> 
     return {name: outputs for name in names if name in allowed or _level(model, name) == "public"}
 
 
-def _assets(model: Any, published: Published) -> pd.DataFrame:
+def _assets(model: Any, published: Published, quality: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per asset with the facts the score and the register need."""
     parts = _parts(model)
     names = [name for name, _, _ in parts]
     outputs = _normalise_published(model, published, names)
-    quality = model.quality()
+    if quality is None:
+        quality = model.quality()
     failed = set(quality.loc[quality["status"] == "error", "layer"])
     rows = []
     for name, kind, obj in parts:
@@ -439,7 +440,9 @@ def _actions(assets: pd.DataFrame, shares: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).set_index("criterion")
 
 
-def compute_governance(model: Any, *, published: Published = None) -> GovernanceResult:
+def compute_governance(
+    model: Any, *, published: Published = None, quality: pd.DataFrame | None = None
+) -> GovernanceResult:
     """Compute the data-governance score of a model, what would raise it, and its risk register.
 
     Parameters
@@ -448,6 +451,8 @@ def compute_governance(model: Any, *, published: Published = None) -> Governance
         A :class:`~cimkit.model.CityModel`.
     published
         Where the model's data goes (see :func:`build_risk_register`).
+    quality
+        ``model.quality()`` when the caller already has it (the checks then run once).
 
     Returns
     -------
@@ -469,7 +474,7 @@ def compute_governance(model: Any, *, published: Published = None) -> Governance
     """
     from cimkit.data.governance import load_risk_rules
 
-    assets = _assets(model, published)
+    assets = _assets(model, published, quality)
     shares = pd.Series(
         {criterion: float(assets[criterion].dropna().astype(bool).mean()) for criterion in CRITERIA},
         name="share",
@@ -541,11 +546,12 @@ def _html(result: GovernanceResult) -> str:
     )
 
 
-def format_repr_html(model: Any) -> str:
+def format_repr_html(model: Any, *, quality: pd.DataFrame | None = None) -> str:
     """Return the one-line governance summary of ``model`` for its notebook view, or "" on any failure.
 
-    ``CityModel._repr_html_`` appends it to the model's table; a repr never raises, so whatever
-    prevents the score (a model whose checks fail) gives an empty string.
+    ``CityModel._repr_html_`` appends it to the model's table, passing the ``quality`` table it
+    already computed for its check counts; a repr never raises, so whatever prevents the score
+    (a model whose checks fail) gives an empty string.
 
     Examples
     --------
@@ -556,7 +562,7 @@ def format_repr_html(model: Any) -> str:
     ''
     """
     try:
-        return _html(compute_governance(model))
+        return _html(compute_governance(model, quality=quality))
     except Exception:  # the notebook view shows the model even when the score cannot be computed
         return ""
 

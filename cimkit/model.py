@@ -22,6 +22,7 @@ from cimkit import provenance as prov
 from cimkit._crs import check_projected_metric
 from cimkit._placement import Placement, place_in_model
 from cimkit.errors import InputError, LayerNotFoundError, ValidationError
+from cimkit.governance import format_repr_html
 from cimkit.io._stores import read_store
 from cimkit.io.gpkg import DEM_TABLE, RESERVED_TABLES, write_gpkg
 from cimkit.network.graph import NETWORK_KINDS, Network
@@ -399,12 +400,10 @@ class CityModel:
         return _summary.format_text(self.name, self._crs, self.bounds, self._rows())
 
     def _repr_html_(self) -> str:
-        from cimkit.governance import format_repr_html  # the governance score under the table
-
-        html = _summary.format_html(
-            self.name, self._crs, self.bounds, self._rows(), checks=_summary.count_checks(self)
-        )
-        return html + format_repr_html(self)
+        quality = _summary.run_quality(self)  # once: the check counts and the governance score use it
+        checks = _summary.count_checks(quality)
+        html = _summary.format_html(self.name, self._crs, self.bounds, self._rows(), checks=checks)
+        return html + format_repr_html(self, quality=quality)
 
     def quality(self) -> pd.DataFrame:
         """Check every layer: one row per check per layer (``layer, check, status, value, message``).
@@ -461,7 +460,7 @@ class CityModel:
 
         Examples
         --------
-        >>> CityModel(2154).to_postgis("postgresql:///cimkit?host=/tmp/pg")  # doctest: +SKIP
+        >>> CityModel(2154).to_postgis("postgresql://localhost/cimkit?schema=city")  # doctest: +SKIP
         {}
         """
         from cimkit.io._stores import write_model_postgis

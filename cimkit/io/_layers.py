@@ -23,7 +23,7 @@ from pyproj import CRS
 
 from cimkit import provenance
 from cimkit._crs import assign_or_check_source_crs, reproject_with_provenance
-from cimkit._placement import check_object_placement
+from cimkit._placement import check_finite_coordinates, check_object_placement
 from cimkit.errors import GeometryError, InputError, RepairWarning, ValidationError
 from cimkit.io._vector_input import (
     MAX_IDS,
@@ -32,7 +32,6 @@ from cimkit.io._vector_input import (
     feature_ids,
     is_vsi,
     open_vector,
-    raise_nonfinite,
 )
 
 logger = logging.getLogger(__name__)
@@ -64,14 +63,7 @@ def check_geometries(
     if record is None:
         record = provenance.get(gdf)
     source = "<layer>" if path is None else os.fspath(path)
-    geoms = gdf.geometry.to_numpy()
-    coords, index = shapely.get_coordinates(geoms, include_z=True, return_index=True)
-    has_z = shapely.has_z(geoms)
-    bad_point = ~np.isfinite(coords[:, :2]).all(axis=1) | (has_z[index] & ~np.isfinite(coords[:, 2]))
-    if bad_point.any():
-        bad = np.zeros(len(geoms), dtype=bool)
-        bad[np.unique(index[bad_point])] = True
-        raise_nonfinite(gdf, bad, path=path, layer=layer)
+    has_z = check_finite_coordinates(gdf, layer=layer, path=path, name_ids=feature_ids)
     if has_z.any() and record is not None:
         record.add_step(
             "keep_z", "Z coordinates kept as read; areas and lengths are planar", count=int(has_z.sum())

@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from cimkit import provenance
+from cimkit._placement import raise_nonfinite
 from cimkit.errors import (
     CimkitIOError,
     FileFormatError,
@@ -267,7 +268,7 @@ def _repair_rings(path: Path, layer: str | int | None, shown: PathLike, notes: N
     )
     layer_name = None if layer is None else str(layer)
     if nonfinite.any():
-        raise_nonfinite(fixed, nonfinite, path=shown, layer=layer_name)
+        raise_nonfinite(fixed, nonfinite, path=shown, layer=layer_name, name_ids=feature_ids)
     lost = given & fixed.geometry.isna().to_numpy()
     if lost.any():
         ids = feature_ids(fixed, lost)
@@ -291,19 +292,6 @@ def _repair_rings(path: Path, layer: str | int | None, shown: PathLike, notes: N
         ids=ids,
     )
     return fixed
-
-
-def raise_nonfinite(gdf: gpd.GeoDataFrame, bad: np.ndarray, *, path: Any, layer: str | None) -> None:
-    """Raise ``GMT010`` naming the features of ``gdf`` flagged in ``bad`` (NaN / infinite coordinates)."""
-    ids = feature_ids(gdf, bad)
-    raise GeometryError(
-        f"{int(bad.sum())} feature(s) have NaN or infinite coordinates: {ids}",
-        path=path,
-        layer=layer,
-        entity=ids[0],
-        code="GMT010",
-        hint="fix or delete these features in a GIS; cimkit does not guess where they should be.",
-    )
 
 
 def _read_ogr(path: Path, layer: str | int | None, shown: PathLike, notes: Notes) -> gpd.GeoDataFrame:

@@ -82,25 +82,27 @@ def access_nodes(
     return out
 
 
+def _positive_finite(value: Any, *, name: str, what: str, code: str, hint: str) -> float:
+    """Return ``value`` as a float, refusing text, zero, negative, NaN and infinite values (``code``)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name!r} must be {what}; {value!r} was given.", code=code) from None
+    if not (np.isfinite(number) and number > 0):
+        raise ValidationError(
+            f"{name!r} must be finite and > 0 ({what}); {value!r} was given.", code=code, hint=hint
+        )
+    return number
+
+
 def check_time_budget(max_time_min: Any, *, name: str = "max_time_min") -> float:
     """Return a time budget as a float, refusing zero, negative, NaN and infinite minutes.
 
     A budget of 0 or less reaches nothing: a score computed with it would rate every home 0
     without saying why, so it is refused with :class:`~cimkit.errors.ValidationError`.
     """
-    try:
-        value = float(max_time_min)
-    except (TypeError, ValueError):
-        raise ValidationError(
-            f"{name!r} must be a number of minutes; {max_time_min!r} was given.", code="ANA030"
-        ) from None
-    if not (np.isfinite(value) and value > 0):
-        raise ValidationError(
-            f"{name!r} must be finite minutes > 0; {max_time_min!r} was given.",
-            code="ANA030",
-            hint="a budget of 0 minutes or less reaches nothing: pass e.g. max_time_min=15.",
-        )
-    return value
+    hint = "a budget of 0 minutes or less reaches nothing: pass e.g. max_time_min=15."
+    return _positive_finite(max_time_min, name=name, what="a number of minutes", code="ANA030", hint=hint)
 
 
 def check_speed(speed_kmh: Any, *, name: str = "walk_kmh") -> float | None:
@@ -110,19 +112,8 @@ def check_speed(speed_kmh: Any, *, name: str = "walk_kmh") -> float | None:
     """
     if speed_kmh is None:
         return None
-    try:
-        value = float(speed_kmh)
-    except (TypeError, ValueError):
-        raise ValidationError(
-            f"{name!r} must be a speed in km/h; {speed_kmh!r} was given.", code="ANA031"
-        ) from None
-    if not (np.isfinite(value) and value > 0):
-        raise ValidationError(
-            f"{name!r} must be a finite speed > 0 km/h; {speed_kmh!r} was given.",
-            code="ANA031",
-            hint="pass e.g. walk_kmh=4.8, or walk_kmh=None for no access walk.",
-        )
-    return value
+    hint = "pass e.g. walk_kmh=4.8, or walk_kmh=None for no access walk."
+    return _positive_finite(speed_kmh, name=name, what="a speed in km/h", code="ANA031", hint=hint)
 
 
 def check_destinations(destinations: Any, travel: Any) -> None:
