@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cimkit import provenance as prov
+from cimkit.cli._convert_formats import read_input
 from cimkit.errors import PlacementError, ValidationError
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def run_convert_postgis(
         record: dict[str, Any] = {"input": str(src), "output": where, "format": "postgis", "crs": crs}
         try:
             record["sha256"] = prov.compute_sha256(src)
-            layers = _convert._read_any(src, crs=crs, timeout_s=timeout_s)
+            layers = read_input(src, crs=crs, timeout_s=timeout_s)
             for name, frame in layers.items():
                 if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
                     crs = crs or frame.crs.to_string()

@@ -28,18 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cimkit._atomic import atomic_path, write_text_atomic
-from cimkit._placement import check_object_placement
+from cimkit._atomic import write_text_atomic
 from cimkit._progress import track
-from cimkit.errors import CimkitError, CimkitIOError, FileFormatError, PlacementError, ValidationError
-from cimkit.provenance import Provenance, compute_sha256
+from cimkit.cli._convert_formats import INPUT_SUFFIXES, read_input, write_output
+from cimkit.errors import CimkitIOError, PlacementError, ValidationError
+from cimkit.provenance import compute_sha256
 
 __all__ = ["ConvertReport", "convert_file", "discover_inputs", "run_convert"]
 
 logger = logging.getLogger(__name__)
 
-IFC_SUFFIXES = {".ifc", ".ifczip"}  # an .ifczip is read through cimkit.io._archive by read_ifc_model
-VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".parquet", ".fgb", ".gml", ".kml"}
 JOURNAL = "convert-journal.jsonl"
 
 
@@ -118,7 +116,7 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[tuple[Path
         path = Path(item)
         if path.is_dir():
             for sub in sorted(path.rglob("*")):
-                if sub.is_file() and sub.suffix.lower() in IFC_SUFFIXES | VECTOR_SUFFIXES:
+                if sub.is_file() and sub.suffix.lower() in INPUT_SUFFIXES:
                     found.append((sub, path))
         elif path.is_file():
             found.append((path, path.parent))
@@ -167,8 +165,8 @@ def convert_file(
     record: dict[str, Any] = {"input": str(src), "output": str(dest), "format": output_format, "crs": crs}
     try:
         record["sha256"] = compute_sha256(src)
-        layers = _read_any(src, crs=crs, timeout_s=timeout_s)
-        written = _write_layers(layers, dest, output_format)
+        layers = read_input(src, crs=crs, timeout_s=timeout_s)
+        written = write_output(layers, dest, output_format)
         record.update(status="ok", layers=written, output_sha256=compute_sha256(dest))
     except Exception as err:  # a batch never stops on one file
         record.update(
@@ -182,132 +180,6 @@ def convert_file(
             record.update(check=err.check, hint=err.hint)
     record["seconds"] = round(time.perf_counter() - started, 3)
     return record
-
-
-def _read_any(src: Path, *, crs: str | None, timeout_s: float | None) -> dict[str, Any]:
-    """Read every layer of ``src``; any failure but a cimkit error becomes a FileFormatError naming it."""
-    try:
-        return _read_layers(src, crs=crs, timeout_s=timeout_s)
-    except CimkitError:
-        raise
-    except Exception as err:
-        raise FileFormatError(
-            f"cannot read the file ({type(err).__name__}: {str(err).splitlines()[0][:300]})",
-            path=src,
-            hint="check it opens in ogrinfo or QGIS; convert reads IFC, GeoJSON, GeoPackage, "
-            "(zipped) Shapefile, GeoParquet, FlatGeobuf, GML and KML.",
-        ) from err
-
-
-def _read_layers(src: Path, *, crs: str | None, timeout_s: float | None) -> dict[str, Any]:
-    suffix = src.suffix.lower()
-    if suffix in IFC_SUFFIXES:
-        from cimkit.io.ifc import read_ifc_model
-
-        result = read_ifc_model(src, crs=crs, timeout_s=timeout_s)
-        layers: dict[str, Any] = {"buildings": result.buildings}
-        if getattr(result, "elements", None) is not None and len(result.elements):
-            layers["elements"] = result.elements
-        return layers
-    import geopandas as gpd
-    import pyogrio
-
-    if suffix == ".parquet":
-        frame = gpd.read_parquet(src)
-        return {src.stem: _placed(frame, crs, src, src.stem)}
-    if suffix in (".zip", ".shp"):  # zip slip / bomb and shapefile sidecar checks, typed errors
-        from cimkit.io._layers import read_archive_layers
-
-        return read_archive_layers(src, crs=crs or None)
-    path = str(src)
-    out = {}
-    for name, _ in pyogrio.list_layers(path):
-        frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True)
-        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
-            frame = _placed(frame, crs, src, str(name))
-        out[str(name)] = frame
-    return out
-
-
-def _placed(frame: Any, crs: str | None, src: Path, layer: str) -> Any:
-    """Check a layer's placement in its CRS and, reprojected, in ``crs`` (PlacementError fails the file)."""
-    check_object_placement(frame, path=src, layer=layer)
-    if not crs:
-        return frame
-    moved = frame.to_crs(crs)
-    check_object_placement(moved, path=src, layer=layer)
-    return moved
-
-
-def _count_rows(path: Path, output_format: str) -> dict[str, int]:
-    """Read back the rows per layer of a written output."""
-    if output_format == "parquet":
-        import pyarrow.parquet as pq
-
-        return {"": int(pq.read_metadata(path).num_rows)}
-    if output_format == "geojson":
-        return {"": len(json.loads(path.read_text(encoding="utf-8"))["features"])}
-    import sqlite3
-
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        names = [row[0] for row in con.execute("SELECT table_name FROM gpkg_contents")]
-        return {name: int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]) for name in names}
-    finally:
-        con.close()
-
-
-def _write_layers(layers: dict[str, Any], dest: Path, output_format: str) -> dict[str, int]:
-    """Write the layers atomically, checking they read back with their rows; return the rows written."""
-    import geopandas as gpd
-    import pandas as pd
-    import pyogrio
-
-    if output_format == "parquet":
-        spatial = {k: v for k, v in layers.items() if isinstance(v, gpd.GeoDataFrame)}
-        if not spatial:
-            raise ValidationError(f"{dest.name}: nothing spatial to write as GeoParquet")
-        layers = dict([next(iter(spatial.items()))])
-    elif output_format == "geojson":
-        layers = dict([next(iter(layers.items()))]) if layers else {}
-    expected = {name: len(frame) for name, frame in layers.items()}
-
-    def same_rows(tmp: Path) -> str | None:
-        found = _count_rows(tmp, output_format)
-        wanted = expected if output_format == "gpkg" else {"": sum(expected.values())}
-        return None if found == wanted else f"rows read back {found}, written {wanted}"
-
-    with atomic_path(dest, verify=same_rows) as tmp:
-        for name, frame in layers.items():
-            if output_format == "parquet":
-                _parquet_ready(frame).to_parquet(tmp)
-                continue
-            frame = frame.reset_index() if frame.index.name is not None else frame
-            if not isinstance(frame, gpd.GeoDataFrame):
-                frame = pd.DataFrame(frame)
-            driver = "GPKG" if output_format == "gpkg" else "GeoJSON"
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver=driver)
-    return expected
-
-
-def _parquet_ready(frame: Any) -> Any:
-    """Return a shallow copy whose ``attrs`` are plain JSON (pandas stores them in Parquet metadata).
-
-    The provenance record becomes its dict (``attrs["provenance"]`` when read back); anything
-    else that JSON cannot hold is left out rather than failing the write.
-    """
-    out = frame.copy(deep=False)
-    attrs = {}
-    for key, value in frame.attrs.items():
-        if isinstance(value, Provenance):
-            value = value.to_dict()
-        try:
-            json.dumps(value)
-        except (TypeError, ValueError):
-            continue
-        attrs[key] = value
-    out.attrs = attrs
-    return out
 
 
 def _read_journal(path: Path) -> dict[str, dict[str, Any]]:
