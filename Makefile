@@ -13,10 +13,10 @@ OUTPUT ?= demo-output
 # mkdocs-material prints a banner about its successor on every build; the build does not need it.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: demo test test-slow test-all lint typecheck docs bench sample-data doctest clean help postgis-server
+.PHONY: demo test test-slow test-all lint typecheck docs bench sample-data doctest clean help postgis-server chromium node-deps js
 
 help:
-	@echo "make demo | test | test-slow | test-all | lint | typecheck | doctest | docs | bench | sample-data | clean"
+	@echo "make demo | test | test-slow | test-all | lint | typecheck | doctest | docs | bench | sample-data | js | clean"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 demo: $(VENV)/.installed-core
 	$(BIN)/cimkit demo --output $(OUTPUT)
 
-test: $(VENV)/.installed-dev postgis-server
+test: $(VENV)/.installed-dev postgis-server chromium node-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy cimkit
@@ -57,6 +57,39 @@ postgis-server:
 	    echo "PostGIS is not installed (needs root and apt-get): the PostGIS tests will skip"; \
 	  fi; \
 	fi
+
+# The browser tests (tests/browser) drive Debian's Chromium through the playwright package
+# (never `playwright install`); installed here when missing and possible, like PostGIS above.
+# This never fails the build: without it the browser tests skip and say why.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser tests"; \
+	    apt-get install -y -q chromium >/dev/null 2>&1 \
+	      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+	      || echo "chromium could not be installed: the browser tests will skip"; \
+	  else \
+	    echo "chromium is not installed (needs root and apt-get): the browser tests will skip"; \
+	  fi; \
+	fi
+
+# js/node_modules from the lock file (three, esbuild; axe-core: the accessibility check of the
+# browser tests; gltf-validator: the Khronos checks of tests/io/test_gltf.py), reinstalled when
+# the lock file changes. Never fails the build: without npm those checks skip.
+node-deps:
+	@if [ ! -f js/node_modules/.package-lock.json ] || [ js/package-lock.json -nt js/node_modules/.package-lock.json ]; then \
+	  if command -v npm >/dev/null 2>&1; then \
+	    (cd js && npm ci --no-audit --no-fund --loglevel=error) \
+	      || echo "npm ci failed: the accessibility check of the browser tests will skip"; \
+	  else \
+	    echo "npm is not installed: the accessibility check of the browser tests will skip"; \
+	  fi; \
+	fi
+
+# Rebuild the viewer bundle cimkit ships (cimkit/viz/assets/cimkit-tileviewer.min.js) from
+# js/src with the pinned three.js and esbuild of js/package-lock.json.
+js:
+	cd js && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
 
 test-slow: $(VENV)/.installed-dev
 	$(PY) -m pytest -m slow -q

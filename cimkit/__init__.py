@@ -40,8 +40,10 @@ _LAZY = {
     "read_dem": "cimkit.io.raster",
     "read_gtfs": "cimkit.io.gtfs",
     "read_cityjson": "cimkit.io.cityjson",
+    "read_citygml": "cimkit.io.citygml",
     "read_network": "cimkit.network.read",
     "merge_buildings": "cimkit.analysis.merge",
+    "build_city": "cimkit.recipe",
     "set_options": "cimkit.options",
     "get_options": "cimkit.options",
 }
@@ -69,6 +71,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from cimkit import analysis, datasets, errors, io, network, options, provenance, viz  # noqa: F401
     from cimkit.analysis.merge import merge_buildings  # noqa: F401
+    from cimkit.io.citygml import read_citygml  # noqa: F401
     from cimkit.io.cityjson import read_cityjson  # noqa: F401
     from cimkit.io.gtfs import read_gtfs  # noqa: F401
     from cimkit.io.ifc import read_georeference, read_ifc, read_ifc_model  # noqa: F401
@@ -79,3 +82,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from cimkit.network.read import read_network  # noqa: F401
     from cimkit.options import get_options, set_options  # noqa: F401
     from cimkit.raster import Raster  # noqa: F401
+    from cimkit.recipe import build_city  # noqa: F401

@@ -39,6 +39,14 @@ AREAS: dict[str, str] = {
     "QTY": "Quantities and assumptions (warnings)",
     "COV": "Coverage (warnings)",
     "REP": "Repairs (warnings)",
+    "CNV": "cimkit convert: formats in and out",
+    "SCN": "PLU what-if scenarios and buildable capacity",
+    "TIL": "glTF / GLB and 3D Tiles output",
+    "VWR": "The offline 3D Tiles viewer (write_tileset_viewer, serve_folder)",
+    "CGM": "CityGML",
+    "FMT": "Format detection",
+    "BAT": "cimkit convert: batches (placement per file, workers)",
+    "RCP": "City recipes (cimkit build, city.toml)",
 }
 
 ERROR_CODES: dict[str, tuple[str, str]] = {
@@ -525,6 +533,196 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "REP001": (
         "Input data was repaired; the repair is in the layer's provenance.",
         "Check the repaired items.",
+    ),
+    # --- SCN ----------------------------------------------------------------------------------
+    "SCN001": (
+        "The prescriptions layer given to the buildable capacity has no 'typepsc' column.",
+        "Read the CNIG PRESCRIPTION_SURF layer, which carries TYPEPSC.",
+    ),
+    "SCN002": (
+        "A capacity or scenario option is out of range (storey height, shares, rates).",
+        "Give the value in the range the message states.",
+    ),
+    "SCN003": (
+        "A scenario file or dictionary is malformed (unknown key, zone, rule or geometry).",
+        "Fix the key the message names; docs/scenarios.md lists the keys.",
+    ),
+    "SCN004": (
+        "A scenario constraint needs data the model or the call does not have.",
+        "Pass flood= with the return period named, or add the layer the constraint names.",
+    ),
+    "SCN101": (
+        "A building's floor count was assumed (one storey) for the existing floor area.",
+        "Add 'storeys' or 'height_m' to the buildings.",
+    ),
+    "SCN201": (
+        "The new homes given to a scenario impact are not a GeoDataFrame with the expected columns.",
+        "Pass the parcels of a scenario evaluation: added_gfa_m2, added_dwellings, added_residents, added_jobs, zone.",
+    ),
+    "SCN202": (
+        "The new homes are in another CRS than the city model.",
+        "Reproject them to the model's CRS first.",
+    ),
+    "SCN203": (
+        "The flood depths given to the flood impact are neither a flood result nor depth grids by return period.",
+        "Pass the result of the flood analysis, or {return_period: depth raster}.",
+    ),
+    "SCN301": (
+        "The WNTR hydraulic run of the water impact failed, so no pressures are given.",
+        "Check the EPANET model runs in EPANET or WNTR on its own (connectivity, a source, demands).",
+    ),
+    "SCN302": (
+        "Some parcels with new homes lie outside the flood depth grids; they are counted as dry.",
+        "Compute the depths over a DEM that covers every parcel.",
+    ),
+    "SCN303": (
+        "Some added car trips found no path on the road network (one-way streets, disconnected parts).",
+        "Check the network's connectivity and one-way streets, or the destinations given.",
+    ),
+    # --- TIL ----------------------------------------------------------------------------------
+    "TIL001": (
+        "The buildings written to glTF / 3D Tiles have no CRS.",
+        "Give the layer a CRS (--crs on the command line).",
+    ),
+    "TIL002": (
+        "The buildings written to glTF / 3D Tiles are in a geographic CRS (degrees), not a metric one.",
+        "Reproject them to a projected CRS in metres first (--crs EPSG:xxxx).",
+    ),
+    "TIL003": (
+        "No building has a footprint with a positive height or a mesh, so there is nothing to write.",
+        "Give the buildings a height column (height_m) or storeys, or pass their meshes.",
+    ),
+    "TIL004": ("Building ids are not unique, so they cannot key the features.", "Make the id column unique."),
+    "TIL005": (
+        "A glTF / 3D Tiles option is out of range (features per tile, attribute names, a mesh).",
+        "Use a value the message lists as valid.",
+    ),
+    "TIL006": (
+        "The destination folder exists and is not a 3D Tiles folder, so it is not replaced.",
+        "Choose a new or empty folder, or remove the old one.",
+    ),
+    "TIL007": (
+        "The tileset written failed its own checks, so it was not put in place.",
+        "Report the problem listed in the message; the previous output is intact.",
+    ),
+    "TIL008": (
+        "A tileset or its glTF content could not be read (missing file, not 3D Tiles, not written by cimkit).",
+        "Give the tileset.json (or its folder) that write_3dtiles or cimkit convert wrote.",
+    ),
+    "TIL101": (
+        "Buildings without a footprint and positive height (or a mesh) were left out of the glTF / 3D Tiles.",
+        "Give them a height (height_m or storeys) to include them.",
+    ),
+    "TIL102": (
+        "Columns of a type glTF metadata does not hold (dates, lists, mixed) were written as text.",
+        "Convert them to numbers, booleans or text first if another type is wanted.",
+    ),
+    "TIL103": (
+        "Elevations were taken as heights above the WGS 84 ellipsoid (the CRS has no vertical datum cimkit converts).",
+        "Expect buildings offset by the local geoid height (tens of metres) over a globe terrain.",
+    ),
+    # --- VWR ----------------------------------------------------------------------------------
+    "VWR001": ("The viewer's folder holds no tileset.json.", "Write the 3D Tiles into that folder first."),
+    "VWR002": (
+        "The tileset is too large to inline into the viewer page.",
+        "Write the page without inlining and serve the folder over http.",
+    ),
+    "VWR003": (
+        "The folder cannot be served over http (missing folder, port in use).",
+        "Give an existing folder and a free port (0 picks one).",
+    ),
+    "VWR004": (
+        "The viewer script is missing from the cimkit installation.",
+        "Reinstall cimkit, or run make js.",
+    ),
+    "VWR005": (
+        "The tileset to inline cannot be read or refers to a file outside its folder.",
+        "Write the tileset again with write_3dtiles.",
+    ),
+    # --- CNV ----------------------------------------------------------------------------------
+    "CNV001": (
+        "The file's content is no format cimkit convert reads.",
+        "See docs/formats.md; check the file.",
+    ),
+    "CNV002": ("The file's reader failed on it (damaged or cut short).", "Check it opens in its usual tool."),
+    "CNV003": ("An EPANET file's coordinates have no CRS.", "Pass --crs and, for local ones, --origin x,y."),
+    "CNV004": ("An unknown output format was asked for.", "Use --format with a name of docs/formats.md."),
+    "CNV005": ("The file holds no feature and no row to convert.", "Check it is the complete file."),
+    "CNV010": (
+        "The input has nothing this output format can hold.",
+        "Nothing to fix: the other formats are written.",
+    ),
+    "CNV101": (
+        "--origin was ignored: the input is already placed on the map.",
+        "Drop --origin for this file.",
+    ),
+    "CNV102": (
+        "Attribute tables were left out of a GeoJSON / FlatGeobuf output.",
+        "Use --format gpkg or parquet.",
+    ),
+    "CNV103": (
+        "Geographic buildings were written in their UTM zone for a 3-D format.",
+        "Pass --crs to choose.",
+    ),
+    # --- CGM ----------------------------------------------------------------------------------
+    "CGM001": ("A CityGML file is not well-formed XML (not XML, or cut short).", "Export it again."),
+    "CGM002": ("An XML file is not a CityGML CityModel (1.0, 2.0 or 3.0).", "Give a CityGML file."),
+    "CGM003": ("A CityGML file declares a DOCTYPE: refused (XXE, entity bombs).", "Remove the DOCTYPE."),
+    "CGM004": ("A CityGML coordinate is not a finite number, or a list has the wrong length.", "Fix it."),
+    "CGM005": ("A CityGML file names no CRS, or a local engineering one.", "Pass --crs EPSG:nnnn."),
+    "CGM006": ("A CityGML srsName is unknown or contradicts the CRS given.", "Pass --crs or fix it."),
+    "CGM007": ("A CityGML 3.0 building encoding not supported yet.", "Convert the file to CityGML 2.0."),
+    "CGM008": ("Reading CityGML needs lxml, which is not installed.", "Install cimkit[citygml]."),
+    "CGM009": ("A CityGML building's geometry cannot be read.", "Repair the building named in the message."),
+    "CGM101": ("CityGML rings that were not closed were closed.", "Check the repaired polygons."),
+    "CGM102": ("CityGML rings with fewer than 3 distinct points were left out.", "Check the source."),
+    "CGM103": ("CityGML xlinks to no polygon of the building were skipped.", "Check the xlinks."),
+    "CGM104": ("A CityGML file holds no bldg:Building.", "Check that the file is the one expected."),
+    "CGM105": ("Some CityGML buildings have no usable geometry (empty footprint).", "Check their LoDs."),
+    # --- FMT ----------------------------------------------------------------------------------
+    "FMT001": ("The file whose format is to be detected cannot be read.", "Check the path."),
+    # --- BAT ----------------------------------------------------------------------------------
+    "BAT001": (
+        "A placement sidecar (<input>.cimkit.toml or .json) or --placement table cannot be read or has a bad key or value.",
+        "Give only crs, source_crs and origin (x,y[,z[,rot]]) in it.",
+    ),
+    "BAT002": (
+        "A row of the --placement table names no input file of the batch.",
+        "Write the input as its path relative to the table's folder, or its file name.",
+    ),
+    "BAT003": ("--scheduler needs Dask, which is not installed.", "Install cimkit[dask]."),
+    # --- RCP ----------------------------------------------------------------------------------
+    "RCP001": (
+        "A recipe is not valid TOML (or not UTF-8).",
+        "Correct the syntax at the line the message names.",
+    ),
+    "RCP002": (
+        "A recipe has an unknown key, or lacks a required one (a reader option the reader does not take counts).",
+        "Use the keys listed in the message and in docs/recipe.md.",
+    ),
+    "RCP003": (
+        "A recipe value has the wrong type or is not one of the allowed values.",
+        "Correct the value at the line the message names (quote text, no quotes around numbers).",
+    ),
+    "RCP004": (
+        "A file a recipe names (or the recipe itself) does not exist.",
+        "Correct the path, relative to the recipe's folder.",
+    ),
+    "RCP005": (
+        "A source's files changed since their sha256 was recorded in the recipe.",
+        "Check the new files, then run cimkit build --update-hashes.",
+    ),
+    "RCP006": (
+        "A recipe path leaves the recipe's folder (.., a symbolic link) or is absolute without allow_absolute_paths.",
+        "Keep sources inside the folder, or set allow_absolute_paths = true under [recipe].",
+    ),
+    "RCP007": (
+        "A reader or an analysis failed on a recipe source with an untyped error.",
+        "Check the source opens in its own tool and that its options are right.",
+    ),
+    "RCP101": (
+        "cimkit build --update-hashes recorded a new sha256 in the recipe.",
+        "Commit the updated recipe.",
     ),
 }
 

@@ -192,7 +192,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
     ("network", ("cimkit.network",)),
     ("analysis", ("cimkit.analysis",)),
     ("views", ("cimkit.viz", "cimkit.datasets")),
-    ("cli", ("cimkit.cli",)),
+    ("cli", ("cimkit.cli", "cimkit.recipe")),
 ]
 
 
@@ -324,6 +324,9 @@ def test_cycle_finder_finds_a_cycle():
 # code (its docstring not counted)
 
 AUTHORING = ("cimkit/datasets/",)  # generated-data authoring is exempt from the function limit
+# The error-code registry is a table (one line per code, see docs/errors.md): it grows with the
+# codes, and one table is easier to keep free of reused numbers than one per area.
+TABLES = ("cimkit/_codes.py",)  # exempt from the module limit
 
 
 def test_module_and_function_sizes():
@@ -332,7 +335,7 @@ def test_module_and_function_sizes():
         rel = path.relative_to(REPO).as_posix()
         text = path.read_text(encoding="utf-8")
         lines = text.count("\n")
-        if lines > 600:
+        if lines > 600 and rel not in TABLES:
             problems.append(f"{rel}: {lines} lines (limit 600)")
         if rel.startswith(AUTHORING):
             continue

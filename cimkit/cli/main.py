@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     convert = sub.add_parser(
         "convert",
         parents=common,
-        help="batch-convert IFC / vector files to GeoPackage or GeoParquet; survives bad files, resumes",
+        help="batch-convert IFC / CityJSON / CityGML / vector / OSM files to GIS and 3D formats; resumes",
     )
     convert.add_argument("inputs", nargs="+", help="files or folders (folders are searched recursively)")
     convert.add_argument(
@@ -73,8 +73,25 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="output folder, or postgresql://user@host/db?schema=city to save into PostGIS (updated in place)",
     )
-    convert.add_argument("--format", choices=["gpkg", "parquet", "geojson"], default="gpkg")
+    convert.add_argument(
+        "--format",
+        default="gpkg",
+        help="output format(s), comma-separated: gpkg, parquet, fgb, geojson, cityjson, glb, 3dtiles (default gpkg)",
+    )
     convert.add_argument("--crs", default=None, help="target CRS, e.g. EPSG:2154 (default: the file's own)")
+    convert.add_argument(
+        "--origin",
+        type=_origin_arg,
+        default=None,
+        metavar="X,Y[,Z[,ROT]]",
+        help="map position (in --crs) of the local (0, 0) of files in local coordinates; write --origin=-5,3 for negatives",
+    )
+    convert.add_argument(
+        "--placement",
+        default=None,
+        metavar="CSV",
+        help="per-file placements: a CSV table input,crs,origin[,source_crs] (a <file>.cimkit.toml sidecar wins)",
+    )
     convert.add_argument("--jobs", "-j", type=int, default=1, help="parallel worker processes (default 1)")
     convert.add_argument(
         "--scheduler",
@@ -105,7 +122,26 @@ def _parser() -> argparse.ArgumentParser:
         "audit", parents=common, help="check the publication audit log (hash chain) and print its entries"
     )
     audit.add_argument("--log", default=None, metavar="PATH", help="the log (default: option audit_log)")
+    build = sub.add_parser(
+        "build",
+        parents=common,
+        help="build, analyse and save a city from its recipe (city.toml); exit 0 ok, 1 a typed error, 2 usage",
+    )
+    build.add_argument("recipe", help="the recipe (TOML), e.g. city.toml")
+    build.add_argument("--output", "-o", default=None, help="output folder (default: the recipe's folder)")
+    build.add_argument(
+        "--update-hashes", action="store_true", help="record the sources' current sha256 in the recipe"
+    )
     return parser
+
+
+def _origin_arg(text: str) -> tuple[float, ...]:
+    from cimkit.cli._convert_placement import parse_origin_text
+
+    try:
+        return parse_origin_text(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def _log_level(verbose: int, quiet: bool) -> int:
@@ -184,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         The exit code: 0 on success, 1 when ``convert`` failed on some file or ``verify`` found a
-        changed or lost item, 2 on an error
+        changed or lost item, 2 on an error, 130 / 143 when ``convert`` was stopped by SIGINT /
+        SIGTERM
         (the message is printed on standard error).
 
     Examples
@@ -193,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     2
     """
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     with _logging_configured(_log_level(args.verbose, args.quiet)), set_options(progress=progress):
         try:
@@ -222,12 +260,16 @@ def _run(args: argparse.Namespace) -> int:
             args.output,
             output_format=args.format,
             crs=args.crs,
+            origin=args.origin,
+            placement_table=args.placement,
             jobs=args.jobs,
             scheduler=args.scheduler,
             resume=not args.no_resume,
             timeout_s=args.timeout,
+            verbosity=-1 if args.quiet else min(args.verbose, 1),
+            command=["cimkit", *getattr(args, "argv", sys.argv[1:])],
         )
-        return 0 if report.failed == 0 else 1
+        return report.exit_code
     if args.command == "verify":
         from cimkit.cli.verify import run_verify
 
@@ -243,6 +285,20 @@ def _run(args: argparse.Namespace) -> int:
         from cimkit.cli.audit import run_audit
 
         print(run_audit(args.log))
+        return 0
+    if args.command == "build":  # a typed error exits with 1 (documented in docs/recipe.md)
+        from cimkit.cli.build import run_build
+
+        try:
+            text = run_build(
+                args.recipe, output=args.output, update_hashes=args.update_hashes, quiet=args.quiet
+            )
+        except CimkitError as err:
+            logging.getLogger("cimkit.cli").debug("error details", exc_info=True)
+            print(f"cimkit: error[{err.code}]: {err}", file=sys.stderr)
+            return 1
+        if text:
+            print(text)
         return 0
     return 2  # pragma: no cover - argparse enforces a command
 

@@ -46,6 +46,7 @@ from cimkit.datasets._layout import (
     _streets,
     _terrain,
 )
+from cimkit.datasets._recipe import write_sample_recipe
 from cimkit.errors import InputError
 
 __all__ = ["generate_sample_city"]
@@ -120,11 +121,13 @@ DESCRIPTIONS = {
     "prescription_surf.geojson": "PLU surface prescriptions (espace boisé classé, emplacement réservé), EPSG:4326.",
     "streets.geojson": "Street centre lines with OSM highway classes, EPSG:2154.",
     "water_pipes.geojson": "Drinking-water mains under the streets, EPSG:2154.",
+    "water_network.inp": "The water mains as an EPANET 2 model (water tower, H-W roughness, demands), EPSG:2154.",
     "pois.geojson": "Points of interest (schools, shops, health, parks, bus stops), EPSG:2154.",
     "dem.tif": "Terrain model, 5 m cells, float32, nodata -9999, EPSG:2154, heights in m NGF-IGN69.",
     "river.geojson": "River centre line (flood source), EPSG:2154.",
     "flood_scenarios.csv": "Water levels (m NGF-IGN69) of the 10-, 100- and 1000-year floods.",
     "footprints.geojson": "Cadastre building footprints (bâti) of the whole town, EPSG:2154.",
+    "city.toml": "The recipe that rebuilds this city with `cimkit build` (sources, sha256, analyses, outputs).",
 }
 
 
@@ -248,7 +251,7 @@ def generate_sample_city(folder: str | os.PathLike[str], *, seed: int = 2154) ->
     ...     sorted(p.name for p in (folder / "buildings").glob("maison_*.ifc"))[:2]
     ['maison_jaures_21.ifc', 'maison_lilas_3.ifc']
     >>> len(manifest["files"]), manifest["crs"]
-    (24, 'EPSG:2154')
+    (26, 'EPSG:2154')
     """
     from cimkit.datasets._ifc_authoring import author_building
 
@@ -358,7 +361,14 @@ def generate_sample_city(folder: str | os.PathLike[str], *, seed: int = 2154) ->
         for s in _streets()
     ]
     _write_geojson(streets, out / "streets.geojson", "streets")
-    _write_geojson(_pipes(layout["rng"]), out / "water_pipes.geojson", "water_pipes")
+    pipes = _pipes(layout["rng"])
+    _write_geojson(pipes, out / "water_pipes.geojson", "water_pipes")
+    from cimkit.datasets._water_network import build_water_network_inp
+
+    inp = build_water_network_inp(
+        pipes, layout["footprints"], dem, west=DEM_WEST, north=DEM_NORTH, cell=DEM_CELL
+    )
+    _write_bytes(out / "water_network.inp", inp.encode("utf-8"))
     _write_geojson(_pois(layout), out / "pois.geojson", "pois")
     _write_geojson(
         [{"name": "L'Essonnette", "waterway": "river", "geometry": _river_line()}],
@@ -376,6 +386,7 @@ def generate_sample_city(folder: str | os.PathLike[str], *, seed: int = 2154) ->
         out / "footprints.geojson",
         "footprints",
     )
+    write_sample_recipe(out)  # after every source: it records their sha256
     _write_bytes(out / "README.md", _readme(layout, int(seed)).encode("utf-8"))
 
     files: list[dict[str, Any]] = []

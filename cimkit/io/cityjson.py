@@ -36,6 +36,7 @@ from cimkit.io._cityjson_document import (
     version_of,
     vertices,
 )
+from cimkit.io._surfaces import SURFACES_ATTR, surfaces_from_cityjson, transform_surfaces
 
 __all__ = ["read_cityjson"]
 
@@ -408,6 +409,9 @@ def read_cityjson(
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=file_crs), crs=file_crs)
     gdf = gdf.set_index("building_id")
     gdf["footprint_m2"] = shapely.area(gdf.geometry.to_numpy())
+    gdf.attrs[SURFACES_ATTR] = surfaces_from_cityjson(
+        doc, features, verts, transform, lod, path, pick=_pick_geometry, flatten=_surfaces
+    )  # for LoD2 output
     empty = gdf.geometry.is_empty
     if empty.any():
         warnings.warn(
@@ -433,5 +437,6 @@ def read_cityjson(
         check_object_placement(projected, path=path, layer="buildings", record=record)
     if projected is not gdf:
         projected["footprint_m2"] = shapely.area(projected.geometry.to_numpy())
+        projected.attrs[SURFACES_ATTR] = transform_surfaces(gdf.attrs[SURFACES_ATTR], gdf.crs, projected.crs)
     provenance.attach(projected, record)
     return projected

@@ -1,9 +1,12 @@
-"""Writers for 3-D city formats: CityJSON 2.0 LoD1 buildings.
+"""Writers for 3-D city formats: CityJSON 2.0 buildings at LoD1 and LoD2.
 
-A building layer (IFC-derived or cadastre footprints) becomes a CityJSON file whose Building
-objects carry an LoD1 ``Solid`` (the footprint extruded from its base elevation by its height)
-and the layer's scalar attributes. Vertices are stored as integers with a ``transform`` (1 mm
-by default), as CityJSON recommends.
+A building layer (IFC-derived, CityGML, CityJSON or cadastre footprints) becomes a CityJSON file
+whose Building objects carry an LoD1 ``Solid`` (the footprint extruded from its base elevation by
+its height), an LoD2 ``MultiSurface`` with semantic surfaces where the input carries 3-D
+boundary surfaces (``gdf.attrs["surfaces_3d"]`` set by :func:`cimkit.read_citygml` and
+:func:`cimkit.read_cityjson`, or IFC meshes given as ``meshes=``), and the layer's scalar
+attributes. Vertices are stored as integers with a ``transform`` (1 mm by default), as CityJSON
+recommends.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pyproj import CRS
 from cimkit._atomic import write_text_atomic
 from cimkit.audit import check_publication
 from cimkit.errors import MissingCRSError, ValidationError
+from cimkit.io._surfaces import SEMANTIC_TYPES, SURFACES_ATTR, classify_surface, surfaces_from_mesh
 
 __all__ = ["write_cityjson"]
 
@@ -114,6 +118,46 @@ def _lod1_geometry(geom: Any, base: float, height: float, vertices: _Vertices) -
     return [{"type": "MultiSolid", "lod": "1", "boundaries": [[s] for s in shells]}]
 
 
+def _lod2_geometry(surfaces: Any, vertices: _Vertices) -> dict[str, Any] | None:
+    """Build the LoD2 ``MultiSurface`` with semantics of a building's boundary surfaces."""
+    zs = [p[2] for _, rings in surfaces for ring in rings for p in ring]
+    base, top = (min(zs), max(zs)) if zs else (0.0, 0.0)
+    boundaries: list[list[list[int]]] = []
+    kinds: dict[str, int] = {}
+    values: list[int] = []
+    for kind, rings in surfaces:
+        indexed = []
+        for ring in rings:
+            ids = [vertices.index(*p) for p in ring[:-1]]  # CityJSON rings are not closed
+            ids = [v for k, v in enumerate(ids) if v != ids[k - 1]] if len(ids) > 1 else ids
+            if len(set(ids)) >= 3:
+                indexed.append(ids)
+        if not indexed:
+            continue
+        if kind not in SEMANTIC_TYPES:
+            kind = classify_surface(rings[0], base, top)
+        boundaries.append(indexed)
+        values.append(kinds.setdefault(kind, len(kinds)))
+    if not boundaries:
+        return None
+    return {
+        "type": "MultiSurface",
+        "lod": "2",
+        "boundaries": boundaries,
+        "semantics": {"surfaces": [{"type": k} for k in kinds], "values": values},
+    }
+
+
+def _surfaces_of(buildings: gpd.GeoDataFrame, meshes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return building id -> boundary surfaces: from ``meshes`` (IFC), else ``attrs["surfaces_3d"]``."""
+    found: dict[str, Any] = dict(buildings.attrs.get(SURFACES_ATTR) or {})
+    for key, mesh in (meshes or {}).items():
+        surfaces = surfaces_from_mesh(mesh)
+        if surfaces:
+            found[str(key)] = surfaces
+    return found
+
+
 def write_cityjson(
     buildings: gpd.GeoDataFrame,
     path: str | os.PathLike[str],
@@ -123,8 +167,9 @@ def write_cityjson(
     storey_height_m: float = 3.0,
     precision_m: float = 0.001,
     allow: Mapping[str, str] | None = None,
+    meshes: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write buildings as CityJSON 2.0 with LoD1 solids, atomically.
+    """Write buildings as CityJSON 2.0 with LoD1 solids and, where known, LoD2 surfaces, atomically.
 
     Parameters
     ----------
@@ -145,12 +190,22 @@ def write_cityjson(
     allow
         ``{"buildings": "reason"}`` to publish buildings above the public level (a level set in
         their provenance, or columns naming people); the allowance goes to the audit log.
+    meshes
+        building id -> ``trimesh.Trimesh`` in the layer's CRS (IFC meshes from
+        :func:`cimkit.io.ifc.read_ifc_meshes`): each becomes an LoD2 ``MultiSurface`` of its
+        triangles, with semantics from the face normals (``GroundSurface``: normal z < -0.9 at
+        the bottom; ``RoofSurface``: normal z > 0.2 in the upper half; ``WallSurface``
+        otherwise; see :mod:`cimkit.io._surfaces`). Without it, the boundary surfaces in
+        ``buildings.attrs["surfaces_3d"]`` (CityGML / CityJSON input) are written; their
+        CityGML semantic types are kept, and surfaces without one are classified the same way.
 
     Returns
     -------
     Path
-        The file written. Buildings without a usable height are left out (a ``cimkit`` entry in
-        ``metadata`` counts them).
+        The file written. The object id is the building id (the IFC GlobalId, the CityGML
+        ``gml:id``). Each Building has an LoD1 ``Solid`` (when its height is known) and an LoD2
+        ``MultiSurface`` (when it has surfaces). Buildings with neither are left out (a
+        ``cimkit`` entry in ``metadata`` counts them).
 
     Raises
     ------
@@ -176,6 +231,16 @@ def write_cityjson(
     ('2.0', 'https://www.opengis.net/def/crs/EPSG/0/2154', 3)
     >>> doc["CityObjects"]["BATI0001"]["attributes"]["measuredHeight"]
     5.9
+
+    IFC buildings with their meshes get an LoD2 geometry beside the LoD1 block:
+
+    >>> from cimkit.io.ifc import read_ifc_meshes
+    >>> ifc = sample_city_path() / "buildings" / "commerce_grande_rue.ifc"
+    >>> shop = cimkit.read_ifc(ifc)
+    >>> path = write_cityjson(shop, Path(folder.name) / "shop.json", meshes=read_ifc_meshes(ifc))
+    >>> obj = json.loads(path.read_text())["CityObjects"][shop.index[0]]
+    >>> [g["lod"] for g in obj["geometry"]], sorted(s["type"] for s in obj["geometry"][1]["semantics"]["surfaces"])
+    (['1', '2'], ['GroundSurface', 'RoofSurface', 'WallSurface'])
     >>> folder.cleanup()
     """
     check_publication(buildings, output=os.fspath(path), allow=allow, name="buildings")
@@ -187,8 +252,10 @@ def write_cityjson(
         )
     crs = CRS.from_user_input(buildings.crs)
     heights, bases = _heights_and_bases(buildings, height_column, base_column, storey_height_m)
+    surfaces = _surfaces_of(buildings, meshes)
     minx, miny, maxx, maxy = buildings.total_bounds
     minz = float(bases.min()) if len(bases) else 0.0
+    top = float(np.max(bases + np.nan_to_num(heights))) if len(bases) else minz
     vertices = _Vertices(np.array([minx, miny, minz]), precision_m)
     objects: dict[str, Any] = {}
     skipped = 0
@@ -196,17 +263,20 @@ def write_cityjson(
     for (key, row), geom, height, base in zip(
         buildings[attr_cols].iterrows(), buildings.geometry, heights, bases
     ):
-        if geom is None or geom.is_empty or not np.isfinite(height) or height <= 0:
+        has_lod1 = geom is not None and not geom.is_empty and np.isfinite(height) and height > 0
+        lod2 = _lod2_geometry(surfaces[str(key)], vertices) if str(key) in surfaces else None
+        if not has_lod1 and lod2 is None:
             skipped += 1
             continue
         attributes = {str(c): _attribute(row[c]) for c in attr_cols}
-        attributes["measuredHeight"] = float(height)
-        objects[str(key)] = {
-            "type": "Building",
-            "attributes": attributes,
-            "geometry": _lod1_geometry(geom, base, height, vertices),
-        }
-    top = float(np.max(bases + np.nan_to_num(heights))) if len(bases) else minz
+        if has_lod1:
+            attributes["measuredHeight"] = float(height)
+        geometry = _lod1_geometry(geom, base, height, vertices) if has_lod1 else []
+        if lod2 is not None:
+            geometry.append(lod2)
+            z2 = [p[2] for _, rings in surfaces[str(key)] for ring in rings for p in ring]
+            minz, top = min(minz, *z2), max(top, *z2)
+        objects[str(key)] = {"type": "Building", "attributes": attributes, "geometry": geometry}
     doc: dict[str, Any] = {
         "type": "CityJSON",
         "version": "2.0",

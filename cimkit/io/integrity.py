@@ -432,6 +432,10 @@ def check_convert_report(path: str | os.PathLike[str]) -> pd.DataFrame:
             continue
         source = _resolve(rec["input"], path.parent)
         rows.append(_file_row(Path(rec["input"]).name, "source", None, source, rec.get("sha256")))
-        output = _resolve(rec["output"], path.parent)
-        rows.append(_file_row(Path(rec["output"]).name, "output", None, output, rec.get("output_sha256")))
+        hashes = rec.get("output_sha256")
+        if not isinstance(hashes, dict):  # one output file (reports of cimkit before 0.2)
+            hashes = {rec["output"]: hashes}
+        for written, sha in hashes.items():
+            output = _resolve(written, path.parent)
+            rows.append(_file_row(Path(written).name, "output", None, output, sha))
     return pd.DataFrame(rows, columns=_COLUMNS)

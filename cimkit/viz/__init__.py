@@ -11,7 +11,9 @@ the functions that draw.
 - :func:`build_city_report`: the plain-language report of a model and its analysis results
   (:mod:`cimkit.viz.city_report`);
 - :func:`public_model`: a copy of a model without the sensitive networks
-  (:mod:`cimkit.viz.public`).
+  (:mod:`cimkit.viz.public`);
+- :func:`write_tileset_viewer`, :func:`serve_folder`: an offline three.js page showing a 3D Tiles
+  tileset, and a local http server for it (:mod:`cimkit.viz.tileviewer`).
 
 >>> import cimkit.viz
 >>> cimkit.viz.SENSITIVE_NETWORKS
@@ -23,6 +25,7 @@ from cimkit.viz.maps import plot_city
 from cimkit.viz.public import SENSITIVE_NETWORKS, public_model
 from cimkit.viz.report import Report
 from cimkit.viz.scene import build_lod1_meshes, build_scene, write_gltf
+from cimkit.viz.tileviewer import serve_folder, write_tileset_viewer
 
 __all__ = [
     "SENSITIVE_NETWORKS",
@@ -32,5 +35,7 @@ __all__ = [
     "build_scene",
     "plot_city",
     "public_model",
+    "serve_folder",
     "write_gltf",
+    "write_tileset_viewer",
 ]

@@ -35,6 +35,7 @@ def build_city_report(
     carbon: Any = None,
     access: Any = None,
     governance: Any = None,
+    scenarios: Any = None,
     title: str | None = None,
     intro: str = "",
     folder: str | os.PathLike[str] | None = None,
@@ -58,6 +59,10 @@ def build_city_report(
         The result of :func:`cimkit.governance.compute_governance`: adds the section "Data
         governance and risks" (the score, what would raise it, the risk register). Rows about
         layers not in ``model`` (withheld from a public view) are counted, not shown.
+    scenarios
+        A :class:`~cimkit.analysis.scenario.Comparison` (from
+        :func:`cimkit.analysis.scenario.compare`): adds the section "What this rule change would
+        do" (the comparison table, a sentence per scenario and, with ``folder``, its maps).
     title
         The page title (default: the model's name).
     intro
@@ -121,6 +126,10 @@ def build_city_report(
         _access_section(model, report, access)
     if governance is not None:
         _governance_section(model, report, governance)
+    if scenarios is not None:
+        from cimkit.viz._scenario_section import add_scenario_section
+
+        add_scenario_section(report, model, scenarios, Path(folder) if folder is not None else None)
     _quality_section(model, report)
     _sources_section(model, report)
     if folder is not None:
@@ -191,9 +200,9 @@ def _zoning_section(model: CityModel, report: Report, result: Any, *, public: bo
             }
         )
         report.table(table, "Buildings to check manually")
-    if "additional_floor_area_m2" in city:
+    if "additional_gfa_m2" in city:
         report.text(
-            f"Under the current rules the parcels could take about {city['additional_floor_area_m2']:,.0f} m² of "
+            f"Under the current rules the parcels could take about {city['additional_gfa_m2']:,.0f} m² of "
             f"floor area more than the buildings standing now (an upper estimate, see below)."
         )
     _caveats(report, result)

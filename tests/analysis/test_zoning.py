@@ -163,13 +163,26 @@ def test_check_compliance_with_roads_restricts_frontage(scene):
 
 def test_compute_buildable_capacity_hand_computed(scene):
     buildings, parcels, zones = scene
-    cap = compute_buildable_capacity(buildings, parcels, zones)
-    # remaining = max(0, 0.4 x area - footprint): P0 400 - 0, P1 240 - 156 = 84, P2 240 - 316 < 0 -> 0,
-    # P3 320 - 100 = 220; floors = floor(9 / 3) = 3
+    with pytest.warns(UserWarning, match="1 building"):  # B3 has no height: one storey assumed
+        cap = compute_buildable_capacity(buildings, parcels, zones)
+    # (the former values, CES x area x floors, ignored setbacks, the green share and the existing
+    # storeys; docs/scenarios.md has the conventions). Storeys k = 1..3 (H = 3, 6, 9 m), side
+    # setback s = max(3, H/2) = 3, 3, 4.5 m; road setback 5 m from the frontage; CES 0.4.
+    # P0 (20 x 50, frontage W/N/S, side E): envelope 15 - s wide x 40 = 480 / 420 > CES 400 -> 3 x 400
+    # P1 (20 x 30, frontage S): 14 x 22 = 308 > 240 (k 1, 2); k 3: 11 x 20.5 = 225.5 -> 3 x 225.5 = 676.5
+    # P2 (20 x 30, frontage S/E, side W/N): 12 x 22 = 264 > 240; k 3: 10.5 x 20.5 = 215.25 -> 645.75
+    # P3 (40 x 20, frontage N/E, side S/W): 32 x 12 = 384 > 320; k 3: 30.5 x 10.5 = 320.25 > 320 -> 960
     np.testing.assert_allclose(cap["footprint_m2"], [0, 156, 316, 100])
-    np.testing.assert_allclose(cap["remaining_footprint_m2"], [400, 84, 0, 220])
-    assert (cap["max_floors"] == 3).all()
-    np.testing.assert_allclose(cap["additional_floor_area_m2"], [1200, 252, 0, 660])
+    assert (cap["max_storeys"] == 3).all() and (cap["best_storeys"] == 3).all()
+    np.testing.assert_allclose(cap["envelope_m2"], [420, 225.5, 215.25, 320.25], rtol=1e-6)
+    np.testing.assert_allclose(cap["capacity_gfa_m2"], [1200, 676.5, 645.75, 960], rtol=1e-6)
+    assert cap["binding_rule"].tolist() == ["footprint_ratio", "envelope", "envelope", "footprint_ratio"]
+    # remaining footprint = allowed - built: 400, 225.5 - 156, 215.25 - 316 < 0, 320 - 100
+    np.testing.assert_allclose(cap["remaining_footprint_m2"], [400, 69.5, 0, 220], rtol=1e-6)
+    # existing floor area: B1 140 m2 x round(8 / 3) = 3 storeys + 16 m2 of B4 x round(4 / 3) = 1
+    # on P1; B2 308 x round(12 / 3) = 4 + 8 of B4 on P2; B3 100 x 1 (no height) on P3
+    np.testing.assert_allclose(cap["existing_gfa_m2"], [0, 436, 1240, 100])
+    np.testing.assert_allclose(cap["additional_gfa_m2"], [1200, 240.5, 0, 860], rtol=1e-6)
 
 
 def test_missing_rules_are_unknown_not_passed(scene):
@@ -246,7 +259,7 @@ def test_assess_hand_computed_scene(scene):
     # no road or water network in the model: no access links
     assert b["access_node"].isna().all() and b["water_pipe_distance_m"].isna().all()
     # capacity per parcel (hand-computed in test_compute_buildable_capacity_hand_computed)
-    np.testing.assert_allclose(result.parcels["additional_floor_area_m2"], [1200, 252, 0, 660])
+    np.testing.assert_allclose(result.parcels["additional_gfa_m2"], [1200, 240.5, 0, 860], rtol=1e-6)
     zone = result.zones.loc[7]
     assert (zone["libelle"], zone["parcels"], zone["buildings"]) == ("UA", 4, 4)
     assert (
@@ -258,15 +271,16 @@ def test_assess_hand_computed_scene(scene):
         2,
         1,
     )
-    # footprint per parcel 0 + 156 + 316 + 100; remaining 400 + 84 + 0 + 220; floor area x 3 floors
+    # footprint per parcel 0 + 156 + 316 + 100; remaining 400 + 69.5 + 0 + 220; additional
+    # 1200 + 240.5 + 0 + 860 (test_compute_buildable_capacity_hand_computed)
     assert zone["footprint_m2"] == pytest.approx(572.0)
-    assert zone["remaining_footprint_m2"] == pytest.approx(704.0)
-    assert zone["additional_floor_area_m2"] == pytest.approx(2112.0)
+    assert zone["remaining_footprint_m2"] == pytest.approx(689.5)
+    assert zone["additional_gfa_m2"] == pytest.approx(2300.5)
     assert zone["area_m2"] == pytest.approx(80 * 70)
     city = result.city
     assert city[["buildings", "compliant_buildings", "non_compliant_buildings"]].tolist() == [4, 2, 2]
     assert city["not_fully_checked_buildings"] == 1 and city["buildings_on_no_parcel"] == 0
-    assert city["additional_floor_area_m2"] == pytest.approx(2112.0)
+    assert city["additional_gfa_m2"] == pytest.approx(2300.5)
     assert np.isnan(city["median_access_distance_m"])
     assert any("Without a road layer" in c for c in result.caveats)
     assert any(c.startswith("1 building(s) could not be fully checked") for c in result.caveats)
@@ -279,8 +293,13 @@ def test_assess_with_roads_and_storey_height(scene):
     result = assess(_scene_model(scene), roads=road, road_max_distance_m=10.0, storey_height_m=4.5)
     # as in test_check_compliance_with_roads_restricts_frontage: P3 has no frontage
     assert np.isnan(result.buildings.loc["B3", "road_setback_m"])
-    # floor(9 / 4.5) = 2 floors: P0 400 x 2, P1 84 x 2, P2 0, P3 220 x 2
-    np.testing.assert_allclose(result.parcels["additional_floor_area_m2"], [800, 168, 0, 440])
+    # floor(9 / 4.5) = 2 storeys (H = 4.5, 9; side setback 3, 4.5 m). P0: CES 400 binds (its
+    # envelope is over 400 m2) -> 800. P1 (frontage S): 308 -> 240, then 11 x 20.5 = 225.5 -> 451,
+    # minus B1 140 x round(8 / 4.5) = 2 storeys and B4's 16 m2 x 1 = 296 -> 155. P2: at most 2 x 240
+    # < existing 924 + 8 -> 0. P3 has no frontage: all limits side, 31 x 11 = 341 > CES 320 -> 640,
+    # minus B3's 100 -> 540.
+    np.testing.assert_allclose(result.parcels["additional_gfa_m2"], [800, 155, 0, 540], rtol=1e-6)
+    assert result.parcels["frontage_found"].tolist() == [True, True, True, False]
     assert any("within 10 m of the road lines given" in c for c in result.caveats)
 
 
@@ -332,11 +351,9 @@ def test_assess_sample_city():
     )
     np.testing.assert_allclose(b["water_pipe_distance_m"], d_pipes.min(axis=1))
     # per-zone sums equal the parcels' capacity grouped by zone; the city total is their sum
-    by_zone = result.parcels.groupby("zone_id")["additional_floor_area_m2"].sum()
-    np.testing.assert_allclose(result.zones["additional_floor_area_m2"].reindex(by_zone.index), by_zone)
-    assert result.city["additional_floor_area_m2"] == pytest.approx(
-        result.parcels["additional_floor_area_m2"].sum()
-    )
+    by_zone = result.parcels.groupby("zone_id")["additional_gfa_m2"].sum()
+    np.testing.assert_allclose(result.zones["additional_gfa_m2"].reindex(by_zone.index), by_zone)
+    assert result.city["additional_gfa_m2"] == pytest.approx(result.parcels["additional_gfa_m2"].sum())
     assert result.zones["buildings"].sum() == 43
     assert result.zones.set_index("libelle").loc["UB", ["buildings", "non_compliant_buildings"]].tolist() == [
         18,
@@ -376,4 +393,5 @@ def test_assess_sample_city_with_ifc():
     assert (hugo["height_m"].iloc[0], hugo["max_height_m"].iloc[0]) == pytest.approx((15.0, 12.0), abs=0.01)
     assert broken.loc["BATI0030", "failed_rules"] == "footprint ratio"
     # the capacity with the IFC footprints in place of the cadastre's
-    assert city["additional_floor_area_m2"] == pytest.approx(797567.32, abs=0.01)
+    # (formerly 797567.32 m2: CES x area x floors, without setbacks, green share or existing storeys)
+    assert city["additional_gfa_m2"] == pytest.approx(796423.02, abs=0.01)

@@ -115,9 +115,9 @@ def test_convert_logs_and_shows_progress(tmp_path, capsys):
     assert cli.main(["-v", "--progress", "convert", str(folder), "--to", str(tmp_path / "out")]) == 1
     captured = capsys.readouterr()
     assert "INFO: 3 file(s) to convert, 0 already done" in captured.err
-    assert f"INFO: converted {folder / 'a.geojson'}" in captured.err
-    assert f"WARNING: could not convert {folder / 'broken.geojson'}: " in captured.err
-    assert "converting:" in captured.err and "/3" in captured.err  # the tqdm bar
+    assert f"ok     {folder / 'a.geojson'} [gpkg] -> 1 file(s)" in captured.err  # one line per file
+    assert f"FAILED {folder / 'broken.geojson'} [gpkg]: error[CNV" in captured.err
+    assert "converting" in captured.err and "3/3 2 done, 1 failed" in captured.err  # the rich bar
     assert "3 file(s): 2 converted, 0 already done, 1 failed" in captured.out
     # without --progress (standard error is not a terminal here) no bar is drawn
     cli.main(["--no-progress", "convert", str(folder), "--to", str(tmp_path / "out2")])

@@ -147,7 +147,9 @@ def test_generation_is_deterministic(city, tmp_path):
     first_files = sorted(p.relative_to(city).as_posix() for p in city.rglob("*") if p.is_file())
     second_files = sorted(p.relative_to(second).as_posix() for p in second.rglob("*") if p.is_file())
     assert first_files == second_files
-    assert len(first_files) == 25  # 11 IFC + index.csv + 11 layers and tables + README + manifest
+    assert (
+        len(first_files) == 27
+    )  # 11 IFC + index.csv + 12 layers and tables (water_network.inp) + README + manifest + city.toml
     for name in first_files:
         assert _sha(city / name) == _sha(second / name), name
 

@@ -60,7 +60,7 @@ class ZoningResult(AnalysisResult):
         ``parcels``, ``buildings``, ``compliant_buildings``, ``non_compliant_buildings``,
         ``not_fully_checked_buildings``, ``check_manually_buildings`` (counts; a building counts
         in the zone of its largest parcel),
-        ``footprint_m2``, ``remaining_footprint_m2`` and ``additional_floor_area_m2`` (sums over
+        ``footprint_m2``, ``remaining_footprint_m2``, ``capacity_gfa_m2`` and ``additional_gfa_m2`` (sums over
         the zone's parcels).
     city
         Town totals: ``buildings``, ``ifc_buildings`` (those whose ``source_kind`` is ``"ifc"``,
@@ -68,7 +68,7 @@ class ZoningResult(AnalysisResult):
         ``not_fully_checked_buildings``, ``buildings_crossing_parcels``,
         ``buildings_on_several_parcels`` (the same count, parcels holding at least ``min_share``),
         ``buildings_check_manually``, ``buildings_on_no_parcel``, ``parcels``, ``zones``, ``median_access_distance_m``,
-        ``footprint_m2``, ``remaining_footprint_m2`` and ``additional_floor_area_m2``.
+        ``footprint_m2``, ``remaining_footprint_m2``, ``capacity_gfa_m2`` and ``additional_gfa_m2``.
     caveats
         What the numbers cannot know (rules transcribed from the regulation, the green ratio's
         upper bound, how road frontages were found, the capacity's upper estimate ...).
@@ -142,7 +142,7 @@ def _zone_summary(zones: gpd.GeoDataFrame, table: pd.DataFrame, capacity: pd.Dat
     )
     counts = flags.groupby(table["zone_id"]).sum().reindex(zones.index, fill_value=0).astype("int64")
     sums = capacity.groupby("zone_id")[
-        ["footprint_m2", "remaining_footprint_m2", "additional_floor_area_m2"]
+        ["footprint_m2", "remaining_footprint_m2", "capacity_gfa_m2", "additional_gfa_m2"]
     ].sum(min_count=1)
     out = out.join(counts).join(sums.reindex(zones.index))
     # a zone without parcels has nothing built and nothing left; NaN stays for a zone without rules
@@ -162,9 +162,9 @@ def _caveats(
         "footprints show'.",
         "Construction on a side limit, which many PLUs allow under conditions, is not modelled: it "
         "fails the side setback check.",
-        "The buildable capacity is an upper estimate: it assumes new building on all the remaining "
-        "footprint at the full height and ignores setbacks, green-share limits and raising existing "
-        "buildings.",
+        "The buildable capacity is the best storey count times the footprint the footprint ratio, the "
+        "green share and the setback envelope allow (docs/scenarios.md); the additional floor area "
+        "subtracts the existing buildings' floor area and assumes the parcel may be rebuilt.",
     ]
     if roads is None:
         caveats.append(
@@ -288,8 +288,8 @@ def assess(
     building_id
     BATI0005         UB           height
     BATI0030         UA  footprint ratio
-    >>> round(float(result.city["additional_floor_area_m2"]))
-    797570
+    >>> round(float(result.city["additional_gfa_m2"]))
+    796439
     """
     buildings, parcels, zones = model["buildings"], model["parcels"], model["zones"]
     road_source = "the road lines given"
@@ -311,7 +311,16 @@ def assess(
     )
     table = links.join(compliance.drop(columns=["parcel_id"]))
     table["failed_rules"] = _failed_rules(compliance)
-    capacity = compute_buildable_capacity(buildings, parcels, zones, storey_height_m=storey_height_m)
+    capacity = compute_buildable_capacity(
+        buildings,
+        parcels,
+        zones,
+        roads=roads,
+        prescriptions=model["prescriptions"] if "prescriptions" in model else None,
+        storey_height_m=storey_height_m,
+        limit_tolerance_m=limit_tolerance_m,
+        road_max_distance_m=road_max_distance_m,
+    )
     kinds = buildings["source_kind"] if "source_kind" in buildings.columns else pd.Series(dtype="object")
     city = {
         "buildings": float(len(table)),
@@ -328,7 +337,8 @@ def assess(
         "median_access_distance_m": float(table["access_distance_m"].median()),
         "footprint_m2": float(capacity["footprint_m2"].sum()),
         "remaining_footprint_m2": float(capacity["remaining_footprint_m2"].sum()),
-        "additional_floor_area_m2": float(capacity["additional_floor_area_m2"].sum()),
+        "capacity_gfa_m2": float(capacity["capacity_gfa_m2"].sum()),
+        "additional_gfa_m2": float(capacity["additional_gfa_m2"].sum()),
     }
     return ZoningResult(
         buildings=table,
