@@ -218,9 +218,7 @@ def _write_gpkg(layers: dict[str, Any], dest: Path) -> dict[str, Any]:
 
     tables = {name: frame for name, frame in layers.items() if len(frame.columns)}
     if not tables:
-        raise NothingToWriteError(
-            f"{dest.name}: no table to write", path=dest, hint="check the input has data."
-        )
+        raise NothingToWriteError("no table to write", path=dest, hint="check the input has data.")
     expected = {name: len(frame) for name, frame in tables.items()}
 
     def same_rows(tmp: Path) -> str | None:
@@ -261,7 +259,7 @@ def _write_tables(layers: dict[str, Any], dest: Path, output_format: str) -> dic
         )
     if not keep:
         raise NothingToWriteError(
-            f"{dest.name}: no spatial table to write as {output_format}",
+            f"no spatial table to write as {output_format}",
             path=dest,
             hint="use --format gpkg or parquet for attribute tables.",
         )
@@ -354,7 +352,7 @@ def _buildings_of(layers: dict[str, Any], dest: Path, output_format: str) -> Any
     frame = layers.get("buildings")
     if not isinstance(frame, gpd.GeoDataFrame) or not len(frame) or frame.crs is None:
         raise NothingToWriteError(
-            f"{dest.name}: no buildings table to write as {output_format}",
+            f"no buildings table to write as {output_format}",
             path=dest,
             hint=f"{output_format} holds buildings (IFC, CityJSON, CityGML or a 'buildings' layer); "
             "use --format gpkg, parquet, fgb or geojson for other tables.",
@@ -403,7 +401,7 @@ def _write_3d(layers: dict[str, Any], dest: Path, output_format: str) -> dict[st
             raise ValidationError(f"{output_format} output needs cimkit.io.tiles3d", code="CNV004") from err
         if not meshes and not _has_heights(buildings):
             raise NothingToWriteError(
-                f"{dest.name}: no building has a height for {output_format}",
+                f"no building has a height for {output_format}",
                 path=dest,
                 hint="the buildings need a height (height_m) or storeys.",
             )
@@ -422,7 +420,7 @@ def _write_3d(layers: dict[str, Any], dest: Path, output_format: str) -> dict[st
             Path(name).unlink(missing_ok=True)
         shutil.rmtree(dest, ignore_errors=True) if dest.is_dir() else None
         raise NothingToWriteError(
-            f"{dest.name}: no building has a usable geometry and height for {output_format}",
+            f"no building has a usable geometry and height for {output_format}",
             path=dest,
             hint="the buildings need a footprint and a height (height_m or storeys).",
         )
