@@ -47,8 +47,8 @@ __all__ = ["DEFAULT_ASSUMPTIONS", "Scenario"]
 
 #: Default assumptions, each with its source (replace them with local figures)
 DEFAULT_ASSUMPTIONS: dict[str, float] = {
-    # average living area of an apartment in France: 63 m² (INSEE, enquête Logement 2013, stable
-    # in the 2024 edition); floor area per dwelling is larger (walls, stairs): an upper count
+    # average living area of an apartment in France: 63 m² (INSEE, enquête Logement 2013); floor
+    # area per dwelling is larger (walls, stairs): an upper count
     "dwelling_size_m2": 63.0,
     # share of the new floor area that is housing (an assumption: set it per scenario)
     "residential_share": 0.9,
