@@ -43,10 +43,12 @@ AREAS: dict[str, str] = {
     "SCN": "PLU what-if scenarios and buildable capacity",
     "TIL": "glTF / GLB and 3D Tiles output",
     "VWR": "The offline 3D Tiles viewer (write_tileset_viewer, serve_folder)",
+    "VEW": "3-D views of a model (plot_3d, build_scene)",
     "CGM": "CityGML",
     "FMT": "Format detection",
     "BAT": "cimkit convert: batches (placement per file, workers)",
     "RCP": "City recipes (cimkit build, city.toml)",
+    "RPT": "Reports of any model (cimkit report, cimkit.viz.write_report)",
 }
 
 ERROR_CODES: dict[str, tuple[str, str]] = {
@@ -513,6 +515,14 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
         "An allowance could not be written to the audit log, so the publication was refused.",
         "Make the audit log's folder writable or set option audit_log= to another path.",
     ),
+    "PUB006": (
+        "The description of the public consultation (--consultation) is unreadable or holds a bad entry.",
+        "Give a TOML file with only start, end, address, url (http or https) and email (name@domain).",
+    ),
+    "PUB007": (
+        "The model has no buildings, so there is nothing to show on the public page.",
+        "Add a buildings layer to the model before publishing it.",
+    ),
     "PUB101": (
         "Columns naming or identifying people were dropped from a layer of the public view.",
         "Pass allow={'layer': 'reason'} to keep them, or set the layer's level.",
@@ -639,6 +649,21 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
         "The tileset to inline cannot be read or refers to a file outside its folder.",
         "Write the tileset again with write_3dtiles.",
     ),
+    # --- VEW ----------------------------------------------------------------------------------
+    "VEW001": ("The model to draw in 3-D has no buildings layer, or it is empty.", "Add a buildings layer."),
+    "VEW002": (
+        "The column to colour the 3-D blocks by is not a column of the buildings.",
+        "Give one of the columns the message lists.",
+    ),
+    "VEW003": (
+        "The meshes of a 3-D scene record different origins.",
+        "Build every mesh with one origin=, or pass origin= to build_scene.",
+    ),
+    "VEW004": (
+        "The DEM to draw holds no valid cell (all nodata).",
+        "Check its nodata value, or use show_dem=False.",
+    ),
+    "VEW005": ("lod='mesh' was asked without the buildings' meshes.", "Pass meshes=, or use lod='lod1'."),
     # --- CNV ----------------------------------------------------------------------------------
     "CNV001": (
         "The file's content is no format cimkit convert reads.",
@@ -723,6 +748,15 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "RCP101": (
         "cimkit build --update-hashes recorded a new sha256 in the recipe.",
         "Commit the updated recipe.",
+    ),
+    # --- RPT ----------------------------------------------------------------------------------
+    "RPT001": (
+        "The model given to cimkit report is neither a CityModel nor an existing saved model file.",
+        "Give the path of a model saved by cimkit (city.gpkg from cimkit build or cimkit demo).",
+    ),
+    "RPT002": (
+        "A report option is not one of the allowed values (--audience, --allow).",
+        "Use --audience public or --audience staff, and --allow LAYER=REASON.",
     ),
 }
 

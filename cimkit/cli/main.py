@@ -122,6 +122,15 @@ def _parser() -> argparse.ArgumentParser:
         "audit", parents=common, help="check the publication audit log (hash chain) and print its entries"
     )
     audit.add_argument("--log", default=None, metavar="PATH", help="the log (default: option audit_log)")
+    report = sub.add_parser(
+        "report", parents=common, help="write report.html and summary.md of a saved model; exit 0 ok, 1 error"
+    )
+    report.add_argument("model", help="a model saved by cimkit, e.g. city.gpkg")
+    report.add_argument("--out", "-o", default="report", help="output folder (default: report)")
+    report.add_argument("--audience", choices=("public", "staff"), default="public", help="default: public")
+    report.add_argument(
+        "--allow", action="append", default=None, metavar="LAYER=REASON", help="keep a part above public"
+    )
     build = sub.add_parser(
         "build",
         parents=common,
@@ -131,6 +140,24 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--output", "-o", default=None, help="output folder (default: the recipe's folder)")
     build.add_argument(
         "--update-hashes", action="store_true", help="record the sources' current sha256 in the recipe"
+    )
+    publish = sub.add_parser(
+        "publish", parents=common, help="write the public consultation page of a saved model (offline folder)"
+    )
+    publish.add_argument("model", help="a model saved as .gpkg (cimkit build, CityModel.to_file)")
+    publish.add_argument("--out", "-o", required=True, help="the folder to write the page into")
+    publish.add_argument(
+        "--allow",
+        action="append",
+        default=None,
+        metavar="LAYER=REASON",
+        help="publish a layer above public (e.g. water=shared with the fire service); logged in the audit log",
+    )
+    publish.add_argument(
+        "--consultation",
+        default=None,
+        metavar="TOML",
+        help="how to give one's opinion: a TOML file with start, end, address, url, email",
     )
     return parser
 
@@ -285,6 +312,26 @@ def _run(args: argparse.Namespace) -> int:
         from cimkit.cli.audit import run_audit
 
         print(run_audit(args.log))
+        return 0
+    if args.command == "report":  # a typed error exits with 1, a bad --allow with 2 (usage)
+        from cimkit.cli.report import parse_allowances, run_report
+
+        try:
+            allow = parse_allowances(args.allow)
+        except CimkitError as err:
+            print(f"cimkit report: error[{err.code}]: {err}", file=sys.stderr)
+            return 2
+        try:
+            print(run_report(args.model, args.out, audience=args.audience, allow=allow))
+        except CimkitError as err:
+            logging.getLogger("cimkit.cli").debug("error details", exc_info=True)
+            print(f"cimkit: error[{err.code}]: {err}", file=sys.stderr)
+            return 1
+        return 0
+    if args.command == "publish":
+        from cimkit.cli.publish import run_publish
+
+        print(run_publish(args.model, args.out, allow=args.allow, consultation=args.consultation))
         return 0
     if args.command == "build":  # a typed error exits with 1 (documented in docs/recipe.md)
         from cimkit.cli.build import run_build

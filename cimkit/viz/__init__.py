@@ -4,16 +4,21 @@
 the functions that draw.
 
 - :func:`plot_city`: a 2-D map with scale bar and north arrow (:mod:`cimkit.viz.maps`);
-- :func:`build_lod1_meshes`, :func:`write_gltf`, :func:`build_scene`: LoD1 blocks, a glTF file,
-  a pyvista scene (:mod:`cimkit.viz.scene`);
+- :func:`build_lod1_meshes`, :func:`write_gltf`, :func:`build_scene`, :func:`plot_3d`: LoD1
+  blocks, a glTF file, a pyvista scene, a model's terrain and buildings in 3-D
+  (:mod:`cimkit.viz.scene`);
 - :class:`Report`: an accessible HTML page and the same text as Markdown
   (:mod:`cimkit.viz.report`);
 - :func:`build_city_report`: the plain-language report of a model and its analysis results
   (:mod:`cimkit.viz.city_report`);
+- :func:`write_report`: ``report.html`` and ``summary.md`` of any model, built or saved
+  (:mod:`cimkit.viz.model_report`);
 - :func:`public_model`: a copy of a model without the sensitive networks
   (:mod:`cimkit.viz.public`);
 - :func:`write_tileset_viewer`, :func:`serve_folder`: an offline three.js page showing a 3D Tiles
-  tileset, and a local http server for it (:mod:`cimkit.viz.tileviewer`).
+  tileset, and a local http server for it (:mod:`cimkit.viz.tileviewer`);
+- :func:`write_public_page`: the public consultation page, an offline folder
+  (:mod:`cimkit.viz.publish`).
 
 >>> import cimkit.viz
 >>> cimkit.viz.SENSITIVE_NETWORKS
@@ -22,20 +27,26 @@ the functions that draw.
 
 from cimkit.viz.city_report import build_city_report
 from cimkit.viz.maps import plot_city
+from cimkit.viz.model_report import ReportPaths, write_report
 from cimkit.viz.public import SENSITIVE_NETWORKS, public_model
+from cimkit.viz.publish import write_public_page
 from cimkit.viz.report import Report
-from cimkit.viz.scene import build_lod1_meshes, build_scene, write_gltf
+from cimkit.viz.scene import build_lod1_meshes, build_scene, plot_3d, write_gltf
 from cimkit.viz.tileviewer import serve_folder, write_tileset_viewer
 
 __all__ = [
     "SENSITIVE_NETWORKS",
     "Report",
+    "ReportPaths",
     "build_city_report",
     "build_lod1_meshes",
     "build_scene",
+    "plot_3d",
     "plot_city",
     "public_model",
     "serve_folder",
     "write_gltf",
+    "write_public_page",
+    "write_report",
     "write_tileset_viewer",
 ]

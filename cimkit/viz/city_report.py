@@ -434,22 +434,42 @@ def _quality_section(model: CityModel, report: Report) -> None:
 
 def _sources_section(model: CityModel, report: Report) -> None:
     report.section("Where the numbers come from")
-    table = model.provenance
-    keep = [c for c in ("reader", "source", "sha256", "created", "licence", "n_steps") if c in table]
-    prov = table[keep].copy()
-    if "source" in prov:
-        prov["source"] = prov["source"].map(lambda s: Path(str(s)).name if s is not None else "in memory")
-    if "sha256" in prov:
-        prov["sha256"] = prov["sha256"].map(lambda s: str(s)[:12] if isinstance(s, str) else "")
-    report.table(prov, "Layers of the model, their source file, its fingerprint and the steps recorded")
-    withheld = [k for k in ("water", "sewer", "power") if k not in model.networks]
-    if withheld:
+    rows = []
+    for name in model.provenance.index:
+        record = model.provenance_record(name)
+        first = record.source_files[0] if record.source_files else None
+        actions = pd.Series([s.action for s in record.steps], dtype=object).value_counts(sort=False)
+        steps = ", ".join(a if n == 1 else f"{a} x{n}" for a, n in actions.items())
+        rows.append(
+            {
+                "layer": name,
+                "file": Path(first.path).name if first else "in memory",
+                "licence": record.licence,
+                "sha256": (first.sha256 or "") if first else "",
+                "date": str(record.created)[:10] if record.created else "",
+                "steps": f"{len(record.steps)}: {steps}" if steps else "0",
+            }
+        )
+    columns = ["layer", "file", "licence", "sha256", "date", "steps"]
+    table = pd.DataFrame(rows, columns=columns).set_index("layer")
+    caption = "Layers of the model: source file, licence, sha256 fingerprint, date read and steps recorded"
+    report.table(table, caption)
+    withheld: list[str] = []
+    for name in table.index:
+        for step in model.provenance_record(name).steps:
+            if step.action == "public_filter":
+                withheld = list(step.params.get("withheld", withheld))
+    networks = [p.removeprefix("network_") for p in withheld if p.startswith("network_")]
+    if networks:
         report.note(
             "Sensitive networks ("
-            + ", ".join(withheld)
+            + ", ".join(networks)
             + ") are withheld from this public report: the layout "
             "of critical infrastructure is not published."
         )
+    others = [p for p in withheld if not p.startswith("network_")]
+    if others:
+        report.note("Also left out of this public report: " + ", ".join(others) + ".")
 
 
 def _maps_section(model: CityModel, report: Report, folder: Path, *, flood: Any, access: Any) -> None:
