@@ -11,7 +11,7 @@ Writes, with :func:`cimkit.viz.plot_3d` (terrain and buildings on one origin):
 - ``town10k_3d_oblique.png`` and ``town10k_3d_top.png``: a generated town of ``--n-buildings``
   blocks on a hilly DEM with a valley, coloured by height.
 
-Prints each file with the time it took. Needs pyvista (``pip install 'cimkit[viewer]'``); renders
+Prints each file with the time it took. Uses pyvista (a dependency of cimkit); renders
 without a display (VTK's off-screen rendering).
 """
 
