@@ -755,8 +755,8 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
         "Give the path of a model saved by cimkit (city.gpkg from cimkit build or cimkit demo).",
     ),
     "RPT002": (
-        "A report option is not one of the allowed values (--audience, --allow).",
-        "Use --audience public or --audience staff, and --allow LAYER=REASON.",
+        "The report's audience is not one of the allowed values.",
+        "Use --audience public or --audience staff.",
     ),
 }
 

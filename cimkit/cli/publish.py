@@ -6,28 +6,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from cimkit.errors import InputError
+from cimkit.cli._allow import parse_allowances
 
-__all__ = ["run_publish", "parse_allowances"]
-
-
-def parse_allowances(items: Sequence[str] | None) -> dict[str, str]:
-    """Turn ``--allow layer=reason`` arguments into a mapping (InputError PUB002 without a reason).
-
-    >>> parse_allowances(["water=plan shared with the fire service"])
-    {'water': 'plan shared with the fire service'}
-    """
-    out: dict[str, str] = {}
-    for item in items or ():
-        name, sep, reason = item.partition("=")
-        if not sep or not name.strip() or not reason.strip():
-            raise InputError(
-                f"--allow {item!r} does not name a layer and a reason",
-                hint="write --allow 'water=why it may be shown' (the reason goes to the audit log).",
-                code="PUB002",
-            )
-        out[name.strip()] = reason.strip()
-    return out
+__all__ = ["parse_allowances", "run_publish"]
 
 
 def run_publish(

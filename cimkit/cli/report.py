@@ -9,53 +9,11 @@ error (argparse, or an ``--allow`` without ``=``).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Literal
 
-from cimkit.errors import ValidationError
+from cimkit.cli._allow import parse_allowances
 
 __all__ = ["parse_allowances", "run_report"]
-
-
-def parse_allowances(values: Sequence[str] | None) -> dict[str, str]:
-    """Turn ``--allow LAYER=REASON`` values into a mapping layer -> reason.
-
-    Parameters
-    ----------
-    values
-        The ``--allow`` values as given.
-
-    Returns
-    -------
-    dict
-        Layer or network name -> reason.
-
-    Raises
-    ------
-    ValidationError
-        RPT002: a value without ``=``, or with an empty name or reason.
-
-    Examples
-    --------
-    >>> parse_allowances(["water=plan shared with the fire service"])
-    {'water': 'plan shared with the fire service'}
-    >>> parse_allowances(["water"])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    cimkit.errors.ValidationError: --allow 'water': ...
-    """
-    allow: dict[str, str] = {}
-    for value in values or ():
-        name, sep, reason = value.partition("=")
-        if not sep or not name.strip() or not reason.strip():
-            raise ValidationError(
-                f"--allow {value!r}: expected LAYER=REASON",
-                code="RPT002",
-                hint="write --allow water='plan shared with the fire service' (a layer or network name, "
-                "then the reason, recorded in the audit log).",
-            )
-        allow[name.strip()] = reason.strip()
-    return allow
 
 
 def run_report(

@@ -87,7 +87,7 @@ def test_staff_audience_and_exit_codes(bubenec, tmp_path, capsys):
     assert "error[RPT001]" in capsys.readouterr().err
     # 2: usage errors (an --allow without a reason, an unknown audience)
     assert main(["-q", "report", str(saved), "--allow", "water"]) == 2
-    assert "error[RPT002]" in capsys.readouterr().err
+    assert "error[PUB002]" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["-q", "report", str(saved), "--audience", "everyone"])
     assert exit_.value.code == 2
