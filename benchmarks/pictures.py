@@ -1,6 +1,6 @@
 """3-D pictures of the sample city and of a generated 10 000-building town, rendered off screen.
 
-    python benchmarks/pictures.py                    # PNGs into /tmp/cimkit_pictures/
+    python benchmarks/pictures.py                    # PNGs into ./pictures/
     python benchmarks/pictures.py --out DIR --n-buildings 10000
 
 Writes, with :func:`cimkit.viz.plot_3d` (terrain and buildings on one origin):
@@ -82,7 +82,7 @@ def _shoot(model, out: Path, name: str, **kwargs) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("/tmp/cimkit_pictures"))
+    parser.add_argument("--out", type=Path, default=Path("pictures"))
     parser.add_argument("--n-buildings", type=int, default=10_000)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

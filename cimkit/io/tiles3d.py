@@ -47,7 +47,6 @@ __all__ = ["write_glb", "write_3dtiles", "read_3dtiles", "validate_tileset"]
 GEOMETRIC_ERROR_FACTOR = 0.5
 #: The quadtree is not split deeper than this.
 MAX_DEPTH = 12
-_prep.ECEF = CRS.from_epsg(4978)
 
 
 def write_glb(

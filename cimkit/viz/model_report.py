@@ -205,23 +205,47 @@ def _zoning(report: Report, buildings: pd.DataFrame) -> None:
         report.table(table, "Buildings that break a PLU rule")
 
 
+def _find_return_periods(buildings: pd.DataFrame, *, with_damage: bool = False) -> list[str]:
+    """Find the return periods of the flood results saved on the buildings.
+
+    Parameters
+    ----------
+    buildings
+        The buildings, with the ``depth_m_rpT`` columns of a flood analysis.
+    with_damage
+        Keep only the periods that also have their ``damage_eur_rpT`` column.
+
+    Returns
+    -------
+    list of str
+        The labels T as written in the column names, by increasing return period.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame(columns=["depth_m_rp100", "depth_m_rp10", "damage_eur_rp10", "ead_eur"])
+    >>> _find_return_periods(frame), _find_return_periods(frame, with_damage=True)
+    (['10', '100'], ['10'])
+    """
+    found = []
+    for column in buildings.columns:
+        match = re.fullmatch(r"depth_m_rp([0-9.]+)", str(column))
+        if match and (not with_damage or f"damage_eur_rp{match.group(1)}" in buildings):
+            found.append((float(match.group(1)), match.group(1)))
+    return [label for _, label in sorted(found)]
+
+
 def _flood(report: Report, buildings: pd.DataFrame) -> None:
     report.section("Flood risk")
     if "ead_eur" not in buildings:
         _not_run(report, "Flood risk", "ead_eur")
         return
-    periods = sorted(
-        (float(m.group(1)), m.group(1))
-        for c in buildings.columns
-        if (m := re.fullmatch(r"damage_eur_rp([0-9.]+)", c)) and f"depth_m_rp{m.group(1)}" in buildings
-    )
     rows = [
         {
             "return period (years)": label,
             "buildings flooded": int(pd.to_numeric(buildings[f"depth_m_rp{label}"]).gt(0).sum()),
             "damage (EUR)": float(pd.to_numeric(buildings[f"damage_eur_rp{label}"]).sum()),
         }
-        for _, label in periods
+        for label in _find_return_periods(buildings, with_damage=True)
     ]
     if rows:
         report.table(pd.DataFrame(rows), "Flooded buildings and damage by return period")

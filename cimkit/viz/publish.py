@@ -39,6 +39,7 @@ from cimkit.errors import FileFormatError, InputError
 from cimkit.model import CityModel
 from cimkit.provenance import SourceFile
 from cimkit.viz import _publish_text as txt
+from cimkit.viz.model_report import _find_return_periods
 from cimkit.viz.public import public_model
 from cimkit.viz.tileviewer import BUNDLE, DATA_SCRIPT, LICENCES, _asset, _data_script
 
@@ -140,24 +141,13 @@ def _read_consultation(consultation: Mapping[str, Any] | str | os.PathLike[str] 
     return out
 
 
-def _periods(frame: pd.DataFrame) -> list[float]:
-    found = []
-    for column in frame.columns:
-        if str(column).startswith("depth_m_rp"):
-            try:
-                found.append(float(str(column)[len("depth_m_rp") :]))
-            except ValueError:
-                continue
-    return sorted(found)
-
-
 def _results(buildings: pd.DataFrame, lang: str) -> dict[str, list[str] | None]:
     """Plain sentences per analysis (None: the analysis is absent), numbers from joined columns."""
     n = len(buildings)
     out: dict[str, list[str] | None] = {"flood": None, "carbon": None, "access": None}
-    periods = _periods(buildings)
+    periods = _find_return_periods(buildings)
     if "ead_eur" in buildings.columns and periods:
-        flooded = [(rp, int((buildings[f"depth_m_rp{rp:g}"].fillna(0) > 0).sum())) for rp in periods]
+        flooded = [(float(rp), int((buildings[f"depth_m_rp{rp}"].fillna(0) > 0).sum())) for rp in periods]
         out["flood"] = txt.flood_text(lang, n, flooded, float(buildings["ead_eur"].fillna(0).sum()))
     if "embodied_kgco2e" in buildings.columns and buildings["embodied_kgco2e"].notna().any():
         embodied = buildings["embodied_kgco2e"]

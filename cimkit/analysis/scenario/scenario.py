@@ -37,6 +37,7 @@ from typing import Any
 import shapely
 
 from cimkit.errors import InputError, ValidationError
+from cimkit.io.plu import RULE_COLUMNS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -64,15 +65,8 @@ DEFAULT_ASSUMPTIONS: dict[str, float] = {
     "reference_year": 2025.0,
 }
 
-#: The rule columns a scenario may edit
-EDITABLE_RULES = (
-    "max_height_m",
-    "max_footprint_ratio",
-    "min_setback_road_m",
-    "min_setback_side_m",
-    "side_setback_height_ratio",
-    "min_green_ratio",
-)
+#: The rule columns a scenario may edit: the numeric rules of the zone rules table
+EDITABLE_RULES = tuple(c for c in RULE_COLUMNS if c not in ("libelle", "allowed_uses"))
 
 _SHARES = ("residential_share", "uptake_rate")
 _KEYS = ("name", "description", "rules", "rezoning", "constraints", "assumptions")
