@@ -13,10 +13,10 @@ OUTPUT ?= demo-output
 # mkdocs-material prints a banner about its successor on every build; the build does not need it.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: demo test test-slow test-all lint typecheck docs bench sample-data doctest clean help postgis-server chromium node-deps js
+.PHONY: demo test test-slow test-all lint typecheck docs bench sample-data doctest clean help postgis-server chromium node-deps js notebooks
 
 help:
-	@echo "make demo | test | test-slow | test-all | lint | typecheck | doctest | docs | bench | sample-data | js | clean"
+	@echo "make demo | test | test-slow | test-all | lint | typecheck | doctest | docs | bench | sample-data | notebooks | js | clean"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -121,6 +121,11 @@ bench: $(VENV)/.installed-dev
 
 sample-data: $(VENV)/.installed-core
 	$(PY) -m cimkit.datasets.generator sample_data
+
+# Re-execute notebooks/*.ipynb in a Jupyter kernel and save them with their outputs (a few minutes);
+# tests/test_notebooks.py fails when the saved key numbers differ from a fresh run's.
+notebooks: $(VENV)/.installed-dev
+	$(PY) tests/test_notebooks.py
 
 clean:
 	rm -rf $(OUTPUT) site .pytest_cache .ruff_cache .mypy_cache

@@ -43,12 +43,17 @@ AREAS: dict[str, str] = {
     "SCN": "PLU what-if scenarios and buildable capacity",
     "TIL": "glTF / GLB and 3D Tiles output",
     "VWR": "The offline 3D Tiles viewer (write_tileset_viewer, serve_folder)",
-    "VEW": "3-D views of a model (plot_3d, build_scene)",
+    "VEW": "3-D views of a model (plot_3d, view3d, build_scene)",
+    "MAP": "Static maps (plot_city)",
     "CGM": "CityGML",
     "FMT": "Format detection",
     "BAT": "cimkit convert: batches (placement per file, workers)",
     "RCP": "City recipes (cimkit build, city.toml)",
     "RPT": "Reports of any model (cimkit report, cimkit.viz.write_report)",
+    "XPL": "Interactive maps (cimkit.viz.explore, model.explore)",
+    "CTY": "Generated cities (cimkit.datasets.generate_city)",
+    "FLD": "The folder model format (write_folder, read_folder, city.cimkit)",
+    "DSK": "Partitioned runs on dask (cimkit.analysis.partitioned)",
 }
 
 ERROR_CODES: dict[str, tuple[str, str]] = {
@@ -619,6 +624,10 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
         "A tileset or its glTF content could not be read (missing file, not 3D Tiles, not written by cimkit).",
         "Give the tileset.json (or its folder) that write_3dtiles or cimkit convert wrote.",
     ),
+    "TIL009": (
+        "The DEM cannot be drawn under the 3D Tiles buildings (no valid cell, too small, or another CRS).",
+        "Check the DEM's nodata value and CRS (reproject it to the model's CRS), or publish without the terrain.",
+    ),
     "TIL101": (
         "Buildings without a footprint and positive height (or a mesh) were left out of the glTF / 3D Tiles.",
         "Give them a height (height_m or storeys) to include them.",
@@ -664,6 +673,10 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
         "Check its nodata value, or use show_dem=False.",
     ),
     "VEW005": ("lod='mesh' was asked without the buildings' meshes.", "Pass meshes=, or use lod='lod1'."),
+    "VEW101": (
+        "IFC files named by the buildings' source could not be read for their meshes (view3d ifc=True).",
+        "Check the files are still where the model says; their buildings are drawn as LoD1 blocks.",
+    ),
     # --- CNV ----------------------------------------------------------------------------------
     "CNV001": (
         "The file's content is no format cimkit convert reads.",
@@ -757,6 +770,121 @@ ERROR_CODES: dict[str, tuple[str, str]] = {
     "RPT002": (
         "The report's audience is not one of the allowed values.",
         "Use --audience public or --audience staff.",
+    ),
+    # --- XPL ----------------------------------------------------------------------------------
+    "XPL001": (
+        "An interactive map was asked for but lonboard (the maps extra) is not installed.",
+        "pip install 'cimkit[maps]'.",
+    ),
+    "XPL002": (
+        "The installed lonboard's JavaScript cannot be made to work offline (its Parquet decoding step was not found).",
+        "Install the lonboard version cimkit supports: pip install 'cimkit[maps]'.",
+    ),
+    "XPL003": (
+        "A layer asked for on an interactive map is not in the model.",
+        "Name a layer of the model (model.layers), a network as network_<kind>, or 'flooded'.",
+    ),
+    "XPL004": (
+        "The column to colour an interactive map by is not in the layer or the analysis result.",
+        "Name a column of the layer (or of the result's buildings table).",
+    ),
+    "XPL005": (
+        "A layer above the public level (a water, sewer or power network by default) was asked for on a map without an allowance.",
+        "Pass allow={layer: reason} to draw it; the reason is shown on the map.",
+    ),
+    "XPL006": (
+        "The return period asked for is not one of the flood result's.",
+        "Use one of the return periods the flood was assessed for (result.depths).",
+    ),
+    "XPL101": (
+        "The interactive map uses lonboard's own loader, which fetches a WebAssembly module from the internet.",
+        "Install the lonboard version cimkit supports (pip install 'cimkit[maps]') to show maps offline.",
+    ),
+    # --- CTY ----------------------------------------------------------------------------------
+    "CTY001": (
+        "The number of buildings of a generated city is out of range.",
+        "Pass an integer from 10 to 5,000,000 (--buildings).",
+    ),
+    "CTY002": (
+        "The IFC share of a generated city is out of range.",
+        "Pass a number from 0 to 0.2 (--ifc-share).",
+    ),
+    "CTY003": ("The seed of a generated city is not a non-negative integer.", "Pass e.g. --seed 2154."),
+    "CTY004": (
+        "The destination of a generated city exists and is not a folder.",
+        "Pass a folder path (it is created if missing).",
+    ),
+    # --- FLD ----------------------------------------------------------------------------------
+    "FLD001": (
+        "The folder model to read does not exist.",
+        "Check the path; folder models are saved with model.to_file('city.cimkit').",
+    ),
+    "FLD002": (
+        "The folder or zip has no manifest.json: it is not a model saved in the folder format.",
+        "Pass a folder or .zip written by cimkit, or a .gpkg model.",
+    ),
+    "FLD003": (
+        "The manifest.json of a folder model is damaged (not JSON, another format, keys missing).",
+        "Restore the model from a copy or save it again.",
+    ),
+    "FLD004": ("The folder model uses a newer format version than this cimkit reads.", "Upgrade cimkit."),
+    "FLD005": (
+        "A file listed in the manifest of a folder model is missing.",
+        "Run cimkit verify on the model to list what is missing, then restore it from a copy.",
+    ),
+    "FLD006": (
+        "A file of a folder model changed since it was saved (size or sha256 differs from the manifest).",
+        "Run cimkit verify on the model to list what changed, then restore it from a copy or save it again.",
+    ),
+    "FLD007": (
+        "A member name of a folder model leaves its folder (an absolute path, '..' or a link outside).",
+        "Do not open the model; ask its sender for a copy saved by cimkit.",
+    ),
+    "FLD008": (
+        "A file of a folder model cannot be decoded although its digest matches (a manifest edited with it).",
+        "Restore the model from a copy or save it again.",
+    ),
+    "FLD009": (
+        "A part asked for with layers= is not in the folder model.",
+        "Name layers, network_<kind> or dem as the model lists them.",
+    ),
+    "FLD010": (
+        "The destination of a folder model is a file or a folder that is not a folder model.",
+        "Choose a new folder name (e.g. city.cimkit) or remove the folder first.",
+    ),
+    "FLD011": (
+        "The .zip of a folder model cannot be opened (truncated or not a zip).",
+        "Copy the archive again or save the model again.",
+    ),
+    "FLD012": (
+        "A layer or index name cannot be stored in a folder model (a reserved name, an index named like a column).",
+        "Rename the layer, the index or the column before saving.",
+    ),
+    "FLD101": (
+        "The DEM was stored as float32, the folder format's DEM type, and some values changed.",
+        "Keep the DEM as a GeoTIFF (Raster.to_geotiff) where more precision matters.",
+    ),
+    "FLD102": (
+        "A column of a folder model could not be restored to its saved dtype and was kept as read.",
+        "Check the column; save the model again with this cimkit.",
+    ),
+    # --- MAP ----------------------------------------------------------------------------------
+    "MAP001": (
+        "A map aggregated by zones was asked of a model without zones.",
+        "Add the zones, or use aggregate='hex'.",
+    ),
+    "MAP002": (
+        "An unknown aggregate or statistic was asked of plot_city.",
+        "Use aggregate auto, none, zones or hex; statistic count, mean or sum.",
+    ),
+    # --- DSK ----------------------------------------------------------------------------------
+    "DSK001": (
+        "A dask-geopandas frame was given but dask, distributed or dask-geopandas is not installed.",
+        "Install the extra: pip install 'cimkit[dask]'.",
+    ),
+    "DSK002": (
+        "A dask collection that is not a dask-geopandas GeoDataFrame was given as a layer.",
+        "Build the layer with dask_geopandas.from_geopandas(...) or dask_geopandas.read_parquet(...).",
     ),
 }
 

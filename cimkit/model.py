@@ -2,7 +2,8 @@
 
 A thin container with one :class:`~cimkit.provenance.Provenance` record per layer. It analyses
 nothing: analyses return tables that :meth:`CityModel.join` adds back as columns with a
-provenance step. Saving and loading delegate to the GeoPackage store :mod:`cimkit.io.gpkg`.
+provenance step. Saving and loading delegate to the stores: one GeoPackage (:mod:`cimkit.io.gpkg`),
+a folder of GeoParquet layers (:mod:`cimkit.io.folder`) or PostGIS (:mod:`cimkit.io.postgis`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from cimkit import _quality, _summary
 from cimkit import provenance as prov
 from cimkit._crs import check_projected_metric
 from cimkit._placement import Placement, place_in_model
+from cimkit._views import ViewMethods
 from cimkit.errors import InputError, LayerNotFoundError, ValidationError
 from cimkit.governance import format_repr_html
 from cimkit.io._stores import read_store
+from cimkit.io.folder import write_folder
 from cimkit.io.gpkg import DEM_TABLE, RESERVED_TABLES, write_gpkg
 from cimkit.network.graph import NETWORK_KINDS, Network
 from cimkit.raster import Raster
@@ -43,7 +46,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-class CityModel:
+class CityModel(ViewMethods):
     """Named layers of one city in one projected, metric CRS.
 
     Parameters
@@ -420,10 +423,12 @@ class CityModel:
         return _quality.check_model(self)
 
     def to_file(self, path: str | os.PathLike[str]) -> Path:
-        """Write the whole model to ONE GeoPackage (``.gpkg``), atomically.
+        """Write the whole model, atomically: ONE GeoPackage (``.gpkg``) or a folder model.
 
-        The layout (tables, DEM as float32, exact dtypes, provenance) is described in
-        :mod:`cimkit.io.gpkg`. An interrupted save leaves the previous file and no temporary behind.
+        A ``.gpkg`` path writes :mod:`cimkit.io.gpkg` (exact dtypes, DEM as float32, provenance);
+        any other (``city.cimkit``, ``city.cimkit.zip``) the folder format of :mod:`cimkit.io.folder`
+        (GeoParquet, a COG DEM, a manifest with sha256) that :func:`read_model` reads lazily. An
+        interrupted save leaves the previous model and no temporary behind.
 
         Returns
         -------
@@ -442,14 +447,10 @@ class CityModel:
         >>> back.name, back.parcels.equals(model.parcels), back.provenance.equals(model.provenance)
         ('sample', True, True)
         """
-        return write_gpkg(
-            path,
-            crs=self._crs,
-            name=self.name,
-            layers=self._layers,
-            networks=self._networks,
-            dem=self._dem,
-            records=self._provenance,
+        write = write_gpkg if Path(path).suffix.lower() == ".gpkg" else write_folder
+        layers, networks, dem, records = self._layers, self._networks, self._dem, self._provenance
+        return write(
+            path, crs=self._crs, name=self.name, layers=layers, networks=networks, dem=dem, records=records
         )
 
     def to_postgis(self, dsn: str, *, schema: str | None = None, **kwargs: Any) -> dict[str, dict[str, int]]:
@@ -474,10 +475,10 @@ def read_model(
     """Load a CityModel written by :meth:`CityModel.to_file` or :meth:`CityModel.to_postgis`.
 
     Restores layers (rows, column order, dtypes, index), networks, the DEM and provenance. A
-    ``postgresql://`` DSN reads PostGIS, where ``bbox`` (model CRS) and ``layers`` (names) load
-    only part of the city in the database; a GeoPackage refuses them (``ARG001``). Errors carry
-    MOD codes (``docs/errors.md``); a foreign GeoPackage is refused (``MOD005``); ``cimkit verify``
-    re-hashes tables and sources.
+    ``postgresql://`` DSN (PostGIS) and a folder model (``city.cimkit``, ``.zip``) read only part
+    of the city with ``bbox`` (model CRS) and ``layers`` (names); a GeoPackage refuses them
+    (``ARG001``). Errors carry MOD / FLD codes (``docs/errors.md``); a foreign GeoPackage is
+    refused (``MOD005``); ``cimkit verify`` re-hashes tables and sources.
 
     Examples
     --------

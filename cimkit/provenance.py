@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ __all__ = [
     "compute_sha256",
     "get",
     "get_library_versions",
+    "merge_records",
     "record_for_files",
     "summarise_records",
 ]
@@ -70,11 +72,19 @@ def get_library_versions(*names: str) -> dict[str, str]:
     """
     versions: dict[str, str] = {}
     for name in ("cimkit", *names):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
+        version = _version(name)
+        if version is not None:
+            versions[name] = version
     return versions
+
+
+@functools.lru_cache(maxsize=256)
+def _version(name: str) -> str | None:
+    """Return the installed version of ``name`` (looked up once per process: every read records it)."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 @dataclass
@@ -197,7 +207,26 @@ class Provenance:
         >>> len(record.steps), len(twin.steps)
         (0, 1)
         """
-        return copy.deepcopy(self)
+        twin = copy.copy(self)
+        twin.source_files = copy.deepcopy(self.source_files)
+        twin.versions = dict(self.versions)
+        twin.steps = copy.deepcopy(self.steps)
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Provenance:
+        """Copy the record's lists, sharing its steps and source files (never changed once made).
+
+        pandas deep-copies a frame's ``attrs`` after nearly every operation; a layer read from
+        many files carries thousands of steps, and copying each of them every time made the
+        operations on a 100,000-building layer grow with the number of IFC files.
+        :meth:`copy` stays a full copy.
+        """
+        twin = copy.copy(self)
+        twin.source_files = list(self.source_files)
+        twin.versions = dict(self.versions)
+        twin.steps = list(self.steps)
+        memo[id(self)] = twin
+        return twin
 
     def to_dict(self) -> dict[str, Any]:
         """Return the record as plain dicts and lists (JSON-ready).
@@ -253,6 +282,42 @@ class Provenance:
         'filter'
         """
         return cls.from_dict(json.loads(text))
+
+
+def merge_records(records: Iterable[Provenance | None]) -> Provenance | None:
+    """One record for a layer read from many files: every source file, and every distinct step once.
+
+    The first record is copied; the others add their source files and the steps it does not
+    hold yet (in order). Steps are looked up by action, detail, time and parameter names before
+    being compared, so merging the records of thousands of files stays linear.
+
+    Examples
+    --------
+    >>> a = Provenance(reader="cimkit.read_ifc").add_step("geometry", "footprints", n=3)
+    >>> b = a.copy().add_step("georeference", "IfcMapConversion")
+    >>> merged = merge_records([a, None, b])
+    >>> [step.action for step in merged.steps], merged is a
+    (['geometry', 'georeference'], False)
+    """
+    merged: Provenance | None = None
+    seen: dict[tuple[Any, ...], list[Step]] = {}
+
+    def key(step: Step) -> tuple[Any, ...]:
+        return (step.action, step.detail, step.time, tuple(sorted(step.params)))
+
+    for record in records:
+        if record is None:
+            continue
+        if merged is None:
+            merged = record.copy()
+            new = merged.steps
+        else:
+            merged.source_files += record.source_files
+            new = [s for s in record.steps if not any(s is o or s == o for o in seen.get(key(s), ()))]
+            merged.steps += new
+        for step in new:
+            seen.setdefault(key(step), []).append(step)
+    return merged
 
 
 def _jsonable(value: Any) -> Any:

@@ -183,6 +183,7 @@ TIERS: list[tuple[str, tuple[str, ...]]] = [
             "cimkit._placement",
             "cimkit._codes",
             "cimkit._sensitivity",
+            "cimkit._views",
             "cimkit.audit",
             "cimkit.governance",
         ),

@@ -146,7 +146,7 @@ def test_the_sample_recipe_runs_its_analyses(built):
     assert (ifc["depth_m_rp10"] == 0).all()
     assert ifc["embodied_kgco2e"].gt(0).all() and ifc["re2020_verdict"].notna().all()
     assert result.model.buildings["score_15min"].between(0, 1).all()
-    assert "score_15min_flooded" in result.model.buildings  # the accessibility run on the closed network
+    assert "score_15min_rp100" in result.model.buildings  # the accessibility run on the closed network
     assert set(result.results["flood"].networks) == {10.0, 100.0, 1000.0}
 
 

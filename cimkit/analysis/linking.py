@@ -130,7 +130,7 @@ def compute_overlap_shares(
     DataFrame
         Columns ``left_id``, ``right_id`` (the layers' index values), ``share`` (area of
         left ∩ right / area of left; 0-1) and ``overlap_m2`` (m²; 0 for points), one row per
-        pair with a positive overlap, sorted by left position. For a partition the shares
+        pair with a positive overlap, sorted by left then right position. For a partition the shares
         of one left feature sum to the part of it that lies inside any right polygon (1 when
         it is fully covered).
 
@@ -171,7 +171,7 @@ def compute_overlap_shares(
         )
     left_area = shapely.area(lg)
     li, ri, ai = overlap_pairs(lg, rg, assume_partition=assume_partition, right_tree=right.sindex)
-    order = np.argsort(li, kind="stable")
+    order = np.lexsort((ri, li))  # by left, then right position: ties never depend on the index
     li, ri, ai = li[order], ri[order], ai[order]
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(left_area[li] > 0, ai / left_area[li], 0.0)
@@ -325,6 +325,12 @@ def link_buildings_to_parcels(buildings: Layer, parcels: Layer, *, min_share: fl
     >>> links.loc["BATI0001", "parcel_id"], round(float(links.loc["BATI0001", "parcel_share"]), 3)
     ('91999000AK0005', 1.0)
     """
+    if hasattr(buildings, "__dask_graph__"):  # a dask-geopandas frame: run partitioned by space
+        from cimkit.analysis._partitioned_base import link_by_partition
+
+        return link_by_partition(
+            link_buildings_to_parcels, buildings, parcels, layer="buildings", min_share=min_share
+        )
     name = _index_name(parcels, "parcel_id")
     return _largest(
         buildings,
@@ -369,6 +375,10 @@ def link_parcels_to_zones(parcels: Layer, zones: Layer, *, min_share: float = 0.
     >>> int(links["split_zone"].sum()), int(links["zone_id"].isna().sum())
     (0, 0)
     """
+    if hasattr(parcels, "__dask_graph__"):  # a dask-geopandas frame: run partitioned by space
+        from cimkit.analysis._partitioned_base import link_by_partition
+
+        return link_by_partition(link_parcels_to_zones, parcels, zones, layer="parcels", min_share=min_share)
     return _largest(
         parcels,
         zones,
@@ -412,6 +422,12 @@ def link_buildings_to_zones(buildings: Layer, zones: Layer, *, min_share: float 
     building_id
     b1               UB       0.667        2            1.0        True
     """
+    if hasattr(buildings, "__dask_graph__"):  # a dask-geopandas frame: run partitioned by space
+        from cimkit.analysis._partitioned_base import link_by_partition
+
+        return link_by_partition(
+            link_buildings_to_zones, buildings, zones, layer="buildings", min_share=min_share
+        )
     return link_parcels_to_zones(buildings, zones, min_share=min_share)
 
 

@@ -125,7 +125,9 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser(
         "report", parents=common, help="write report.html and summary.md of a saved model; exit 0 ok, 1 error"
     )
-    report.add_argument("model", help="a model saved by cimkit, e.g. city.gpkg")
+    report.add_argument(
+        "model", help="a saved model: city.gpkg, city.cimkit (folder or .zip), postgresql://..."
+    )
     report.add_argument("--out", "-o", default="report", help="output folder (default: report)")
     report.add_argument("--audience", choices=("public", "staff"), default="public", help="default: public")
     report.add_argument(
@@ -144,7 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     publish = sub.add_parser(
         "publish", parents=common, help="write the public consultation page of a saved model (offline folder)"
     )
-    publish.add_argument("model", help="a model saved as .gpkg (cimkit build, CityModel.to_file)")
+    publish.add_argument(
+        "model", help="a saved model: city.gpkg or city.cimkit (cimkit build, CityModel.to_file)"
+    )
     publish.add_argument("--out", "-o", required=True, help="the folder to write the page into")
     publish.add_argument(
         "--allow",

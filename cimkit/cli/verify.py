@@ -24,8 +24,8 @@ def run_verify(path: str | os.PathLike[str]) -> tuple[str, int]:
     Parameters
     ----------
     path
-        A GeoPackage written by ``CityModel.to_file``; or a ``cimkit convert`` output folder or
-        its ``convert-report.json``.
+        A GeoPackage written by ``CityModel.to_file``; a folder model (``city.cimkit`` or its
+        ``.zip``); or a ``cimkit convert`` output folder or its ``convert-report.json``.
 
     Returns
     -------
@@ -48,10 +48,13 @@ def run_verify(path: str | os.PathLike[str]) -> tuple[str, int]:
     3 item(s): 3 ok, 0 mismatch, 0 missing, 0 unrecorded
     (None, 0)
     """
+    from cimkit.io.folder import _is_folder_path, check_folder_model
     from cimkit.io.integrity import check_convert_report, check_model_file
 
     p = Path(path)
-    if p.is_dir() or p.suffix.lower() == ".json":
+    if _is_folder_path(p) and not (p.is_dir() and not (p / "manifest.json").is_file()):
+        table = check_folder_model(p)
+    elif p.is_dir() or p.suffix.lower() == ".json":
         table = check_convert_report(p)
     else:
         table = check_model_file(p)

@@ -3,7 +3,8 @@
 - :func:`sample_city_path`: the folder of its files (IFC models, cadastre, PLU, networks, DEM);
 - :func:`load_sample_city`: the whole city as a :class:`~cimkit.model.CityModel`;
 - :func:`load_sample_flood_scenarios`: its river flood levels by return period;
-- :func:`generate_sample_city`: write the files again, anywhere.
+- :func:`generate_sample_city`: write the files again, anywhere;
+- :func:`generate_city`: a synthetic city of the same kind at any size (1k to 1M buildings).
 
 Examples
 --------
@@ -21,11 +22,21 @@ from cimkit.datasets.sample import SAMPLE_CRS, load_sample_city, load_sample_flo
 
 __all__ = [
     "SAMPLE_CRS",
+    "generate_city",
     "generate_sample_city",
     "load_sample_city",
     "load_sample_flood_scenarios",
     "sample_city_path",
 ]
+
+
+def __getattr__(name: str):
+    # generate_city is imported on first use, so that ``python -m cimkit.datasets.city`` runs cleanly
+    if name == "generate_city":
+        from cimkit.datasets.city import generate_city
+
+        return generate_city
+    raise AttributeError(f"module 'cimkit.datasets' has no attribute {name!r}")
 
 
 def generate_sample_city(folder: str | os.PathLike[str], *, seed: int = 2154) -> Path:

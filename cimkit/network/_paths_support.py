@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from cimkit._progress import track
 from cimkit.errors import NetworkError, ValidationError
 from cimkit.network.graph import CSRGraph, Network
 
@@ -136,7 +137,8 @@ def _run_blocks(fn: Any, blocks: list[tuple[int, int]], n_jobs: int) -> list[Any
     if n_jobs == 1 or len(blocks) <= 1:
         return [fn(lo, hi) for lo, hi in blocks]
     with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        return list(pool.map(lambda b: fn(*b), blocks))
+        done = pool.map(lambda b: fn(*b), blocks)
+        return list(track(done, description="shortest paths", total=len(blocks), unit="block"))
 
 
 _ARRAYS: weakref.WeakKeyDictionary[CSRGraph, tuple[np.ndarray, np.ndarray, np.ndarray]] = (

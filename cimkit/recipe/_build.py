@@ -152,21 +152,19 @@ def _read_ifc(recipe: _Recipe, source: _Source, options: dict[str, Any]) -> tupl
 
     from cimkit import provenance as prov
     from cimkit.io.ifc import read_ifc_model
+    from cimkit.io.ifc._sandbox import shared_workers
     from cimkit.options import get_options
 
     options.setdefault("processes", 1)
     workers = max(1, int(get_options()["ifc_processes"]))
-    with ThreadPoolExecutor(max_workers=workers) as pool:  # each read runs in its own child process
+    # one pool of sandboxed workers for all the files (one task per file)
+    # twice as many threads as workers: while one thread assembles its file's tables here (about
+    # a third of the work per file, under the GIL), the workers already parse the next files
+    with shared_workers(workers), ThreadPoolExecutor(max_workers=2 * workers) as pool:
         results = list(
             pool.map(lambda p: _call(recipe, source.keys, read_ifc_model, p, **options), source.files)
         )
-    record: Any = None
-    for rec in (prov.get(r.buildings) for r in results):
-        if rec is not None and record is None:
-            record = rec.copy()
-        elif rec is not None:
-            record.source_files += rec.source_files
-            record.steps += [s for s in rec.steps if s not in record.steps]
+    record = prov.merge_records(prov.get(r.buildings) for r in results)
     record = record or prov.Provenance(reader="cimkit.read_ifc_model")
     buildings = gpd.GeoDataFrame(pd.concat([r.buildings for r in results]), crs=results[0].buildings.crs)
     tables = {
@@ -236,6 +234,7 @@ def _run_analysis(
     """Run one analysis and join its building columns, as ``cimkit demo`` does."""
     keys, func = ("analyses", name), _function(_ANALYSES[name])
     args: list[Any] = []
+    closed_period: float | None = None  # the flood whose closed streets the accessibility run used
     if name == "flood":
         scenarios = options.pop("scenarios")
         if isinstance(scenarios, Path):
@@ -266,8 +265,9 @@ def _run_analysis(
                 f"use one of {', '.join(f'{p:g}' for p in networks)}.",
             )
         options["closed_network"] = networks[period]
+        closed_period = period
     result = _call(recipe, keys, func, model, *args, **options)
-    _join(model, name, result)
+    _join(model, name, result, closed_period)
     return result
 
 
@@ -287,7 +287,7 @@ def _read_levels(recipe: _Recipe, keys: tuple[str, ...], path: Path) -> dict[flo
         ) from err
 
 
-def _join(model: Any, name: str, result: Any) -> None:
+def _join(model: Any, name: str, result: Any, period: float | None = None) -> None:
     if name == "zoning":
         links = [
             c
@@ -319,7 +319,10 @@ def _join(model: Any, name: str, result: Any) -> None:
         walk = result.buildings.drop(columns=["zone_id", "home"], errors="ignore").add_prefix("walk_")
         walk["score_15min"] = result.buildings["score"]
         if result.flooded is not None:
-            walk["score_15min_flooded"] = result.flooded["score"]
+            # named like the flood columns (depth_m_rp100): the report and the public page read it
+            walk[f"score_15min_rp{period:g}" if period is not None else "score_15min_flooded"] = (
+                result.flooded["score"]
+            )
         model.join("buildings", walk, step="cimkit.analysis.accessibility.assess")
 
 

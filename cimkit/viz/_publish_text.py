@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from cimkit.viz._figures import AccessFigures, CarbonFigures
+
 __all__ = ["TEXTS", "LANGUAGES", "flood_text", "carbon_text", "access_text", "format_number"]
 
 LANGUAGES = ("fr", "en")
@@ -22,7 +24,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "view": "Vue 3D des bâtiments",
         "canvas": "Vue 3D des {n} bâtiments publiés. Touches : flèches pour tourner, plus et moins "
         "pour zoomer, N ou Entrée pour le bâtiment suivant, P pour le précédent.",
-        "view_alt": "Description de la vue 3D : {n} bâtiments dessinés en volumes, vus du ciel en "
+        "ground": " posés sur le relief du terrain (en vert pâle)",
+        "view_alt": "Description de la vue 3D : {n} bâtiments dessinés en volumes{ground}, vus du ciel en "
         "oblique. Le tableau des résultats ci-dessous donne les mêmes informations en texte.",
         "picked": "Bâtiment sélectionné",
         "none": "Aucun bâtiment sélectionné.",
@@ -68,7 +71,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "view": "3D view of the buildings",
         "canvas": "3D view of the {n} published buildings. Keys: arrows to orbit, plus and minus "
         "to zoom, N or Enter for the next building, P for the previous one.",
-        "view_alt": "Description of the 3D view: {n} buildings drawn as volumes, seen obliquely "
+        "ground": " standing on the relief of the ground (pale green)",
+        "view_alt": "Description of the 3D view: {n} buildings drawn as volumes{ground}, seen obliquely "
         "from above. The results below give the same information as text.",
         "picked": "Selected building",
         "none": "No building selected.",
@@ -147,37 +151,66 @@ def flood_text(lang: str, n: int, flooded: Sequence[tuple[float, int]], ead: flo
     return out
 
 
-def carbon_text(lang: str, n: int, embodied_t: float, operational_t: float | None) -> list[str]:
-    """Sentences on carbon: embodied total and yearly operational emissions."""
+def carbon_text(lang: str, figures: CarbonFigures) -> list[str]:
+    """Sentences on carbon: the IFC buildings' embodied carbon, the estimates apart, operational a year."""
     num: Callable[..., str] = lambda v, d=0: format_number(v, lang, d)  # noqa: E731
+    f = figures
     if lang == "fr":
         out = [
-            f"Construire les {num(n)} bâtiments évalués a émis environ {num(embodied_t)} tonnes "
-            "d'équivalent CO2 (carbone « gris », méthode EN 15978)."
+            f"Construire les {num(f.ifc_buildings)} bâtiments décrits en détail (maquettes IFC) a émis "
+            f"environ {num(f.ifc_t)} tonnes d'équivalent CO2 (carbone « gris », méthode EN 15978)."
         ]
-        if operational_t is not None:
-            out.append(f"Les chauffer et les éclairer émet environ {num(operational_t)} tonnes par an.")
+        if f.estimated_buildings:
+            out.append(
+                f"Pour les {num(f.estimated_buildings)} autres bâtiments, connus seulement par leur emprise, "
+                f"le chiffre est une estimation haute : au plus {num(f.estimated_t)} tonnes (surface x "
+                "plafond RE2020), comptée à part."
+            )
+        if f.operational_t_year is not None:
+            out.append(
+                f"Les chauffer et les éclairer émet environ {num(f.operational_t_year)} tonnes par an."
+            )
         return out
     out = [
-        f"Building the {num(n)} assessed buildings emitted about {num(embodied_t)} tonnes of CO2 "
-        "equivalent (embodied carbon, EN 15978 method)."
+        f"Building the {num(f.ifc_buildings)} buildings described in detail (IFC models) emitted about "
+        f"{num(f.ifc_t)} tonnes of CO2 equivalent (embodied carbon, EN 15978 method)."
     ]
-    if operational_t is not None:
-        out.append(f"Heating and lighting them emits about {num(operational_t)} tonnes a year.")
+    if f.estimated_buildings:
+        out.append(
+            f"For the {num(f.estimated_buildings)} other buildings, known only by their footprint, the figure "
+            f"is a high estimate: at most {num(f.estimated_t)} tonnes (floor area x RE2020 cap), counted apart."
+        )
+    if f.operational_t_year is not None:
+        out.append(f"Heating and lighting them emits about {num(f.operational_t_year)} tonnes a year.")
     return out
 
 
-def access_text(lang: str, n: int, full: int, mean_score: float) -> list[str]:
-    """Sentences on the 15-minute score: buildings reaching every service group, mean score."""
+def access_text(lang: str, figures: AccessFigures) -> list[str]:
+    """Sentences on the 15-minute score of the homes: how many reach every service group, the mean."""
     num: Callable[..., str] = lambda v, d=0: format_number(v, lang, d)  # noqa: E731
+    f = figures
     if lang == "fr":
-        return [
-            f"{num(full)} des {num(n)} bâtiments ont chaque type de service (école, santé, "
+        who = "logements (bâtiments d'habitation)" if f.by_use else "bâtiments"
+        out = [
+            f"{num(f.full)} des {num(f.homes)} {who} ont chaque type de service (école, santé, "
             "commerces, transports…) à moins de 15 minutes à pied.",
-            f"Note moyenne : {num(mean_score, 2)} sur 1.",
+            f"Note moyenne : {num(f.mean, 2)} sur 1.",
         ]
-    return [
-        f"{num(full)} of the {num(n)} buildings have every kind of service (school, health, "
+        if f.flooded_mean is not None:
+            out.append(
+                f"Avec les rues inondées par la crue de {num(f.flood_period)} ans fermées, la note moyenne "
+                f"passe à {num(f.flooded_mean, 2)} ; {num(f.losing)} {who} perdent une partie de leur note."
+            )
+        return out
+    who = "homes (residential buildings)" if f.by_use else "buildings"
+    out = [
+        f"{num(f.full)} of the {num(f.homes)} {who} have every kind of service (school, health, "
         "shops, transport…) within a 15-minute walk.",
-        f"Mean score: {num(mean_score, 2)} out of 1.",
+        f"Mean score: {num(f.mean, 2)} out of 1.",
     ]
+    if f.flooded_mean is not None:
+        out.append(
+            f"With the streets flooded by the {num(f.flood_period)}-year flood closed, the mean score is "
+            f"{num(f.flooded_mean, 2)}; {num(f.losing)} {who} lose part of their score."
+        )
+    return out

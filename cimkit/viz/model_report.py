@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 import pandas as pd
 
 from cimkit.errors import InputError, ValidationError
+from cimkit.viz._figures import get_access_figures, get_carbon_figures, read_flags
 from cimkit.viz.report import Report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -178,17 +178,12 @@ def _not_run(report: Report, what: str, columns: str) -> None:
     )
 
 
-def _flags(column: pd.Series) -> pd.Series:
-    """Read a boolean column back from a file: True / False / None (missing), as objects."""
-    return column.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v))
-
-
 def _zoning(report: Report, buildings: pd.DataFrame) -> None:
     report.section("Buildings, parcels and the local urban plan")
     if "plu_compliant" not in buildings:
         _not_run(report, "PLU compliance", "plu_compliant")
         return
-    verdict = _flags(buildings["plu_compliant"])
+    verdict = read_flags(buildings["plu_compliant"])
     unknown = pd.to_numeric(
         buildings.get("plu_n_unknown", pd.Series(0, index=buildings.index)), errors="coerce"
     )
@@ -258,51 +253,55 @@ def _flood(report: Report, buildings: pd.DataFrame) -> None:
 
 def _carbon(report: Report, buildings: pd.DataFrame) -> None:
     report.section("Carbon footprint")
-    if "embodied_kgco2e" not in buildings:
+    figures = get_carbon_figures(buildings)
+    if figures is None:
         _not_run(report, "Carbon footprint", "embodied_kgco2e")
         return
-    embodied = pd.to_numeric(buildings["embodied_kgco2e"])
-    estimated = _flags(buildings.get("embodied_estimated", pd.Series(False, index=buildings.index))).eq(True)
-    operational = pd.to_numeric(
-        buildings.get("operational_b6_kgco2e", pd.Series(np.nan, index=buildings.index))
+    text = (
+        f"Embodied carbon (EN 15978) of the {figures.ifc_buildings} buildings modelled in IFC, from their "
+        f"material quantities: {figures.ifc_t:,.0f} tCO2e."
     )
-    report.text(
-        f"Embodied carbon (EN 15978) of the {int((~estimated).sum())} buildings modelled in IFC, from their "
-        f"material quantities: {embodied[~estimated].sum() / 1000:,.0f} tCO2e. Operational carbon (B6) of "
-        f"every building with a published energy intensity: {operational.sum() / 1000:,.0f} tCO2e."
-    )
-    if int(estimated.sum()):
+    if figures.operational_b6_t is not None:
+        text += (
+            " Operational carbon (B6, over the study period) of every building with a published energy "
+            f"intensity: {figures.operational_b6_t:,.0f} tCO2e"
+        )
+        if figures.operational_t_year is not None:
+            text += f" ({figures.operational_t_year:,.0f} tCO2e a year)"
+        text += "."
+    report.text(text)
+    if figures.estimated_buildings:
         report.note(
-            f"The {int(estimated.sum())} buildings known only by their footprint have no material quantities: "
-            f"their {embodied[estimated].sum() / 1000:,.0f} tCO2e is an upper bound (floor area x the RE2020 cap "
-            "for their use), kept apart from the IFC values."
+            f"The {figures.estimated_buildings} buildings known only by their footprint have no material "
+            f"quantities: their {figures.estimated_t:,.0f} tCO2e is an upper bound (floor area x the RE2020 "
+            "cap for their use), kept apart from the IFC values."
+        )
+    if figures.unassessed_buildings:
+        report.note(
+            f"{figures.unassessed_buildings} building(s) have no carbon figure: neither IFC quantities nor "
+            "the floor area and use an estimate needs."
         )
 
 
 def _access(report: Report, buildings: pd.DataFrame) -> None:
     report.section("Access on foot: the 15-minute town")
-    column = next((c for c in ("score_15min", "walk_score") if c in buildings), None)
-    if column is None:
+    figures = get_access_figures(buildings)
+    if figures is None:
         _not_run(report, "Access on foot", "score_15min")
         return
-    from cimkit.analysis.accessibility.population import _use_class
-
-    score = pd.to_numeric(buildings[column])
-    if "use" in buildings:  # homes as the analysis counts them: the buildings of residential use
-        score = score.loc[buildings["use"].map(_use_class).eq("residential")]
-        who = "homes (the buildings of residential use)"
-    else:
-        who = "buildings (the model has no 'use' column: every building counts as a home)"
-    score = score.dropna()
+    who = (
+        "homes (the buildings of residential use)"
+        if figures.by_use
+        else "buildings (the model has no 'use' column: every building counts as a home)"
+    )
     report.text(
         f"The 15-minute score is the share of service groups reachable on foot within 15 minutes: mean "
-        f"{score.mean():.2f} over {len(score)} {who}."
+        f"{figures.mean:.2f} over {figures.homes} {who}; {figures.full} reach every group."
     )
-    if "score_15min_rp100" in buildings:
-        flooded = pd.to_numeric(buildings["score_15min_rp100"]).reindex(score.index)
+    if figures.flooded_mean is not None:
         report.text(
-            f"With the streets flooded by the 100-year flood closed, the mean is {flooded.mean():.2f}; "
-            f"{int((flooded < score - 1e-9).sum())} home(s) lose part of their score."
+            f"With the streets flooded by the {figures.flood_period:g}-year flood closed, the mean is "
+            f"{figures.flooded_mean:.2f}; {figures.losing} home(s) lose part of their score."
         )
 
 
@@ -329,9 +328,7 @@ def _maps(model: CityModel, report: Report, folder: Path) -> list[Path]:
     wanted = [w for w in wanted if buildings is not None and w[0] in buildings]
     if not wanted:
         return []
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # plot_city picks Agg only when no backend was chosen: a notebook keeps its inline figures
     import matplotlib.pyplot as plt
 
     from cimkit.viz.maps import plot_city
@@ -342,7 +339,9 @@ def _maps(model: CityModel, report: Report, folder: Path) -> list[Path]:
         ax = plot_city(
             model, column=column, cmap=cmap, title=title, legend_label=legend, zero_as_none=zero_as_none
         )
-        alt = f"Map of the buildings coloured by {title.lower()} ({legend})."
+        alt = getattr(ax.figure, "cimkit_alt_text", None) or (
+            f"Map of the buildings coloured by {title.lower()} ({legend})."
+        )
         report.figure(ax.figure, alt=alt, caption=title + ".", path=folder / name)
         plt.close(ax.figure)
         paths.append(folder / name)

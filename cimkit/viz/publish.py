@@ -14,6 +14,7 @@ Folder written::
 
     index.html                 the page (French first; a button switches to English)
     tiles/tileset.json, *.glb  the public buildings (3D Tiles 1.1)
+    terrain.glb                the ground (the DEM, decimated) in the tileset's frame, when the model has a DEM
     tileset-data.js            the same tiles in base64, so the page opens from file://
     cimkit-tileviewer.min.js   the viewer (three.js), THIRD_PARTY_LICENSES.txt its licences
     data/<part>.geojson        every published layer and network, in WGS 84
@@ -21,6 +22,7 @@ Folder written::
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import logging
@@ -30,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cimkit import _sensitivity as sens
@@ -39,6 +42,7 @@ from cimkit.errors import FileFormatError, InputError
 from cimkit.model import CityModel
 from cimkit.provenance import SourceFile
 from cimkit.viz import _publish_text as txt
+from cimkit.viz._figures import get_access_figures, get_carbon_figures
 from cimkit.viz.model_report import _find_return_periods
 from cimkit.viz.public import public_model
 from cimkit.viz.tileviewer import BUNDLE, DATA_SCRIPT, LICENCES, _asset, _data_script
@@ -57,6 +61,8 @@ CONSULTATION_KEYS = ("start", "end", "address", "url", "email")
 #: IFC attribute tables, never useful on the public page.
 _IFC_TABLES = ("elements", "materials", "spaces")
 #: The building attributes shown when a building is picked in the 3D view.
+#: The terrain under the buildings (the DEM as one glTF mesh), beside index.html.
+TERRAIN = "terrain.glb"
 _TILE_COLUMNS = ["name", "use", "height_m", "storeys", "ead_eur", "embodied_kgco2e", "score_15min"]
 
 _STYLE = """
@@ -149,17 +155,12 @@ def _results(buildings: pd.DataFrame, lang: str) -> dict[str, list[str] | None]:
     if "ead_eur" in buildings.columns and periods:
         flooded = [(float(rp), int((buildings[f"depth_m_rp{rp}"].fillna(0) > 0).sum())) for rp in periods]
         out["flood"] = txt.flood_text(lang, n, flooded, float(buildings["ead_eur"].fillna(0).sum()))
-    if "embodied_kgco2e" in buildings.columns and buildings["embodied_kgco2e"].notna().any():
-        embodied = buildings["embodied_kgco2e"]
-        operational = None
-        if "operational_kgco2e_year" in buildings.columns:
-            operational = float(buildings["operational_kgco2e_year"].fillna(0).sum()) / 1000
-        out["carbon"] = txt.carbon_text(
-            lang, int(embodied.notna().sum()), float(embodied.sum()) / 1000, operational
-        )
-    if "score_15min" in buildings.columns and buildings["score_15min"].notna().any():
-        score = buildings["score_15min"].dropna()
-        out["access"] = txt.access_text(lang, len(score), int((score >= 1).sum()), float(score.mean()))
+    carbon = get_carbon_figures(buildings)  # the same numbers as the report (cimkit.viz._figures)
+    if carbon is not None:
+        out["carbon"] = txt.carbon_text(lang, carbon)
+    access = get_access_figures(buildings)
+    if access is not None:
+        out["access"] = txt.access_text(lang, access)
     return out
 
 
@@ -264,7 +265,7 @@ def _block(lang: str, shown: bool, context: dict[str, Any]) -> tuple[str, str, s
 </div>""",
         f"""<div data-lang="{lang}" lang="{lang}"{hidden}>
 <h2 id="view-{lang}">{esc["view"]}</h2>
-<p id="view-alt-{lang}">{html.escape(texts["view_alt"].format(n=context["n"]))}</p>
+<p id="view-alt-{lang}">{html.escape(texts["view_alt"].format(n=context["n"], ground=texts["ground"] if context.get("terrain") else ""))}</p>
 <h3>{esc["help"]}</h3>
 <ul>{texts["keys"]}</ul>
 </div>""",
@@ -279,6 +280,7 @@ def _page(langs: Sequence[str], context: dict[str, Any]) -> str:
         for lang in langs
     )
     texts = txt.TEXTS[first]
+    terrain = f' data-terrain="{TERRAIN}"' if context.get("terrain") else ""
     return f"""<!DOCTYPE html>
 <html lang="{first}">
 <head>
@@ -295,7 +297,7 @@ def _page(langs: Sequence[str], context: dict[str, Any]) -> str:
 <section class="view-section" aria-labelledby="view-{first}">
 {"".join(b[2] for b in blocks)}
 <div class="view">
-<canvas id="scene" tabindex="0" role="application" data-tileset="tiles/tileset.json"
+<canvas id="scene" tabindex="0" role="application" data-tileset="tiles/tileset.json"{terrain}
  aria-label="{html.escape(texts["canvas"].format(n=context["n"]))}" aria-describedby="view-alt-{first}" {labels}></canvas>
 <aside aria-label="{html.escape(texts["picked"])}">
 <p id="status" role="status">{html.escape(texts["loading"])}</p>
@@ -314,9 +316,35 @@ def _page(langs: Sequence[str], context: dict[str, Any]) -> str:
 """
 
 
-def _tile_frame(buildings: Any) -> Any:
-    """Return the buildings with the columns the 3D view shows (missing ones empty, as text or numbers)."""
+def _ground_under(buildings: Any, dem: Any) -> np.ndarray:
+    """Return the lowest DEM value under each footprint's vertices and centre (NaN where none is valid)."""
+    import shapely
+
+    geoms = buildings.geometry.to_numpy()
+    coords, which = shapely.get_coordinates(geoms, return_index=True)
+    centres = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    coords = np.concatenate([coords, centres])
+    which = np.concatenate([which, np.arange(len(geoms))])
+    values = dem.sample(coords[:, 0], coords[:, 1])
+    low = np.full(len(geoms), np.inf)
+    ok = np.isfinite(values)
+    np.minimum.at(low, which[ok], values[ok])
+    return np.where(np.isfinite(low), low, np.nan)
+
+
+def _tile_frame(buildings: Any, dem: Any = None) -> Any:
+    """Return the buildings with the columns the 3D view shows (missing ones empty, as text or numbers).
+
+    With a DEM, a building without a base elevation (a cadastre footprint, not an IFC model) is set
+    on the lowest ground under its footprint, so that it stands on the terrain drawn under it.
+    """
     frame = buildings.copy()
+    if dem is not None:
+        if "base_elevation_m" in frame.columns:
+            base = pd.to_numeric(frame["base_elevation_m"], errors="coerce").astype(float)
+        else:
+            base = pd.Series(np.nan, index=frame.index)
+        frame["base_elevation_m"] = base.fillna(pd.Series(_ground_under(frame, dem), index=frame.index))
     for column in _TILE_COLUMNS:
         if column not in frame.columns:
             frame[column] = None if column in ("name", "use") else float("nan")
@@ -327,11 +355,16 @@ def _tile_frame(buildings: Any) -> Any:
     return frame
 
 
-def _inline_tiles(tileset: Path) -> str:
-    """Return the viewer's inline script for a tileset in ``tiles/`` below the page (keys relative to the page)."""
+def _inline_tiles(tileset: Path, terrain: Path | None = None) -> str:
+    """Return the viewer's inline script for a tileset in ``tiles/`` (and the terrain) below the page.
+
+    Keys are relative to the page.
+    """
     prefix = "window.CIMKIT_TILESET_DATA = "
     data = json.loads(_data_script(tileset).strip()[len(prefix) : -1])
     keyed = {f"{tileset.parent.name}/{key}": value for key, value in data.items()}
+    if terrain is not None:
+        keyed[terrain.name] = base64.b64encode(terrain.read_bytes()).decode("ascii")
     return prefix + json.dumps(keyed, sort_keys=True) + ";\n"
 
 
@@ -406,10 +439,11 @@ def write_public_page(
     ...     model = load_sample_city(with_ifc=False)
     ...     page = write_public_page(model, tempfile.mkdtemp(), consultation={"email": "urba@ville.fr"})
     >>> sorted(p.name for p in page.parent.iterdir())
-    ['THIRD_PARTY_LICENSES.txt', 'cimkit-tileviewer.min.js', 'data', 'index.html', 'tiles', 'tileset-data.js']
+    ['THIRD_PARTY_LICENSES.txt', 'cimkit-tileviewer.min.js', 'data', 'index.html', 'terrain.glb', 'tiles', 'tileset-data.js']
     >>> (page.parent / "data" / "network_water.geojson").exists(), "urba@ville.fr" in page.read_text()
     (False, True)
     """
+    from cimkit.io._tiles3d_terrain import build_terrain_glb
     from cimkit.io.tiles3d import write_3dtiles
 
     langs = [lang] if isinstance(lang, str) else list(lang)
@@ -439,8 +473,13 @@ def write_public_page(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # geopandas notes on non-JSON column types
         names = _write_data(public, out)
-    write_3dtiles(_tile_frame(buildings), out / "tiles", attributes=_TILE_COLUMNS)
-    write_text_atomic(out / DATA_SCRIPT, _inline_tiles(out / "tiles" / "tileset.json"))
+    tileset = write_3dtiles(_tile_frame(buildings, public.dem), out / "tiles", attributes=_TILE_COLUMNS)
+    terrain = None
+    if public.dem is not None:  # the ground under the buildings, in the tileset's frame
+        terrain = write_bytes_atomic(out / TERRAIN, build_terrain_glb(public.dem, tileset))
+    elif (out / TERRAIN).exists():
+        (out / TERRAIN).unlink()  # no DEM now: no ground from an earlier publication
+    write_text_atomic(out / DATA_SCRIPT, _inline_tiles(tileset, terrain))
     context = {
         "n": len(buildings),
         "results": {code: _results(buildings, code) for code in langs},
@@ -448,6 +487,7 @@ def write_public_page(
         "allowed": allowed,
         "data": names,
         "consultation": details,
+        "terrain": terrain is not None,
     }
     write_bytes_atomic(out / BUNDLE, _asset(BUNDLE))
     write_bytes_atomic(out / LICENCES, _asset(LICENCES))

@@ -194,6 +194,11 @@ class TileViewer {
     this.sun.position.set(0.4, 1, 0.6);
     this.scene.add(this.sun);
     this.material = new MeshLambertMaterial({ color: 0xd9d2c5 });
+    // The ground under the buildings (an optional terrain.glb in the tileset's frame): never picked.
+    this.terrain = new Group();
+    this.terrain.name = "terrain";
+    this.scene.add(this.terrain);
+    this.terrainMaterial = new MeshLambertMaterial({ color: 0xbcc7ad });
     this.flatMaterial = new MeshLambertMaterial({ color: 0xd9d2c5, flatShading: true });
     this.camera = new PerspectiveCamera(45, 1, 0.1, 1e6);
     this.controls = new OrbitControls(this.camera, canvas);
@@ -219,7 +224,7 @@ class TileViewer {
     this.renderer.render(this.scene, this.camera);
   }
 
-  async load(url) {
+  async load(url, terrainUrl) {
     this.status.textContent = this.t.loading;
     const root = await fetchJson(url);
     const version = (root.asset || {}).version;
@@ -227,9 +232,25 @@ class TileViewer {
     this.tilesetSchema = root.schema || null;
     // The root transform is left out (its inverse is applied), so positions stay in the root ENU frame.
     await this.loadTile(root.root, new Matrix4(), url, true, "REPLACE");
+    if (terrainUrl) await this.loadTerrain(terrainUrl);
     this.frame();
     this.status.textContent = this.t.loaded(this.features.length);
     return this.features.length;
+  }
+
+  async loadTerrain(url) {
+    // Positions are already in the root's east-north-up frame (glTF y-up), like the buildings'
+    // vertices once the root transform is left out: the same Y-up <-> Z-up turn places them.
+    const gltf = await new GLTFLoader().parseAsync(await fetchBuffer(url), new URL(".", url).href);
+    gltf.scene.traverse((object) => {
+      if (object.isMesh) object.material = this.terrainMaterial;
+    });
+    const holder = new Group();
+    holder.matrixAutoUpdate = false;
+    holder.matrix.copy(Z_UP_TO_Y_UP).multiply(Y_UP_TO_Z_UP);
+    holder.add(gltf.scene);
+    this.terrain.add(holder);
+    this.terrain.updateMatrixWorld(true);
   }
 
   async loadTile(tile, parentMatrix, baseUrl, isRoot, parentRefine) {
@@ -562,7 +583,8 @@ function start() {
   const status = document.getElementById("status") || panel;
   if (!canvas || !panel) return;
   const viewer = new TileViewer(canvas, panel, status);
-  const ready = viewer.load(new URL(canvas.dataset.tileset || "tileset.json", document.baseURI).href);
+  const terrain = canvas.dataset.terrain ? new URL(canvas.dataset.terrain, document.baseURI).href : null;
+  const ready = viewer.load(new URL(canvas.dataset.tileset || "tileset.json", document.baseURI).href, terrain);
   ready.catch((err) => {
     status.textContent = viewer.t.failed(err.message);
     canvas.setAttribute("data-error", err.message);
@@ -582,6 +604,13 @@ function start() {
     select: (id) => viewer.select(id),
     boundsOf: (id) => viewer.boundsOf(id),
     setContentVisible: (visible) => viewer.setContentVisible(visible),
+    get terrainLoaded() {
+      return viewer.terrain.children.length > 0;
+    },
+    setTerrainVisible: (visible) => {
+      viewer.terrain.visible = Boolean(visible);
+      viewer.render();
+    },
     viewer,
   };
 }

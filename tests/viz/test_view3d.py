@@ -170,3 +170,114 @@ def test_oblique_view_with_terrain_is_not_blank(city):
         assert ratios.max() - ratios.min() <= 0.15, roof  # the hue of the building's colour
     finally:
         plotter.close()
+
+
+def _one_ifc_town(city):
+    """The sample city with one IFC building (the Grande Rue shop) and the cadastre footprints."""
+    from cimkit.model import CityModel
+
+    buildings = city.buildings
+    keep = (buildings["source_kind"] != "ifc") | buildings["source"].astype(str).str.endswith(
+        "commerce_grande_rue.ifc"
+    )
+    model = CityModel(city.crs, name="one IFC building")
+    model.add_layer("buildings", buildings[keep])
+    model.set_dem(city.dem)
+    return model
+
+
+def test_view3d_draws_the_ifc_mesh_on_the_terrain(city):
+    from cimkit.io.ifc import read_ifc_meshes
+    from cimkit.viz.scene import view3d
+
+    model = _one_ifc_town(city)
+    (shop,) = model.buildings.index[model.buildings["source_kind"] == "ifc"]
+    path = model.buildings.loc[shop, "source"]
+    reference = read_ifc_meshes(path)[shop]  # map coordinates, read independently
+    plotter = view3d(model, column="height_m", ifc=True, camera="top", off_screen=True)  # = plot_3d
+    try:
+        blocks = plotter.meshes[0]
+        origin = np.asarray(blocks.field_data["origin"])
+        assert origin.tolist() == pytest.approx(list(model.bounds[:2]))
+        position = blocks.field_data["building_id"].tolist().index(str(shop))
+        cells = blocks.extract_cells(np.flatnonzero(blocks["building"] == position))
+        assert cells.n_cells == len(reference.faces) > 12  # the tessellated mesh, not a block
+        expected = reference.bounds - np.array([[origin[0], origin[1], 0.0]] * 2)
+        assert np.asarray(cells.bounds).reshape(3, 2).T == pytest.approx(expected, abs=1e-6)
+        # the other buildings stay LoD1 blocks: 12 triangles for a rectangle
+        other = next(k for k in model.buildings.index if k != shop)
+        other_position = blocks.field_data["building_id"].tolist().index(str(other))
+        assert int((blocks["building"] == other_position).sum()) >= 12
+        # pixels: the shop's inner point shows its colour, a far ground point the terrain
+        image = _render(plotter)
+        inner = model.buildings.geometry[shop].representative_point()
+        roof = float(cells.bounds[5])
+        shop_px = _pixel(plotter, inner.x - origin[0], inner.y - origin[1], roof)
+        _, _, (tx, ty, tz) = _known_points(model, tuple(origin))
+        terrain_px = _pixel(plotter, tx, ty, tz)
+        for row, col in (shop_px, terrain_px):
+            assert 0 <= row < WINDOW[1] and 0 <= col < WINDOW[0]
+        lut = _actor_of(plotter, blocks).mapper.lookup_table
+        colour = np.array(lut.map_value(float(model.buildings.loc[shop, "height_m"]))[:3]) * 255
+        # the shop is the lowest building: cividis' dark blue, whose red channel is 0 -> the
+        # shading factor is read on the other channels
+        rgb = image[shop_px]
+        bright = colour > 30
+        ratios = rgb[bright] / colour[bright]
+        assert 0.6 <= ratios.min() and ratios.max() <= 1.05 and np.ptp(ratios) <= 0.12, (rgb, colour)
+        assert (rgb[~bright] <= 30).all(), (rgb, colour)
+        _assert_shaded(image[terrain_px], np.array([0xD3, 0xE0, 0xC8]))
+    finally:
+        plotter.close()
+
+
+def test_view3d_falls_back_to_blocks_when_the_ifc_file_is_gone(city, tmp_path):
+    from cimkit.errors import CoverageWarning
+    from cimkit.viz.scene import view3d
+
+    model = _one_ifc_town(city)
+    buildings = model.buildings.copy()
+    (shop,) = buildings.index[buildings["source_kind"] == "ifc"]
+    buildings.loc[shop, "source"] = str(tmp_path / "moved_away.ifc")
+    model.add_layer("buildings", buildings)
+    with pytest.warns(CoverageWarning, match="moved_away.ifc") as caught:
+        plotter = view3d(model, ifc=True, show_dem=False, off_screen=True)
+    try:
+        assert caught[0].message.code == "VEW101"
+        blocks = plotter.meshes[0]
+        position = blocks.field_data["building_id"].tolist().index(str(shop))
+        assert int((blocks["building"] == position).sum()) == 12  # a rectangular LoD1 block
+        assert len(plotter.meshes) == 1  # show_dem=False
+    finally:
+        plotter.close()
+
+
+def test_lod1_blocks_match_trimesh_extrusion_volumes():
+    # the shared ear-clipping extrusion (3D Tiles writer) against trimesh's own, on a footprint
+    # with a hole and an L shape; bases from base_elevation_m
+    import geopandas as gpd
+    import shapely
+    import trimesh
+
+    from cimkit.viz._view3d import lod1_blocks
+
+    ring = shapely.Polygon([(0, 0), (30, 0), (30, 20), (0, 20)], [[(10, 5), (20, 5), (20, 15), (10, 15)]])
+    ell = shapely.Polygon([(40, 0), (60, 0), (60, 8), (48, 8), (48, 20), (40, 20)])
+    buildings = gpd.GeoDataFrame(
+        {"height_m": [7.5, 12.0], "base_elevation_m": [35.0, 36.5]},
+        geometry=[ring, ell],
+        index=["ring", "ell"],
+        crs=2154,
+    )
+    blocks = lod1_blocks(buildings, dem=None, origin=(0.0, 0.0))
+    for key, height, base in (("ring", 7.5, 35.0), ("ell", 12.0, 36.5)):
+        vertices, faces = blocks[key]
+        mesh = trimesh.Trimesh(vertices, faces, process=False)
+        reference = trimesh.creation.extrude_polygon(buildings.geometry[key], height)
+        assert mesh.is_watertight and mesh.volume > 0  # closed and outward-facing
+        assert (
+            mesh.volume
+            == pytest.approx(reference.volume)
+            == pytest.approx(buildings.geometry[key].area * height)
+        )
+        assert mesh.bounds[:, 2].tolist() == [base, base + height]

@@ -81,13 +81,17 @@ def re2020_columns(
     grades = (
         table["completeness"] if "completeness" in table.columns else pd.Series(np.nan, index=table.index)
     )
-    records = {}
-    for bid in buildings.index:
+    columns = {c: np.full(len(buildings), None, dtype=object) for c in RE2020_COLUMNS}
+    columns["re2020_verdict"][:] = "not applicable"
+    is_ifc = buildings.index.isin(ifc_ids)
+    columns["re2020_reason"][~is_ifc] = _not_applicable_reason(False, None, None)
+    for at in np.flatnonzero(is_ifc):  # only the IFC buildings get a check: no loop over the others
+        bid = buildings.index[at]
         record: dict[str, object] = dict.fromkeys(RE2020_COLUMNS)
         record["re2020_verdict"] = "not applicable"
-        year, kind = years[bid], types[bid]
-        record["re2020_reason"] = _not_applicable_reason(bid in ifc_ids, year, kind)
-        if bid in ifc_ids and pd.notna(year) and kind is not None and pd.notna(kind):
+        year, kind = years.iat[at], types.iat[at]
+        record["re2020_reason"] = _not_applicable_reason(True, year, kind)
+        if pd.notna(year) and kind is not None and pd.notna(kind):
             record["re2020_permit_year"] = int(year)
             try:
                 verdict = check_re2020(
@@ -127,9 +131,9 @@ def re2020_columns(
                 record["re2020_reason"] = (
                     f"no RE2020 thresholds for type {kind!r} and permit year {int(year)}"
                 )
-        records[bid] = record
-    out = pd.DataFrame.from_dict(records, orient="index", columns=list(RE2020_COLUMNS))
-    out.index = buildings.index
+        for column, value in record.items():
+            columns[column][at] = value
+    out = pd.DataFrame(columns, index=buildings.index, columns=list(RE2020_COLUMNS))
     out["re2020_permit_year"] = out["re2020_permit_year"].astype("Int64")
     out["re2020_reason"] = out["re2020_reason"].fillna("").astype(str)
     for col in ("construction_passes", "energy_passes", "re2020_passes"):

@@ -331,7 +331,9 @@ def _ifc_materials(model: CityModel, buildings: pd.DataFrame, caveats: list[str]
     if "building_id" not in materials.columns:
         caveats.append("The materials table has no building_id column: no building gets IFC quantities.")
         return None
-    inside = materials["building_id"].isin(buildings.index)
+    # as plain objects: an Arrow string column's isin looks its values up one by one in Python
+    ids = pd.Series(materials["building_id"].to_numpy(dtype=object), index=materials.index)
+    inside = ids.isin(buildings.index.to_numpy(dtype=object))
     if not inside.all():
         caveats.append(
             f"{int((~inside).sum())} material row(s) belong to no building of the buildings layer "

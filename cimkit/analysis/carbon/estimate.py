@@ -110,7 +110,9 @@ def estimate_embodied_carbon(
     out["gfa_m2"], out["gfa_source"] = _floor_areas(buildings, out["footprint_m2"] * out["storeys"])
     use = buildings["use"].astype(str)
     out["building_type"] = _building_types(buildings, use, out["storeys"], housing_type)
-    looked = [_lookup(table, u, t, int(reference_year)) for u, t in zip(use, out["building_type"])]
+    pairs = list(zip(use, out["building_type"]))
+    found = {pair: _lookup(table, *pair, int(reference_year)) for pair in dict.fromkeys(pairs)}
+    looked = [found[pair] for pair in pairs]  # one table look-up per (use, type), not per building
     out["intensity_kgco2e_m2"] = [v for v, _ in looked]
     out["embodied_kgco2e"] = out["gfa_m2"] * out["intensity_kgco2e_m2"]
     out["estimated"] = True

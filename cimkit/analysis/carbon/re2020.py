@@ -28,6 +28,7 @@ What :func:`check_re2020` compares, and what it does not
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,6 +107,12 @@ def get_re2020_thresholds(
             f"RE2020 applies to permits filed from {_FIRST_YEAR}; {permit_year} was given "
             "(earlier buildings fall under RT2012 or older rules)"
         )
+    return dict(_thresholds(key, permit_year, bool(heat_network)))
+
+
+@functools.lru_cache(maxsize=256)
+def _thresholds(key: str, permit_year: int, heat_network: bool) -> tuple[tuple[str, float], ...]:
+    """Read the maxima of one (type, year, heat network) from the bundled table, once."""
     table = load_re2020_thresholds()
     out = {}
     for indicator, name in _INDICATORS.items():
@@ -116,7 +123,7 @@ def get_re2020_thresholds(
             (sel["from_year"] <= permit_year) & (sel["to_year"].isna() | (sel["to_year"] >= permit_year))
         ]
         out[name] = float(hit["max_kgco2e_m2"].iloc[0]) if len(hit) else float("nan")
-    return out
+    return tuple(out.items())
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from cimkit._progress import track
 from cimkit.analysis.flood.exposure import DEFAULT_FIRST_FLOOR_HEIGHT_M
 from cimkit.analysis.flood.inundation import compute_flood_depths
 from cimkit.analysis.flood.network_impact import DEFAULT_CLOSURE_DEPTH_M, close_flooded_edges
@@ -130,7 +131,9 @@ def _network_impact(
     networks: dict[float, Network] = {}
     totals: dict[str, float] = {}
     length_km = network.edges.geometry.length.to_numpy() / 1000.0
-    for rp, depth in depths.items():
+    for rp, depth in track(
+        depths.items(), description="closing flooded streets", total=len(depths), unit="scenario"
+    ):
         closed = close_flooded_edges(network, depth, closure_depths_m=closure_depths_m)
         networks[rp] = closed
         label = format_return_period(rp)

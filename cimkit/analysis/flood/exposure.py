@@ -230,6 +230,10 @@ def compute_building_depths(buildings: Any, depth: Raster) -> pd.DataFrame:
     (7, 0.73)
     """
     _check_raster(depth, "depth")
+    if hasattr(buildings, "__dask_graph__"):  # a dask-geopandas frame: run partitioned by space
+        from cimkit.analysis._partitioned_base import depths_by_partition
+
+        return depths_by_partition(compute_building_depths, buildings, depth)
     if len(buildings) == 0:
         raise InputError(
             "compute_building_depths: the buildings layer is empty",

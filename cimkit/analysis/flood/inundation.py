@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from cimkit._progress import track
 from cimkit.analysis.flood.hydrology import (
     _burn_geometries,
     _check_depth_grid,
@@ -305,7 +306,8 @@ def compute_flood_depths(
         raise ValidationError(f"'method' must be one of bathtub, hand, depth; {method!r} was given.")
     out: dict[float, Raster] = {}
     hand_grid = None
-    for rp, value in _scenario_items(scenarios):
+    items = _scenario_items(scenarios)
+    for rp, value in track(items, description="flood depths", total=len(items), unit="scenario"):
         if isinstance(value, Raster) and (method == "depth" or value.attrs.get("kind") == "depth"):
             depth = _external_depth(value, dem, rp)
         elif method == "depth":

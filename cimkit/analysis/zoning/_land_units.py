@@ -76,18 +76,23 @@ def find_land_units(
     straddle[largest["_pos"].to_numpy()] = 1.0 - largest["share"].to_numpy()
     out["straddle_share"] = np.clip(straddle, 0.0, 1.0)
     significant = long[long["share"] >= min_share]
-    groups = significant.groupby("_pos", sort=True)["right_id"].agg(tuple)
+    # the groups of the sorted rows by building, as slices (no per-group pandas work)
+    at = significant["_pos"].to_numpy()
+    right = significant["right_id"].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, at[1:] != at[:-1]]) if len(at) else np.zeros(0, dtype=np.int64)
+    sizes = np.diff(np.r_[starts, len(at)])
     ids = np.full(n, "", dtype=object)
     counts = np.zeros(n, dtype="int64")
-    ids[groups.index.to_numpy()] = [";".join(str(p) for p in g) for g in groups]
-    counts[groups.index.to_numpy()] = [len(g) for g in groups]
+    ids[at[starts]] = [
+        str(right[s]) if k == 1 else ";".join(str(p) for p in right[s : s + k]) for s, k in zip(starts, sizes)
+    ]
+    counts[at[starts]] = sizes
     out["parcels"] = ids
     out["n_parcels"] = counts
     owners = parcels[owner_column] if owner_column and owner_column in parcels.columns else None
     geoms = pd.Series(parcels.geometry.to_numpy(), index=parcels.index)
-    for p, group in groups.items():
-        if len(group) < 2:
-            continue
+    for g in np.flatnonzero(sizes >= 2):
+        p, group = at[starts[g]], tuple(right[starts[g] : starts[g] + sizes[g]])
         unit_geom = shapely.union_all(geoms.reindex(list(group)).to_numpy())
         label = out.index[p]
         out.at[label, "unit"] = group

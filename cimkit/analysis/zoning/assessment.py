@@ -21,6 +21,7 @@ import shapely
 
 from cimkit.analysis.linking import find_nearest, link_buildings_to_parcels
 from cimkit.analysis.result import AnalysisResult
+from cimkit.analysis.zoning._pieces import shared_limits
 from cimkit.analysis.zoning.capacity import compute_buildable_capacity
 from cimkit.analysis.zoning.compliance import _RULES, RULE_TABLE, check_compliance
 
@@ -297,30 +298,31 @@ def assess(
         roads = model.network("road").edges
         road_source = "the model's road network"
     links = _links(model, buildings, parcels, min_share)
-    compliance = check_compliance(
-        buildings,
-        parcels,
-        zones,
-        roads=roads,
-        use_column=use_column,
-        limit_tolerance_m=limit_tolerance_m,
-        road_max_distance_m=road_max_distance_m,
-        tolerance_m=tolerance_m,
-        min_share=min_share,
-        owner_column=owner_column,
-    )
-    table = links.join(compliance.drop(columns=["parcel_id"]))
-    table["failed_rules"] = _failed_rules(compliance)
-    capacity = compute_buildable_capacity(
-        buildings,
-        parcels,
-        zones,
-        roads=roads,
-        prescriptions=model["prescriptions"] if "prescriptions" in model else None,
-        storey_height_m=storey_height_m,
-        limit_tolerance_m=limit_tolerance_m,
-        road_max_distance_m=road_max_distance_m,
-    )
+    with shared_limits():  # the compliance check and the capacity share the parcels' limits
+        compliance = check_compliance(
+            buildings,
+            parcels,
+            zones,
+            roads=roads,
+            use_column=use_column,
+            limit_tolerance_m=limit_tolerance_m,
+            road_max_distance_m=road_max_distance_m,
+            tolerance_m=tolerance_m,
+            min_share=min_share,
+            owner_column=owner_column,
+        )
+        table = links.join(compliance.drop(columns=["parcel_id"]))
+        table["failed_rules"] = _failed_rules(compliance)
+        capacity = compute_buildable_capacity(
+            buildings,
+            parcels,
+            zones,
+            roads=roads,
+            prescriptions=model["prescriptions"] if "prescriptions" in model else None,
+            storey_height_m=storey_height_m,
+            limit_tolerance_m=limit_tolerance_m,
+            road_max_distance_m=road_max_distance_m,
+        )
     kinds = buildings["source_kind"] if "source_kind" in buildings.columns else pd.Series(dtype="object")
     city = {
         "buildings": float(len(table)),

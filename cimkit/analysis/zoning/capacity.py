@@ -53,6 +53,7 @@ import pandas as pd
 import shapely
 
 from cimkit.analysis.linking import _check_crs, compute_overlap_shares, link_parcels_to_zones
+from cimkit.analysis.zoning._pieces import by_chunks
 from cimkit.analysis.zoning.compliance import _rule_columns, compute_parcel_limits
 from cimkit.errors import InputError, QuantityWarning
 
@@ -299,7 +300,11 @@ def _envelope_areas(
         if len(todo):
             land = _road_land(geometry, todo, float(r))
             if s > 0:
-                land = shapely.difference(land, _side_buffer(geometry.side[todo], np.full(len(todo), s)))
+                land = by_chunks(
+                    lambda a, b, d=s: shapely.difference(a, _side_buffer(b, np.full(len(b), d))),
+                    land,
+                    geometry.side[todo],
+                )
             cache[todo] = shapely.area(land)
         out[mine] = cache[chosen]
     return out
@@ -312,7 +317,11 @@ def _road_land(geometry: _CapacityGeometry, idx: np.ndarray, road: float) -> np.
     cache = geometry.road_cache.setdefault(road, np.full(len(geometry.area), None, dtype=object))
     todo = idx[pd.isna(cache[idx])]
     if len(todo):
-        cache[todo] = shapely.difference(geometry.land[todo], shapely.buffer(geometry.frontage[todo], road))
+        cache[todo] = by_chunks(
+            lambda a, b: shapely.difference(a, shapely.buffer(b, road)),
+            geometry.land[todo],
+            geometry.frontage[todo],
+        )
     return cache[idx]
 
 

@@ -44,6 +44,7 @@ from cimkit.analysis.linking import (
     link_parcels_to_zones,
 )
 from cimkit.analysis.zoning._land_units import find_land_units, frontage_notes, unit_limits
+from cimkit.analysis.zoning._pieces import by_chunks, cached, local_pieces, side_limits
 from cimkit.errors import CoverageWarning, InputError
 from cimkit.io.plu import RULE_COLUMNS
 
@@ -125,34 +126,32 @@ def compute_parcel_limits(
     each adjacent edge; the other 69 m of each boundary face the road.
     """
     _check_crs(parcels, parcels, metric=True)
+    key = (id(parcels), id(roads), float(limit_tolerance_m), float(road_max_distance_m))
+    cache, done = cached(key)
+    if done is not None and done[0] is parcels and done[1] is roads:
+        return done[2].copy()
     geoms = parcels.geometry.to_numpy()
     boundary = shapely.boundary(geoms)
-    tree = shapely.STRtree(geoms)
-    a_idx, b_idx = tree.query(geoms, predicate="dwithin", distance=limit_tolerance_m)
-    keep = a_idx != b_idx
-    a_idx, b_idx = a_idx[keep], b_idx[keep]
-    side = np.array([shapely.LineString()] * len(geoms), dtype=object)
-    if len(a_idx):
-        buffers = shapely.buffer(boundary[b_idx], limit_tolerance_m)
-        order = np.argsort(a_idx, kind="stable")
-        a_sorted, buf_sorted = a_idx[order], buffers[order]
-        starts = np.flatnonzero(np.r_[True, a_sorted[1:] != a_sorted[:-1]])
-        ends = np.r_[starts[1:], len(a_sorted)]
-        for s, e in zip(starts, ends):
-            i = a_sorted[s]
-            side[i] = shapely.intersection(boundary[i], shapely.union_all(buf_sorted[s:e]))
-    front = shapely.difference(boundary, shapely.buffer(side, 1e-6))
+    side = side_limits(geoms, boundary, limit_tolerance_m)
+    front = by_chunks(
+        lambda ring, lines: shapely.difference(ring, shapely.buffer(lines, 1e-6)), boundary, side
+    )
     road_zone = _road_zone(parcels, roads, road_max_distance_m)
     if road_zone is not None:
-        not_road = shapely.difference(front, road_zone)
-        front = shapely.intersection(front, road_zone)
-        side = shapely.union(side, not_road)
+        # each frontage meets only the piece of the road zone around it (O(n log n), not O(n x city))
+        pieces = local_pieces(road_zone, shapely.bounds(front))
+        not_road = by_chunks(shapely.difference, front, pieces)
+        front = by_chunks(shapely.intersection, front, pieces)
+        side = by_chunks(shapely.union, side, not_road)
     out = gpd.GeoDataFrame(
         {"side_limits": gpd.GeoSeries(side, index=parcels.index, crs=parcels.crs)},
         geometry=gpd.GeoSeries(front, index=parcels.index, crs=parcels.crs),
         crs=parcels.crs,
     )
-    return out.rename_geometry("frontage")
+    out = out.rename_geometry("frontage")
+    if cache is not None:
+        cache[key] = (parcels, roads, out.copy())  # the frames kept alive: their ids stay theirs
+    return out
 
 
 def _road_zone(
@@ -438,6 +437,14 @@ def check_compliance(
     >>> hugo["libelle"], float(hugo["height_m"]), float(hugo["max_height_m"]), bool(hugo["height_ok"])
     ('UB', 15.0, 12.0, False)
     """
+    if hasattr(buildings, "__dask_graph__"):  # a dask-geopandas frame: run partitioned by space
+        from cimkit.analysis._partitioned_zoning import run_compliance
+
+        return run_compliance(check_compliance, buildings, parcels, zones, {
+            "roads": roads, "use_column": use_column, "limit_tolerance_m": limit_tolerance_m,
+            "road_max_distance_m": road_max_distance_m, "tolerance_m": tolerance_m, "min_share": min_share,
+            "owner_column": owner_column,
+        })  # fmt: skip
     for name, value in (
         ("tolerance_m", tolerance_m),
         ("limit_tolerance_m", limit_tolerance_m),

@@ -28,7 +28,7 @@ from cimkit.options import get_options
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["IfcSandbox", "interpretation_error"]
+__all__ = ["IfcSandbox", "SharedWorkers", "active_workers", "interpretation_error", "shared_workers"]
 
 _PRELOAD = ["cimkit.io.ifc._tasks"]
 
@@ -206,3 +206,112 @@ class IfcSandbox:
     def _crash(self, message: str, *, hint: str | None = None) -> ReaderCrashError:
         logger.warning("%s: %s", self.path, message)
         return ReaderCrashError(message, path=self.path, hint=hint)
+
+
+class PoolBroken(Exception):
+    """The shared pool broke (a worker died, or a time-out killed the workers): read the file alone."""
+
+
+class SharedWorkers:
+    """Sandboxed worker processes shared by the reads of many files, one task per file.
+
+    Starting a pool of workers for each small file costs about as much as reading it. Inside
+    :func:`shared_workers`, every sandboxed read with one worker per file runs as ONE task in
+    these long-lived workers (same forkserver, same ``RLIMIT_AS``, same time limit per file).
+    When the pool breaks (a worker crashed, ran out of memory, or a time-out killed the
+    workers), :meth:`run` raises :class:`PoolBroken` for every file whose task was in it and the
+    reader reads each of them again alone in its own :class:`IfcSandbox`: a crashing or hanging
+    file still fails alone, with its own code, and the others succeed.
+    """
+
+    def __init__(self, processes: int | None = None, memory_mb: int | None = None) -> None:
+        import threading
+
+        options = get_options()
+        self.processes = int(processes or options["ifc_processes"])
+        self.memory_mb = int(memory_mb or options["ifc_memory_mb"])
+        self._lock = threading.Lock()
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._generation = 0
+
+    def _start(self) -> cf.ProcessPoolExecutor:
+        extra: dict[str, Any] = {}
+        if sys.version_info >= (3, 11):  # replace long-lived workers now and then (3.11+)
+            extra["max_tasks_per_child"] = _TASKS_PER_WORKER
+        return cf.ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=_context(),
+            initializer=_limit_memory,
+            initargs=(self.memory_mb,),
+            **extra,
+        )
+
+    def run(self, fn: Callable[..., Any], *args: Any, timeout_s: float | None = None) -> Any:
+        """Run ``fn(*args)`` in a worker; raise :class:`PoolBroken` when the pool broke meanwhile."""
+        timeout = float(timeout_s or get_options()["ifc_timeout_s"])
+        with self._lock:  # one submit at a time: __main__ is hidden while workers start
+            if self._pool is None:
+                self._pool = self._start()
+            generation = self._generation
+            try:
+                with _main_module_hidden():
+                    future = self._pool.submit(fn, *args)
+            except (BrokenProcessPool, RuntimeError) as err:
+                self._renew(generation, locked=True)
+                raise PoolBroken(str(err)) from err
+        try:
+            return future.result(timeout=timeout)
+        except (cf.TimeoutError, BrokenProcessPool, MemoryError) as err:
+            self._renew(generation)
+            raise PoolBroken(type(err).__name__) from err
+
+    def _renew(self, generation: int, *, locked: bool = False) -> None:
+        """Kill the pool of ``generation`` (once); the next :meth:`run` starts a new one."""
+        if not locked:
+            with self._lock:
+                self._renew(generation, locked=True)
+            return
+        if generation != self._generation or self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        self._generation += 1
+        _kill(pool)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: Tasks a shared worker runs before it is replaced (bounds what a long-lived worker accumulates).
+_TASKS_PER_WORKER = 100
+_SHARED: list[SharedWorkers] = []
+
+
+def _kill(pool: cf.ProcessPoolExecutor) -> None:
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        if proc.is_alive():
+            proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def active_workers() -> SharedWorkers | None:
+    """Return the shared workers of the innermost :func:`shared_workers` block, if any."""
+    return _SHARED[-1] if _SHARED else None
+
+
+@contextlib.contextmanager
+def shared_workers(processes: int | None = None, *, memory_mb: int | None = None):
+    """Let the IFC reads inside the block share one pool of sandboxed workers (one task per file).
+
+    Used by the callers that read many files (the recipe, the sample city). The pool is shut
+    down at the end of the block.
+    """
+    workers = SharedWorkers(processes, memory_mb)
+    _SHARED.append(workers)
+    try:
+        yield workers
+    finally:
+        _SHARED.remove(workers)
+        workers.close()

@@ -24,7 +24,7 @@ from cimkit.io.ifc._header import SUPPORTED_SCHEMAS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["geometry_task", "georeference_task", "open_model", "release", "semantics_task"]
+__all__ = ["file_task", "geometry_task", "georeference_task", "open_model", "release", "semantics_task"]
 
 _OPEN: dict[str, tuple[tuple[int, int], Any]] = {}
 _PRODUCTS: dict[int, list] = {}  # id(open file) -> products; cleared with _OPEN
@@ -124,3 +124,19 @@ def geometry_task(
         path=path,
         geometry_library=geometry_library,
     )
+
+
+def file_task(
+    path: str, crs: Any, origin: Any, meshes: bool, fast_path: bool, geometry_library: str
+) -> tuple[dict[str, Any], dict[int, dict]]:
+    """Read the semantics and the geometry of every product of ``path`` in one task (a shared worker).
+
+    The file is parsed once, and forgotten afterwards so that the worker does not keep it while
+    it reads the next file.
+    """
+    try:
+        semantics = semantics_task(path, crs, origin)
+        records = geometry_task(path, 0, 1, meshes, fast_path, geometry_library)
+    finally:
+        release()
+    return semantics, records

@@ -26,8 +26,15 @@ from cimkit.io.ifc import _assemble
 from cimkit.io.ifc._geometry import DEFAULT_GEOMETRY_LIBRARY
 from cimkit.io.ifc._header import check_file
 from cimkit.io.ifc._input import check_building_size, plain_ifc
-from cimkit.io.ifc._sandbox import MODEL_FAILURES, IfcSandbox, interpretation_error
+from cimkit.io.ifc._sandbox import (
+    MODEL_FAILURES,
+    IfcSandbox,
+    PoolBroken,
+    active_workers,
+    interpretation_error,
+)
 from cimkit.io.ifc.georeference import Georeference
+from cimkit.options import get_options
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -371,6 +378,17 @@ def _run_workers(
     """Run the semantics task and the geometry tasks (round-robin chunks of the products)."""
     from cimkit.io.ifc import _tasks  # imports ifcopenshell: only when a file is read
 
+    shared = active_workers() if sandbox else None
+    if shared is not None and int(processes or get_options()["ifc_processes"]) == 1:
+        args = (path, target, origin, meshes, fast_path, kernel)
+        try:
+            return shared.run(_tasks.file_task, *args, timeout_s=timeout_s)  # type: ignore[no-any-return]
+        except PoolBroken:  # a worker died or timed out: read this file alone, in its own sandbox
+            logger.info("%s: the shared IFC workers broke; reading the file alone", path)
+        except CimkitError:
+            raise
+        except MODEL_FAILURES as err:
+            raise interpretation_error(err, path) from err
     try:
         with IfcSandbox(path, processes=processes, timeout_s=timeout_s, sandbox=sandbox) as box:
             n_chunks = 1 if box.processes == 1 or not sandbox else 3 * box.processes
