@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cimkit._atomic import atomic_path, write_bytes_atomic
+from cimkit._atomic import atomic_path
 from cimkit.datasets._city_buildings import USES
 from cimkit.datasets._city_plan import DISTRICT_COLS, DISTRICT_ROWS, ZONE_TEXT, Plan
 from cimkit.datasets._layout import CRS, DEM_NODATA
@@ -44,17 +44,6 @@ def _write_parquet(columns: dict[str, Any], path: Path) -> None:
     gdf = _frame(columns)
     with atomic_path(path) as tmp:
         gdf.to_parquet(tmp, index=False, compression="zstd", write_covering_bbox=True)
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    write_bytes_atomic(path, buffer.getvalue().encode("utf-8"))
 
 
 def _write_dem(path: Path, values: np.ndarray, west: float, north: float, cell: float) -> None:

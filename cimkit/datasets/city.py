@@ -31,13 +31,13 @@ from cimkit.datasets._city_plan import Plan, grid_size, make_diagonals, make_gri
 from cimkit.datasets._city_tables import (
     _footprint_table,
     _parcel_table,
-    _write_csv,
     _write_dem,
     _write_geojson,
     _write_parquet,
     _zone_table,
 )
 from cimkit.datasets._layout import CRS, ZONE_RULES
+from cimkit.datasets.generator import _write_csv  # the sample city's CSV writer: the same bytes
 from cimkit.errors import InputError
 
 __all__ = ["generate_city"]
