@@ -39,6 +39,7 @@ from cimkit.datasets._city_tables import (
 from cimkit.datasets._layout import CRS, ZONE_RULES
 from cimkit.datasets.generator import _write_csv  # the sample city's CSV writer: the same bytes
 from cimkit.errors import InputError
+from cimkit.io.plu import RULE_COLUMNS
 
 __all__ = ["generate_city"]
 
@@ -187,20 +188,7 @@ def _write_full(
     _write_ifc(out, plan, ifc, ground, parcel_cols["numero"], seed)
     _write_geojson(parcel_cols, out / "parcels.geojson", "parcels", to_wgs84=True)
     _write_geojson(_zone_table(plan), out / "zone_urba.geojson", "zone_urba", to_wgs84=True)
-    _write_csv(
-        out / "zone_rules.csv",
-        [
-            "libelle",
-            "max_height_m",
-            "max_footprint_ratio",
-            "min_setback_road_m",
-            "min_setback_side_m",
-            "side_setback_height_ratio",
-            "min_green_ratio",
-            "allowed_uses",
-        ],
-        [list(rule) for rule in ZONE_RULES],
-    )
+    _write_csv(out / "zone_rules.csv", list(RULE_COLUMNS), [list(rule) for rule in ZONE_RULES])
     z = plan.zones
     parks = z["geometry"][z["park"]]
     _write_geojson(
@@ -413,20 +401,7 @@ def generate_city(
         _write_parquet(_footprint_table(plan, rng, None), out / "footprints.parquet")
         _write_parquet(parcels, out / "parcels.parquet")
         _write_parquet(_zone_table(plan), out / "zone_urba.parquet")
-        _write_csv(
-            out / "zone_rules.csv",
-            [
-                "libelle",
-                "max_height_m",
-                "max_footprint_ratio",
-                "min_setback_road_m",
-                "min_setback_side_m",
-                "side_setback_height_ratio",
-                "min_green_ratio",
-                "allowed_uses",
-            ],
-            [list(rule) for rule in ZONE_RULES],
-        )
+        _write_csv(out / "zone_rules.csv", list(RULE_COLUMNS), [list(rule) for rule in ZONE_RULES])
         names = ["footprints.parquet", "parcels.parquet", "zone_urba.parquet", "zone_rules.csv"]
     else:
         summary = _write_full(out, plan, rng, seed, float(ifc_share))

@@ -12,6 +12,7 @@ from pyproj import CRS
 
 from cimkit import provenance as prov
 from cimkit.errors import RepairWarning
+from cimkit.io.gpkg import _record_cast
 from cimkit.raster import Raster
 
 DEM_PART = "dem"
@@ -40,15 +41,7 @@ def dem_cast(dem: Raster) -> dict[str, Any] | None:
 
 def record_cast(record: prov.Provenance | None, cast: Mapping[str, Any], dem: Raster) -> prov.Provenance:
     """Return a copy of the DEM's record with the float32 cast as a step (the model's own is untouched)."""
-    stored = record.copy() if record is not None else prov.Provenance(layer=DEM_PART)
-    stored.add_step(
-        "store_dem_float32",
-        "the DEM was stored as float32, the DEM type of the folder format",
-        cells=int(dem.values.size),
-        from_dtype=cast["from"],
-        max_abs_change=cast["max_abs_change"],
-    )
-    return stored
+    return _record_cast(record, cast, dem, layer=DEM_PART, store="the DEM type of the folder format")
 
 
 def write_dem(dem: Raster, spec: dict[str, Any]) -> Any:

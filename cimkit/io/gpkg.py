@@ -233,12 +233,22 @@ def write_gpkg(
     return path
 
 
-def _record_cast(record: prov.Provenance | None, cast: Mapping[str, Any], dem: Raster) -> prov.Provenance:
-    """Return a copy of the DEM's record with the float32 cast as a step (the model's own is untouched)."""
-    stored = record.copy() if record is not None else prov.Provenance(layer=DEM_TABLE)
+def _record_cast(
+    record: prov.Provenance | None,
+    cast: Mapping[str, Any],
+    dem: Raster,
+    *,
+    layer: str = DEM_TABLE,
+    store: str = "the GeoPackage coverage type",
+) -> prov.Provenance:
+    """Return a copy of the DEM's record with the float32 cast as a step (the model's own is untouched).
+
+    ``store`` says why float32 (the store's DEM type); the folder format calls it too.
+    """
+    stored = record.copy() if record is not None else prov.Provenance(layer=layer)
     stored.add_step(
         "store_dem_float32",
-        "the DEM was stored as float32, the GeoPackage coverage type",
+        f"the DEM was stored as float32, {store}",
         cells=int(dem.values.size),
         from_dtype=cast["from"],
         max_abs_change=cast["max_abs_change"],
