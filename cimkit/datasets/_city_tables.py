@@ -15,7 +15,8 @@ import numpy as np
 from cimkit._atomic import atomic_path
 from cimkit.datasets._city_buildings import USES
 from cimkit.datasets._city_plan import DISTRICT_COLS, DISTRICT_ROWS, ZONE_TEXT, Plan
-from cimkit.datasets._layout import CRS, DEM_NODATA
+from cimkit.datasets._layout import CRS
+from cimkit.datasets.generator import _write_dem as _write_sample_dem
 
 
 # ----------------------------------------------------------------------------------------
@@ -47,29 +48,7 @@ def _write_parquet(columns: dict[str, Any], path: Path) -> None:
 
 
 def _write_dem(path: Path, values: np.ndarray, west: float, north: float, cell: float) -> None:
-    import rasterio
-    from affine import Affine
-
-    profile = {
-        "driver": "GTiff",
-        "height": values.shape[0],
-        "width": values.shape[1],
-        "count": 1,
-        "dtype": "float32",
-        "crs": CRS,
-        "transform": Affine(cell, 0.0, west, 0.0, -cell, north),
-        "nodata": DEM_NODATA,
-        "compress": "deflate",
-        "predictor": 3,
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-    }
-    with atomic_path(path) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(values, 1)
-            dst.set_band_description(1, "ground elevation (m, NGF-IGN69)")
-            dst.units = ("metre",)
+    _write_sample_dem(path, values, west, north, cell, tiled=True)  # the sample city's writer, tiled
 
 
 # ----------------------------------------------------------------------------------------

@@ -85,7 +85,16 @@ def _write_geojson(records: list[dict[str, Any]], path: Path, layer: str, *, to_
         gdf.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=layer, COORDINATE_PRECISION=precision)
 
 
-def _write_dem(path: Path, values: np.ndarray) -> None:
+def _write_dem(
+    path: Path,
+    values: np.ndarray,
+    west: float = DEM_WEST,
+    north: float = DEM_NORTH,
+    cell: float = DEM_CELL,
+    *,
+    tiled: bool = False,
+) -> None:
+    """Write the DEM GeoTIFF (float32, deflate); ``tiled`` in 256 x 256 blocks (large generated cities)."""
     import rasterio
     from affine import Affine
 
@@ -96,11 +105,13 @@ def _write_dem(path: Path, values: np.ndarray) -> None:
         "count": 1,
         "dtype": "float32",
         "crs": CRS,
-        "transform": Affine(DEM_CELL, 0.0, DEM_WEST, 0.0, -DEM_CELL, DEM_NORTH),
+        "transform": Affine(cell, 0.0, west, 0.0, -cell, north),
         "nodata": DEM_NODATA,
         "compress": "deflate",
         "predictor": 3,
     }
+    if tiled:
+        profile.update(tiled=True, blockxsize=256, blockysize=256)
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(values, 1)

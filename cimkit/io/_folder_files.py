@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from cimkit._atomic import _pid_alive  # the atomic writer's check of a crashed writer's pid
 from cimkit.errors import CimkitError, CimkitIOError, FileFormatError, RepairWarning
 
 MANIFEST = "manifest.json"
@@ -190,16 +191,6 @@ def write_member(folder: Path, name: str, data: Any) -> None:
         handle.write(memoryview(data))
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_stale(dest: Path) -> None:
